@@ -1,0 +1,1 @@
+//! Damage detector: synthetic photos, ONNX inference, evaluation.

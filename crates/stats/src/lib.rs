@@ -1,0 +1,1 @@
+//! Statistics shared by drift-check and approval-guard.

@@ -1,0 +1,1 @@
+//! The `drift-check` function.
