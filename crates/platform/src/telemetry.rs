@@ -1,0 +1,45 @@
+//! Structured logs with `tracing`: JSON inside Lambda (one object per line, which CloudWatch Logs
+//! Insights queries by field), readable text on a terminal. `LOG_FORMAT` overrides the choice and
+//! `RUST_LOG` the level (default `info`).
+
+use tracing_subscriber::EnvFilter;
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+impl LogFormat {
+    /// `LOG_FORMAT` if set to `json` or `text`; otherwise JSON inside Lambda and text elsewhere.
+    pub fn from_env() -> Self {
+        match std::env::var("LOG_FORMAT").ok().as_deref() {
+            Some("json") => Self::Json,
+            Some("text") => Self::Text,
+            _ if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() => Self::Json,
+            _ => Self::Text,
+        }
+    }
+}
+
+/// Installs the global subscriber once; later calls are harmless no-ops (tests call it freely).
+pub fn init(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let result = match format {
+        // Lambda adds its own timestamp and request id to every line.
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .without_time()
+            .with_ansi(false)
+            .try_init(),
+        LogFormat::Text => builder.with_target(false).try_init(),
+    };
+    // Already installed: keep the first one.
+    let _ = result;
+}

@@ -1,0 +1,353 @@
+//! The workflow port: starting a Step Functions execution under a name that makes the start
+//! idempotent, and seeing which executions are running. [`SfnStarter`] uses the SDK;
+//! [`RecordingStarter`] keeps executions in memory with the same naming rules, for tests and for
+//! local mode to build on.
+
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use aws_sdk_sfn::Client;
+use aws_sdk_sfn::types::ExecutionStatus;
+use serde_json::Value;
+
+use crate::aws::{FailureKind, classify};
+use crate::error::{ErrorName, NamedError};
+use crate::store::BoxError;
+
+/// Step Functions execution names: 1 to 80 characters of `[A-Za-z0-9-_]`.
+pub const MAX_EXECUTION_NAME: usize = 80;
+
+/// Makes any text a valid execution name: other characters become `_`, and a name over 80
+/// characters keeps its first 63 and a hash of the whole, so distinct inputs stay distinct.
+pub fn execution_name(raw: &str) -> String {
+    let cleaned: String = raw
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if cleaned.len() <= MAX_EXECUTION_NAME && !cleaned.is_empty() {
+        return cleaned;
+    }
+    use md5::{Digest, Md5};
+    let digest = hex::encode(Md5::digest(raw.as_bytes()));
+    format!("{}-{}", &cleaned[..cleaned.len().min(63)], &digest[..16])
+}
+
+/// What a start did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartOutcome {
+    Started {
+        execution_arn: String,
+    },
+    /// An execution of that name exists already: nothing new was started.
+    AlreadyExists,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkflowError {
+    #[error("workflow service throttled {operation}")]
+    Throttled {
+        operation: &'static str,
+        #[source]
+        source: BoxError,
+    },
+    #[error("workflow service unavailable for {operation}")]
+    Unavailable {
+        operation: &'static str,
+        #[source]
+        source: BoxError,
+    },
+    #[error("access denied for {operation}")]
+    AccessDenied {
+        operation: &'static str,
+        #[source]
+        source: BoxError,
+    },
+    #[error("state machine not found for {operation}")]
+    NotFound {
+        operation: &'static str,
+        #[source]
+        source: BoxError,
+    },
+    #[error("workflow service rejected {operation}")]
+    Rejected {
+        operation: &'static str,
+        #[source]
+        source: BoxError,
+    },
+}
+
+impl NamedError for WorkflowError {
+    fn error_name(&self) -> ErrorName {
+        match self {
+            Self::Throttled { .. } => ErrorName::RetryableThrottled,
+            Self::Unavailable { .. } => ErrorName::RetryableUnavailable,
+            Self::AccessDenied { .. } => ErrorName::AccessDenied,
+            Self::NotFound { .. } => ErrorName::NotFound,
+            Self::Rejected { .. } => ErrorName::Internal,
+        }
+    }
+}
+
+/// The workflow port.
+#[async_trait]
+pub trait WorkflowStarter: Send + Sync {
+    /// Starts an execution named `name`; a second start under the same name starts nothing.
+    async fn start(
+        &self,
+        state_machine_arn: &str,
+        name: &str,
+        input: &Value,
+    ) -> Result<StartOutcome, WorkflowError>;
+
+    /// Names of the executions of a state machine that are running now.
+    async fn running(&self, state_machine_arn: &str) -> Result<Vec<String>, WorkflowError>;
+}
+
+/// Step Functions through the SDK.
+#[derive(Debug, Clone)]
+pub struct SfnStarter {
+    client: Client,
+}
+
+impl SfnStarter {
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+}
+
+fn workflow_error<E>(
+    operation: &'static str,
+    err: aws_smithy_runtime_api::client::result::SdkError<
+        E,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >,
+) -> WorkflowError
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata
+        + std::error::Error
+        + Send
+        + Sync
+        + 'static,
+{
+    let kind = match classify(&err) {
+        // Step Functions reports a missing state machine with its own code.
+        FailureKind::Rejected if is_code(&err, "StateMachineDoesNotExist") => FailureKind::NotFound,
+        kind => kind,
+    };
+    let source: BoxError = Box::new(err);
+    match kind {
+        FailureKind::Throttled => WorkflowError::Throttled { operation, source },
+        FailureKind::Unavailable => WorkflowError::Unavailable { operation, source },
+        FailureKind::AccessDenied => WorkflowError::AccessDenied { operation, source },
+        FailureKind::NotFound => WorkflowError::NotFound { operation, source },
+        FailureKind::PreconditionFailed | FailureKind::Rejected => {
+            WorkflowError::Rejected { operation, source }
+        }
+    }
+}
+
+fn is_code<E: aws_smithy_types::error::metadata::ProvideErrorMetadata>(
+    err: &E,
+    code: &str,
+) -> bool {
+    err.code() == Some(code)
+}
+
+#[async_trait]
+impl WorkflowStarter for SfnStarter {
+    async fn start(
+        &self,
+        state_machine_arn: &str,
+        name: &str,
+        input: &Value,
+    ) -> Result<StartOutcome, WorkflowError> {
+        let result = self
+            .client
+            .start_execution()
+            .state_machine_arn(state_machine_arn)
+            .name(name)
+            .input(input.to_string())
+            .send()
+            .await;
+        match result {
+            // Same name and same input while running: Step Functions answers with the same
+            // execution, which is the idempotent behaviour we want.
+            Ok(out) => Ok(StartOutcome::Started {
+                execution_arn: out.execution_arn().to_string(),
+            }),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_execution_already_exists()) =>
+            {
+                Ok(StartOutcome::AlreadyExists)
+            }
+            Err(err) => Err(workflow_error("StartExecution", err)),
+        }
+    }
+
+    async fn running(&self, state_machine_arn: &str) -> Result<Vec<String>, WorkflowError> {
+        let mut pages = self
+            .client
+            .list_executions()
+            .state_machine_arn(state_machine_arn)
+            .status_filter(ExecutionStatus::Running)
+            .into_paginator()
+            .send();
+        let mut names = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| workflow_error("ListExecutions", e))?;
+            names.extend(page.executions().iter().map(|e| e.name().to_string()));
+        }
+        Ok(names)
+    }
+}
+
+/// An execution recorded by [`RecordingStarter`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedExecution {
+    pub state_machine_arn: String,
+    pub name: String,
+    pub input: Value,
+    pub running: bool,
+}
+
+/// Keeps started executions in memory, with Step Functions' rule that a name is used once.
+#[derive(Debug, Default)]
+pub struct RecordingStarter {
+    executions: Mutex<Vec<RecordedExecution>>,
+}
+
+impl RecordingStarter {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every execution started so far, in order.
+    pub fn executions(&self) -> Vec<RecordedExecution> {
+        self.lock().clone()
+    }
+
+    /// Marks an execution finished (it no longer counts as running).
+    pub fn finish(&self, name: &str) {
+        for e in self.lock().iter_mut().filter(|e| e.name == name) {
+            e.running = false;
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<RecordedExecution>> {
+        // A panic while holding the lock cannot leave the Vec half-updated: recover it.
+        self.executions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[async_trait]
+impl WorkflowStarter for RecordingStarter {
+    async fn start(
+        &self,
+        state_machine_arn: &str,
+        name: &str,
+        input: &Value,
+    ) -> Result<StartOutcome, WorkflowError> {
+        let mut executions = self.lock();
+        if executions
+            .iter()
+            .any(|e| e.state_machine_arn == state_machine_arn && e.name == name)
+        {
+            return Ok(StartOutcome::AlreadyExists);
+        }
+        executions.push(RecordedExecution {
+            state_machine_arn: state_machine_arn.into(),
+            name: name.into(),
+            input: input.clone(),
+            running: true,
+        });
+        Ok(StartOutcome::Started {
+            execution_arn: format!(
+                "{}:{name}",
+                state_machine_arn.replace(":stateMachine:", ":execution:")
+            ),
+        })
+    }
+
+    async fn running(&self, state_machine_arn: &str) -> Result<Vec<String>, WorkflowError> {
+        Ok(self
+            .lock()
+            .iter()
+            .filter(|e| e.state_machine_arn == state_machine_arn && e.running)
+            .map(|e| e.name.clone())
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_sfn::operation::start_execution::{StartExecutionError, StartExecutionOutput};
+    use aws_sdk_sfn::types::error::ExecutionAlreadyExists;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use serde_json::json;
+
+    const ARN: &str = "arn:aws:states:eu-west-1:123456789012:stateMachine:inspection";
+
+    #[test]
+    fn execution_names_are_valid_and_distinct() {
+        assert_eq!(execution_name("L-1001-abc_9"), "L-1001-abc_9");
+        assert_eq!(execution_name("L 10/01:ä"), "L_10_01__");
+        let long_a = execution_name(&"a".repeat(100));
+        let long_b = execution_name(&format!("{}b", "a".repeat(99)));
+        assert!(long_a.len() <= MAX_EXECUTION_NAME);
+        assert_ne!(long_a, long_b);
+    }
+
+    #[tokio::test]
+    async fn recording_starter_starts_a_name_once() {
+        let starter = RecordingStarter::new();
+        let input = json!({"listing_id": "L-1"});
+        assert!(matches!(
+            starter.start(ARN, "L-1-x", &input).await.unwrap(),
+            StartOutcome::Started { .. }
+        ));
+        assert_eq!(
+            starter.start(ARN, "L-1-x", &input).await.unwrap(),
+            StartOutcome::AlreadyExists
+        );
+        assert_eq!(starter.running(ARN).await.unwrap(), ["L-1-x"]);
+        starter.finish("L-1-x");
+        assert!(starter.running(ARN).await.unwrap().is_empty());
+        assert_eq!(starter.executions().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn sfn_already_exists_is_not_an_error() {
+        let started = mock!(Client::start_execution).then_output(|| {
+            StartExecutionOutput::builder()
+                .execution_arn("arn:aws:states:eu-west-1:123456789012:execution:inspection:L-1-x")
+                .start_date(aws_smithy_types::DateTime::from_secs(0))
+                .build()
+                .unwrap()
+        });
+        let exists = mock!(Client::start_execution).then_error(|| {
+            StartExecutionError::ExecutionAlreadyExists(
+                ExecutionAlreadyExists::builder().message("exists").build(),
+            )
+        });
+        let client = mock_client!(aws_sdk_sfn, RuleMode::Sequential, [&started, &exists]);
+        let starter = SfnStarter::new(client);
+        let input = json!({});
+        assert!(matches!(
+            starter.start(ARN, "L-1-x", &input).await.unwrap(),
+            StartOutcome::Started { .. }
+        ));
+        assert_eq!(
+            starter.start(ARN, "L-1-x", &input).await.unwrap(),
+            StartOutcome::AlreadyExists
+        );
+    }
+}
