@@ -1,1 +1,14 @@
-//! Damage detector: synthetic photos, ONNX inference, evaluation.
+//! Damage detector: synthetic listing photos, ONNX inference, evaluation.
+
+pub mod boxes;
+pub mod eval;
+pub mod postprocess;
+pub mod raster;
+pub mod response;
+pub mod rng;
+pub mod synth;
+
+pub use boxes::{BoundingBox, DamageClass, GroundTruth};
+pub use raster::{DecodedPhoto, PhotoFormat, RasterError, RgbImage, decode_photo};
+pub use response::{Detection, EndpointResponse, ImageSize};
+pub use synth::{Lighting, SynthConfig, SyntheticPhoto, generate};
