@@ -1,1 +1,30 @@
-//! Amazon States Language executor.
+//! An in-process executor of the Amazon States Language (JSONPath flavour): the Step Functions
+//! stand-in of the project's local mode.
+//!
+//! - [`Definition::load`] substitutes `${Name}` placeholders, parses and validates strictly: every
+//!   feature it does not implement is refused with the state and field named.
+//! - [`StateMachine::start`] runs an execution until it finishes or waits for task-token callbacks;
+//!   Task states go to a [`TaskRunner`] or, with a [`TestCase`] from a [`MockConfig`], to mocked
+//!   responses.
+//! - Time is virtual: Wait states and retry delays pass instantly, and callback timeouts fire when
+//!   [`Execution::advance`] moves the clock past them.
+//! - Every execution keeps a [`HistoryEvent`] list; [`render_history`] prints it.
+
+mod choice;
+mod definition;
+mod execution;
+mod history;
+mod intrinsic;
+mod mock;
+mod path;
+mod runner;
+mod template;
+
+pub use definition::{Definition, LoadError};
+pub use execution::{
+    CallbackError, Execution, ExecutionOptions, ExecutionStatus, PendingCallback, StartError,
+    StateMachine,
+};
+pub use history::{EventKind, HistoryEvent, render_history};
+pub use mock::{MockAnswer, MockConfig, MockConfigError, MockedResponse, TestCase};
+pub use runner::{IntegrationPattern, TaskFailure, TaskRequest, TaskRunner};

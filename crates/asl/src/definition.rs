@@ -1,0 +1,1034 @@
+//! Loading and strict validation of a state machine definition.
+//!
+//! Everything the executor does not implement is refused here, naming the state and the field, so
+//! that a definition never runs with a feature silently skipped.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+
+use serde_json::{Map, Value};
+use thiserror::Error;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::choice::Rule;
+use crate::path::Path;
+use crate::template::{Template, parse_expression};
+
+/// Why a definition was refused.
+#[derive(Debug, Error)]
+pub enum LoadError {
+    /// `${Name}` placeholders without a value in the substitutions.
+    #[error("unresolved definition substitutions: {}", .0.iter().map(|n| format!("${{{n}}}")).collect::<Vec<_>>().join(", "))]
+    UnresolvedSubstitutions(Vec<String>),
+    /// The text (after substitution) is not JSON.
+    #[error("the definition is not valid JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// A problem with a state machine (top level, a Parallel branch or a Map processor).
+    #[error("{scope}: field '{field}': {message}")]
+    Machine {
+        scope: String,
+        field: String,
+        message: String,
+    },
+    /// A problem with one state.
+    #[error("state '{state}': field '{field}': {message}")]
+    State {
+        state: String,
+        field: String,
+        message: String,
+    },
+}
+
+/// A validated state machine definition, ready to run.
+#[derive(Debug, Clone)]
+pub struct Definition {
+    pub(crate) root: Machine,
+    pub(crate) timeout_seconds: Option<u64>,
+    /// Every state name (names are unique across the whole definition) and its `Type`.
+    state_types: BTreeMap<String, &'static str>,
+}
+
+impl Definition {
+    /// Substitutes `${Name}` placeholders (like SAM's `DefinitionSubstitutions`), parses and
+    /// validates the definition.
+    pub fn load(
+        json: &str,
+        substitutions: &BTreeMap<String, String>,
+    ) -> Result<Definition, LoadError> {
+        let text = substitute(json, substitutions)?;
+        let value: Value = serde_json::from_str(&text)?;
+        Definition::from_value(&value)
+    }
+
+    /// Validates an already parsed definition (no substitution).
+    pub fn from_value(value: &Value) -> Result<Definition, LoadError> {
+        let scope = "state machine".to_string();
+        let Value::Object(map) = value else {
+            return Err(machine_error(
+                &scope,
+                "-",
+                "the definition must be a JSON object",
+            ));
+        };
+        if let Some(language) = map.get("QueryLanguage")
+            && language != "JSONPath"
+        {
+            return Err(machine_error(
+                &scope,
+                "QueryLanguage",
+                "only JSONPath is supported (JSONata is refused)",
+            ));
+        }
+        let timeout_seconds = match map.get("TimeoutSeconds") {
+            None => None,
+            Some(v) => Some(v.as_u64().filter(|s| *s > 0).ok_or_else(|| {
+                machine_error(&scope, "TimeoutSeconds", "must be a positive integer")
+            })?),
+        };
+        let mut state_types = BTreeMap::new();
+        let root = parse_machine(
+            map,
+            &scope,
+            &[
+                "StartAt",
+                "States",
+                "Comment",
+                "Version",
+                "TimeoutSeconds",
+                "QueryLanguage",
+            ],
+            &mut state_types,
+        )?;
+        Ok(Definition {
+            root,
+            timeout_seconds,
+            state_types,
+        })
+    }
+
+    /// The `Type` of the named state, wherever it is nested.
+    pub fn state_type(&self, name: &str) -> Option<&'static str> {
+        self.state_types.get(name).copied()
+    }
+
+    /// Every state name in the definition, nested ones included.
+    pub fn state_names(&self) -> impl Iterator<Item = &str> {
+        self.state_types.keys().map(String::as_str)
+    }
+}
+
+fn substitute(json: &str, substitutions: &BTreeMap<String, String>) -> Result<String, LoadError> {
+    let mut out = String::with_capacity(json.len());
+    let mut missing = BTreeSet::new();
+    let mut rest = json;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            out.push_str(&rest[start..]);
+            rest = "";
+            break;
+        };
+        let name = &after[..end];
+        let valid_name =
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        match substitutions.get(name) {
+            Some(value) if valid_name => out.push_str(value),
+            _ if valid_name => {
+                missing.insert(name.to_string());
+            }
+            _ => out.push_str(&rest[start..start + 2 + end + 1]),
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    if missing.is_empty() {
+        Ok(out)
+    } else {
+        Err(LoadError::UnresolvedSubstitutions(
+            missing.into_iter().collect(),
+        ))
+    }
+}
+
+fn machine_error(scope: &str, field: &str, message: &str) -> LoadError {
+    LoadError::Machine {
+        scope: scope.to_string(),
+        field: field.to_string(),
+        message: message.to_string(),
+    }
+}
+
+/// A set of states with a start: the top level, a Parallel branch or a Map item processor.
+#[derive(Debug, Clone)]
+pub(crate) struct Machine {
+    pub(crate) start_at: String,
+    pub(crate) states: HashMap<String, State>,
+}
+
+/// Which part of its input a state hands on (InputPath / OutputPath).
+#[derive(Debug, Clone)]
+pub(crate) enum Select {
+    /// Absent: `$`.
+    All,
+    /// `null`: an empty object.
+    Nothing,
+    Path(Path),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct State {
+    pub(crate) name: String,
+    pub(crate) kind: Kind,
+    pub(crate) input_path: Select,
+    pub(crate) output_path: Select,
+    /// `Next`; `None` for `End: true` and for Choice, Succeed and Fail.
+    pub(crate) next: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Kind {
+    Pass {
+        parameters: Option<Template>,
+        result: Option<Value>,
+        result_path: Option<Path>,
+    },
+    Task(Box<Task>),
+    Choice {
+        choices: Vec<(Rule, String)>,
+        default: Option<String>,
+    },
+    Wait(WaitFor),
+    Succeed,
+    Fail {
+        error: Option<Template>,
+        cause: Option<Template>,
+    },
+    Parallel {
+        branches: Vec<Machine>,
+        handling: Box<Handling>,
+    },
+    Map(Box<MapState>),
+}
+
+impl Kind {
+    pub(crate) fn type_name(&self) -> &'static str {
+        match self {
+            Kind::Pass { .. } => "Pass",
+            Kind::Task(_) => "Task",
+            Kind::Choice { .. } => "Choice",
+            Kind::Wait(_) => "Wait",
+            Kind::Succeed => "Succeed",
+            Kind::Fail { .. } => "Fail",
+            Kind::Parallel { .. } => "Parallel",
+            Kind::Map(_) => "Map",
+        }
+    }
+}
+
+/// Result processing and error handling shared by Task, Parallel and Map.
+#[derive(Debug, Clone)]
+pub(crate) struct Handling {
+    pub(crate) parameters: Option<Template>,
+    pub(crate) result_selector: Option<Template>,
+    /// `None` when ResultPath is `null` (the result is discarded).
+    pub(crate) result_path: Option<Path>,
+    pub(crate) retry: Vec<Retrier>,
+    pub(crate) catch: Vec<Catcher>,
+}
+
+/// How a Task's resource is integrated, from its suffix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntegrationPattern {
+    /// No suffix: call and take the response.
+    RequestResponse,
+    /// `.sync` (or `.sync:2`): the runner returns when the job has finished.
+    Sync,
+    /// `.waitForTaskToken`: the execution pauses until a callback with the task token.
+    WaitForTaskToken,
+}
+
+/// A duration in seconds, given in the definition or read from the input.
+#[derive(Debug, Clone)]
+pub(crate) enum Seconds {
+    Fixed(u64),
+    Path(Path),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Task {
+    pub(crate) resource: String,
+    pub(crate) pattern: IntegrationPattern,
+    pub(crate) handling: Handling,
+    pub(crate) timeout: Option<Seconds>,
+    pub(crate) heartbeat: Option<Seconds>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum WaitFor {
+    Seconds(Seconds),
+    Timestamp(OffsetDateTime),
+    TimestampPath(Path),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct MapState {
+    pub(crate) items_path: Path,
+    pub(crate) item_selector: Option<Template>,
+    /// 0 means no limit.
+    pub(crate) max_concurrency: usize,
+    pub(crate) processor: Machine,
+    pub(crate) handling: Handling,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Jitter {
+    None,
+    Full,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Retrier {
+    pub(crate) error_equals: Vec<String>,
+    pub(crate) interval_seconds: f64,
+    pub(crate) max_attempts: u32,
+    pub(crate) backoff_rate: f64,
+    pub(crate) max_delay_seconds: Option<f64>,
+    pub(crate) jitter: Jitter,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Catcher {
+    pub(crate) error_equals: Vec<String>,
+    pub(crate) next: String,
+    pub(crate) result_path: Option<Path>,
+}
+
+/// The `States.*` error names a Retry or Catch may name.
+const KNOWN_ERRORS: &[&str] = &[
+    "States.ALL",
+    "States.TaskFailed",
+    "States.Timeout",
+    "States.HeartbeatTimeout",
+    "States.ResultPathMatchFailure",
+    "States.ParameterPathFailure",
+    "States.IntrinsicFailure",
+    "States.NoChoiceMatched",
+    "States.BranchFailed",
+    "States.Permissions",
+];
+
+/// Fields this executor knows but deliberately does not implement, with the reason.
+fn refusal(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "Arguments" | "Output" => "JSONata fields are not supported (JSONPath only)",
+        "QueryLanguage" => "only JSONPath is supported, set once at the top level",
+        "Assign" => "variables (Assign) are not supported",
+        "Credentials" => "cross-account Credentials are not supported",
+        "ItemReader" => "distributed Map (ItemReader) is not supported",
+        "ResultWriter"
+        | "ItemBatcher"
+        | "Label"
+        | "ToleratedFailurePercentage"
+        | "ToleratedFailureCount"
+        | "ToleratedFailurePercentagePath"
+        | "ToleratedFailureCountPath" => "distributed Map fields are not supported",
+        "MaxConcurrencyPath" => "MaxConcurrencyPath is not supported; use MaxConcurrency",
+        _ => return None,
+    })
+}
+
+fn parse_machine(
+    map: &Map<String, Value>,
+    scope: &str,
+    allowed: &[&str],
+    names: &mut BTreeMap<String, &'static str>,
+) -> Result<Machine, LoadError> {
+    for key in map.keys() {
+        if !allowed.contains(&key.as_str()) {
+            let message = refusal(key).unwrap_or("unknown field");
+            return Err(machine_error(scope, key, message));
+        }
+    }
+    let start_at = map
+        .get("StartAt")
+        .and_then(Value::as_str)
+        .ok_or_else(|| machine_error(scope, "StartAt", "required string"))?
+        .to_string();
+    let Some(Value::Object(states_json)) = map.get("States") else {
+        return Err(machine_error(scope, "States", "required object"));
+    };
+    if states_json.is_empty() {
+        return Err(machine_error(
+            scope,
+            "States",
+            "must name at least one state",
+        ));
+    }
+    let mut states = HashMap::new();
+    for (name, state_json) in states_json {
+        if name.is_empty() || name.chars().count() > 80 {
+            return Err(machine_error(
+                scope,
+                "States",
+                "state names have 1 to 80 characters",
+            ));
+        }
+        let state = parse_state(name, state_json, names)?;
+        if names.insert(name.clone(), state.kind.type_name()).is_some() {
+            return Err(state_error(
+                name,
+                "Type",
+                "state names must be unique in the whole definition",
+            ));
+        }
+        states.insert(name.clone(), state);
+    }
+    let machine = Machine { start_at, states };
+    check_transitions(&machine, scope)?;
+    Ok(machine)
+}
+
+/// Every transition names a state of the same machine, every state is reachable from StartAt, and a
+/// terminal state is reachable.
+fn check_transitions(machine: &Machine, scope: &str) -> Result<(), LoadError> {
+    if !machine.states.contains_key(&machine.start_at) {
+        return Err(machine_error(
+            scope,
+            "StartAt",
+            &format!("'{}' is not a state of this machine", machine.start_at),
+        ));
+    }
+    for state in machine.states.values() {
+        for (field, target) in transitions(state) {
+            if !machine.states.contains_key(target) {
+                return Err(state_error(
+                    &state.name,
+                    &field,
+                    &format!("'{target}' is not a state of the same state machine or branch"),
+                ));
+            }
+        }
+    }
+    let mut seen = BTreeSet::new();
+    let mut queue = VecDeque::from([machine.start_at.as_str()]);
+    let mut terminal_reachable = false;
+    while let Some(name) = queue.pop_front() {
+        if !seen.insert(name) {
+            continue;
+        }
+        let state = &machine.states[name];
+        terminal_reachable |= matches!(state.kind, Kind::Succeed | Kind::Fail { .. })
+            || (state.next.is_none() && !matches!(state.kind, Kind::Choice { .. }));
+        queue.extend(transitions(state).into_iter().map(|(_, t)| t));
+    }
+    let mut unreachable: Vec<&String> = machine
+        .states
+        .keys()
+        .filter(|n| !seen.contains(n.as_str()))
+        .collect();
+    unreachable.sort();
+    if let Some(name) = unreachable.first() {
+        return Err(state_error(
+            name,
+            "Next",
+            "the state is unreachable: no Next, Choices, Default or Catch from StartAt leads to it",
+        ));
+    }
+    if !terminal_reachable {
+        return Err(machine_error(
+            scope,
+            "States",
+            "no terminal state (End, Succeed or Fail) is reachable",
+        ));
+    }
+    Ok(())
+}
+
+fn transitions(state: &State) -> Vec<(String, &str)> {
+    let mut out: Vec<(String, &str)> = Vec::new();
+    if let Some(next) = &state.next {
+        out.push(("Next".into(), next));
+    }
+    let catch = match &state.kind {
+        Kind::Task(task) => &task.handling.catch[..],
+        Kind::Parallel { handling, .. } => &handling.catch[..],
+        Kind::Map(map) => &map.handling.catch[..],
+        Kind::Choice { choices, default } => {
+            for (i, (_, next)) in choices.iter().enumerate() {
+                out.push((format!("Choices[{i}].Next"), next));
+            }
+            if let Some(default) = default {
+                out.push(("Default".into(), default));
+            }
+            &[]
+        }
+        _ => &[],
+    };
+    for (i, catcher) in catch.iter().enumerate() {
+        out.push((format!("Catch[{i}].Next"), &catcher.next));
+    }
+    out
+}
+
+pub(crate) fn state_error(state: &str, field: &str, message: &str) -> LoadError {
+    LoadError::State {
+        state: state.to_string(),
+        field: field.to_string(),
+        message: message.to_string(),
+    }
+}
+
+const IO: &[&str] = &["Type", "Comment", "InputPath", "OutputPath"];
+const TRANSITION: &[&str] = &["Next", "End"];
+const HANDLING: &[&str] = &[
+    "Parameters",
+    "ResultSelector",
+    "ResultPath",
+    "Retry",
+    "Catch",
+];
+
+/// Typed access to one state's fields; every error names the state and the field.
+struct Fields<'a> {
+    state: &'a str,
+    map: &'a Map<String, Value>,
+}
+
+impl<'a> Fields<'a> {
+    fn err(&self, field: &str, message: &str) -> LoadError {
+        state_error(self.state, field, message)
+    }
+
+    fn allow(&self, groups: &[&[&str]]) -> Result<(), LoadError> {
+        for key in self.map.keys() {
+            if !groups.iter().any(|g| g.contains(&key.as_str())) {
+                let type_name = self.map.get("Type").and_then(Value::as_str).unwrap_or("?");
+                let message = refusal(key)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("unknown field for a {type_name} state"));
+                return Err(self.err(key, &message));
+            }
+        }
+        Ok(())
+    }
+
+    fn string(&self, field: &str) -> Result<Option<&'a str>, LoadError> {
+        match self.map.get(field) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(self.err(field, "must be a string")),
+        }
+    }
+
+    fn path(&self, field: &str) -> Result<Option<Path>, LoadError> {
+        self.string(field)?
+            .map(|text| Path::parse(text).map_err(|e| self.err(field, &e.to_string())))
+            .transpose()
+    }
+
+    fn select(&self, field: &str) -> Result<Select, LoadError> {
+        match self.map.get(field) {
+            None => Ok(Select::All),
+            Some(Value::Null) => Ok(Select::Nothing),
+            Some(value) => Ok(Select::Path(self.parse_path(field, value)?)),
+        }
+    }
+
+    fn parse_path(&self, field: &str, value: &Value) -> Result<Path, LoadError> {
+        let text = value
+            .as_str()
+            .ok_or_else(|| self.err(field, "must be a path string or null"))?;
+        Path::parse(text).map_err(|e| self.err(field, &e.to_string()))
+    }
+
+    fn result_path(&self, field: &str) -> Result<Option<Path>, LoadError> {
+        match self.map.get(field) {
+            None => Ok(Some(Path::root())),
+            Some(Value::Null) => Ok(None),
+            Some(value) => {
+                let path = self.parse_path(field, value)?;
+                if !path.is_reference() {
+                    return Err(self.err(
+                        field,
+                        "must be a reference path ('$' with fields and indices only)",
+                    ));
+                }
+                Ok(Some(path))
+            }
+        }
+    }
+
+    fn template(&self, field: &str) -> Result<Option<Template>, LoadError> {
+        self.map
+            .get(field)
+            .map(|v| Template::parse(v).map_err(|e| self.err(field, &e)))
+            .transpose()
+    }
+
+    fn uint(&self, field: &str) -> Result<Option<u64>, LoadError> {
+        match self.map.get(field) {
+            None => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .map(Some)
+                .ok_or_else(|| self.err(field, "must be a non-negative integer")),
+        }
+    }
+
+    fn seconds(&self, field: &str) -> Result<Option<Seconds>, LoadError> {
+        let path_field = format!("{field}Path");
+        match (self.uint(field)?, self.path(&path_field)?) {
+            (Some(_), Some(_)) => {
+                Err(self.err(&path_field, &format!("cannot be combined with {field}")))
+            }
+            (Some(0), None) if field != "Seconds" => Err(self.err(field, "must be positive")),
+            (Some(n), None) => Ok(Some(Seconds::Fixed(n))),
+            (None, Some(p)) => Ok(Some(Seconds::Path(p))),
+            (None, None) => Ok(None),
+        }
+    }
+
+    fn next(&self) -> Result<Option<String>, LoadError> {
+        match (self.string("Next")?, self.map.get("End")) {
+            (Some(_), Some(_)) => Err(self.err("End", "cannot be combined with Next")),
+            (Some(next), None) => Ok(Some(next.to_string())),
+            (None, Some(Value::Bool(true))) => Ok(None),
+            (None, Some(_)) => Err(self.err("End", "must be true when present")),
+            (None, None) => {
+                Err(self.err("Next", "a non-terminal state needs Next or \"End\": true"))
+            }
+        }
+    }
+
+    fn handling(&self, with_parameters: bool) -> Result<Handling, LoadError> {
+        Ok(Handling {
+            parameters: if with_parameters {
+                self.template("Parameters")?
+            } else {
+                None
+            },
+            result_selector: self.template("ResultSelector")?,
+            result_path: self.result_path("ResultPath")?,
+            retry: self.retriers()?,
+            catch: self.catchers()?,
+        })
+    }
+
+    fn list(&self, field: &str) -> Result<&'a [Value], LoadError> {
+        match self.map.get(field) {
+            None => Ok(&[]),
+            Some(Value::Array(items)) => Ok(items),
+            Some(_) => Err(self.err(field, "must be an array")),
+        }
+    }
+
+    fn retriers(&self) -> Result<Vec<Retrier>, LoadError> {
+        let items = self.list("Retry")?;
+        let mut out = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let prefix = format!("Retry[{i}]");
+            let map = self.object(item, &prefix)?;
+            let fields = Fields {
+                state: self.state,
+                map,
+            };
+            fields.allow_prefixed(
+                &prefix,
+                &[
+                    "ErrorEquals",
+                    "IntervalSeconds",
+                    "MaxAttempts",
+                    "BackoffRate",
+                    "MaxDelaySeconds",
+                    "JitterStrategy",
+                    "Comment",
+                ],
+            )?;
+            let field = |name: &str| format!("{prefix}.{name}");
+            let positive = |name: &str| -> Result<Option<u64>, LoadError> {
+                match fields
+                    .uint(name)
+                    .map_err(|_| self.err(&field(name), "must be a positive integer"))?
+                {
+                    Some(0) => Err(self.err(&field(name), "must be a positive integer")),
+                    other => Ok(other),
+                }
+            };
+            let backoff_rate = match map.get("BackoffRate") {
+                None => 2.0,
+                Some(v) => v
+                    .as_f64()
+                    .filter(|r| *r >= 1.0)
+                    .ok_or_else(|| self.err(&field("BackoffRate"), "must be a number >= 1.0"))?,
+            };
+            let jitter = match fields
+                .string("JitterStrategy")
+                .map_err(|_| self.err(&field("JitterStrategy"), "must be a string"))?
+            {
+                None | Some("NONE") => Jitter::None,
+                Some("FULL") => Jitter::Full,
+                Some(other) => {
+                    return Err(self.err(
+                        &field("JitterStrategy"),
+                        &format!("'{other}' is not FULL or NONE"),
+                    ));
+                }
+            };
+            let max_attempts = fields
+                .uint("MaxAttempts")
+                .map_err(|_| self.err(&field("MaxAttempts"), "must be a non-negative integer"))?
+                .unwrap_or(3);
+            out.push(Retrier {
+                error_equals: self.error_equals(map, &prefix, i + 1 == items.len())?,
+                interval_seconds: positive("IntervalSeconds")?.unwrap_or(1) as f64,
+                max_attempts: u32::try_from(max_attempts)
+                    .map_err(|_| self.err(&field("MaxAttempts"), "is too large"))?,
+                backoff_rate,
+                max_delay_seconds: positive("MaxDelaySeconds")?.map(|s| s as f64),
+                jitter,
+            });
+        }
+        Ok(out)
+    }
+
+    fn catchers(&self) -> Result<Vec<Catcher>, LoadError> {
+        let items = self.list("Catch")?;
+        let mut out = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let prefix = format!("Catch[{i}]");
+            let map = self.object(item, &prefix)?;
+            let fields = Fields {
+                state: self.state,
+                map,
+            };
+            fields.allow_prefixed(&prefix, &["ErrorEquals", "Next", "ResultPath", "Comment"])?;
+            let next = fields
+                .string("Next")
+                .ok()
+                .flatten()
+                .ok_or_else(|| self.err(&format!("{prefix}.Next"), "required string"))?;
+            let result_path = fields.result_path("ResultPath").map_err(|e| match e {
+                LoadError::State { message, .. } => {
+                    self.err(&format!("{prefix}.ResultPath"), &message)
+                }
+                other => other,
+            })?;
+            out.push(Catcher {
+                error_equals: self.error_equals(map, &prefix, i + 1 == items.len())?,
+                next: next.to_string(),
+                result_path,
+            });
+        }
+        Ok(out)
+    }
+
+    fn object(&self, item: &'a Value, field: &str) -> Result<&'a Map<String, Value>, LoadError> {
+        item.as_object()
+            .ok_or_else(|| self.err(field, "must be an object"))
+    }
+
+    fn allow_prefixed(&self, prefix: &str, allowed: &[&str]) -> Result<(), LoadError> {
+        match self.map.keys().find(|k| !allowed.contains(&k.as_str())) {
+            Some(key) => Err(self.err(&format!("{prefix}.{key}"), "unknown field")),
+            None => Ok(()),
+        }
+    }
+
+    fn error_equals(
+        &self,
+        map: &Map<String, Value>,
+        prefix: &str,
+        last: bool,
+    ) -> Result<Vec<String>, LoadError> {
+        let field = format!("{prefix}.ErrorEquals");
+        let names: Vec<String> = match map.get("ErrorEquals") {
+            Some(Value::Array(items)) if !items.is_empty() => items
+                .iter()
+                .map(|v| v.as_str().map(str::to_string))
+                .collect::<Option<_>>()
+                .ok_or_else(|| self.err(&field, "must list strings"))?,
+            _ => return Err(self.err(&field, "required non-empty array of error names")),
+        };
+        for name in &names {
+            if name.starts_with("States.") && !KNOWN_ERRORS.contains(&name.as_str()) {
+                return Err(self.err(
+                    &field,
+                    &format!("'{name}' is not an error name this executor raises or matches"),
+                ));
+            }
+        }
+        if names.iter().any(|n| n == "States.ALL") && (names.len() > 1 || !last) {
+            return Err(self.err(
+                &field,
+                "States.ALL must be alone and in the last retrier or catcher",
+            ));
+        }
+        Ok(names)
+    }
+}
+
+fn parse_state(
+    name: &str,
+    json: &Value,
+    names: &mut BTreeMap<String, &'static str>,
+) -> Result<State, LoadError> {
+    let Value::Object(map) = json else {
+        return Err(state_error(name, "-", "a state must be a JSON object"));
+    };
+    let f = Fields { state: name, map };
+    let type_name = f
+        .string("Type")?
+        .ok_or_else(|| f.err("Type", "required string"))?;
+    let (kind, next) = match type_name {
+        "Pass" => {
+            f.allow(&[IO, TRANSITION, &["Parameters", "Result", "ResultPath"]])?;
+            let kind = Kind::Pass {
+                parameters: f.template("Parameters")?,
+                result: map.get("Result").cloned(),
+                result_path: f.result_path("ResultPath")?,
+            };
+            (kind, f.next()?)
+        }
+        "Task" => {
+            f.allow(&[
+                IO,
+                TRANSITION,
+                HANDLING,
+                &[
+                    "Resource",
+                    "TimeoutSeconds",
+                    "TimeoutSecondsPath",
+                    "HeartbeatSeconds",
+                    "HeartbeatSecondsPath",
+                ],
+            ])?;
+            (Kind::Task(Box::new(parse_task(&f)?)), f.next()?)
+        }
+        "Choice" => {
+            f.allow(&[IO, &["Choices", "Default"]])?;
+            let rules = f.list("Choices")?;
+            if rules.is_empty() {
+                return Err(f.err("Choices", "required non-empty array"));
+            }
+            let choices = rules
+                .iter()
+                .enumerate()
+                .map(|(i, rule)| Rule::parse_top(rule, &format!("Choices[{i}]")))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|(field, message)| f.err(&field, &message))?;
+            let default = f.string("Default")?.map(str::to_string);
+            (Kind::Choice { choices, default }, None)
+        }
+        "Wait" => {
+            f.allow(&[
+                IO,
+                TRANSITION,
+                &["Seconds", "SecondsPath", "Timestamp", "TimestampPath"],
+            ])?;
+            (Kind::Wait(parse_wait(&f)?), f.next()?)
+        }
+        "Succeed" => {
+            f.allow(&[IO])?;
+            (Kind::Succeed, None)
+        }
+        "Fail" => {
+            f.allow(&[&[
+                "Type",
+                "Comment",
+                "Error",
+                "ErrorPath",
+                "Cause",
+                "CausePath",
+            ]])?;
+            let kind = Kind::Fail {
+                error: fail_field(&f, "Error")?,
+                cause: fail_field(&f, "Cause")?,
+            };
+            (kind, None)
+        }
+        "Parallel" => {
+            f.allow(&[IO, TRANSITION, HANDLING, &["Branches"]])?;
+            let branches_json = f.list("Branches")?;
+            if branches_json.is_empty() {
+                return Err(f.err("Branches", "required non-empty array"));
+            }
+            let mut branches = Vec::with_capacity(branches_json.len());
+            for (i, branch) in branches_json.iter().enumerate() {
+                let scope = format!("state '{name}' Branches[{i}]");
+                let map = branch
+                    .as_object()
+                    .ok_or_else(|| f.err(&format!("Branches[{i}]"), "must be an object"))?;
+                branches.push(parse_machine(
+                    map,
+                    &scope,
+                    &["StartAt", "States", "Comment"],
+                    names,
+                )?);
+            }
+            let handling = Box::new(f.handling(true)?);
+            (Kind::Parallel { branches, handling }, f.next()?)
+        }
+        "Map" => {
+            f.allow(&[
+                IO,
+                TRANSITION,
+                HANDLING,
+                &[
+                    "ItemsPath",
+                    "ItemSelector",
+                    "MaxConcurrency",
+                    "Iterator",
+                    "ItemProcessor",
+                ],
+            ])?;
+            (Kind::Map(Box::new(parse_map(&f, names)?)), f.next()?)
+        }
+        other => return Err(f.err("Type", &format!("'{other}' is not a state type"))),
+    };
+    Ok(State {
+        name: name.to_string(),
+        kind,
+        input_path: f.select("InputPath")?,
+        output_path: f.select("OutputPath")?,
+        next,
+    })
+}
+
+fn parse_task(f: &Fields<'_>) -> Result<Task, LoadError> {
+    let resource = f
+        .string("Resource")?
+        .ok_or_else(|| f.err("Resource", "required string"))?;
+    let pattern = if resource.ends_with(".waitForTaskToken") {
+        IntegrationPattern::WaitForTaskToken
+    } else if resource.ends_with(".sync") || resource.ends_with(".sync:2") {
+        IntegrationPattern::Sync
+    } else {
+        IntegrationPattern::RequestResponse
+    };
+    let timeout = f.seconds("TimeoutSeconds")?;
+    let heartbeat = f.seconds("HeartbeatSeconds")?;
+    if let (Some(Seconds::Fixed(t)), Some(Seconds::Fixed(h))) = (&timeout, &heartbeat)
+        && h >= t
+    {
+        return Err(f.err("HeartbeatSeconds", "must be smaller than TimeoutSeconds"));
+    }
+    Ok(Task {
+        resource: resource.to_string(),
+        pattern,
+        handling: f.handling(true)?,
+        timeout,
+        heartbeat,
+    })
+}
+
+fn parse_wait(f: &Fields<'_>) -> Result<WaitFor, LoadError> {
+    let mut found: Vec<WaitFor> = Vec::new();
+    if let Some(seconds) = f.seconds("Seconds")? {
+        found.push(WaitFor::Seconds(seconds));
+    }
+    if let Some(text) = f.string("Timestamp")? {
+        let at = OffsetDateTime::parse(text, &Rfc3339)
+            .map_err(|e| f.err("Timestamp", &format!("not an RFC 3339 timestamp: {e}")))?;
+        found.push(WaitFor::Timestamp(at));
+    }
+    if let Some(path) = f.path("TimestampPath")? {
+        found.push(WaitFor::TimestampPath(path));
+    }
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => Err(f.err(
+            "Seconds",
+            "one of Seconds, SecondsPath, Timestamp or TimestampPath is required",
+        )),
+        _ => Err(f.err(
+            "Seconds",
+            "only one of Seconds, SecondsPath, Timestamp or TimestampPath may be given",
+        )),
+    }
+}
+
+fn fail_field(f: &Fields<'_>, field: &str) -> Result<Option<Template>, LoadError> {
+    let path_field = format!("{field}Path");
+    match (f.string(field)?, f.string(&path_field)?) {
+        (Some(_), Some(_)) => Err(f.err(&path_field, &format!("cannot be combined with {field}"))),
+        (Some(text), None) => Ok(Some(Template::Literal(Value::String(text.to_string())))),
+        (None, Some(expr)) => parse_expression(expr)
+            .map(Some)
+            .map_err(|e| f.err(&path_field, &e)),
+        (None, None) => Ok(None),
+    }
+}
+
+fn parse_map(
+    f: &Fields<'_>,
+    names: &mut BTreeMap<String, &'static str>,
+) -> Result<MapState, LoadError> {
+    let items_path = f.path("ItemsPath")?.unwrap_or_else(Path::root);
+    let item_selector = match (f.template("ItemSelector")?, f.template("Parameters")?) {
+        (Some(_), Some(_)) => {
+            return Err(f.err("Parameters", "cannot be combined with ItemSelector"));
+        }
+        (selector, parameters) => selector.or(parameters),
+    };
+    let max_concurrency = usize::try_from(f.uint("MaxConcurrency")?.unwrap_or(0))
+        .map_err(|_| f.err("MaxConcurrency", "is too large"))?;
+    let (field, processor_json) = match (f.map.get("ItemProcessor"), f.map.get("Iterator")) {
+        (Some(_), Some(_)) => {
+            return Err(f.err("Iterator", "cannot be combined with ItemProcessor"));
+        }
+        (Some(p), None) => ("ItemProcessor", p),
+        (None, Some(i)) => ("Iterator", i),
+        (None, None) => return Err(f.err("ItemProcessor", "required (or the legacy Iterator)")),
+    };
+    let processor_map = processor_json
+        .as_object()
+        .ok_or_else(|| f.err(field, "must be an object"))?;
+    if let Some(config) = processor_map.get("ProcessorConfig") {
+        let mode = config
+            .get("Mode")
+            .and_then(Value::as_str)
+            .unwrap_or("INLINE");
+        let only_mode = config
+            .as_object()
+            .is_some_and(|c| c.keys().all(|k| k == "Mode"));
+        if mode != "INLINE" || !only_mode {
+            return Err(f.err(
+                &format!("{field}.ProcessorConfig"),
+                "only the INLINE mode is supported (distributed Map is refused)",
+            ));
+        }
+    }
+    let scope = format!("state '{}' {field}", f.state);
+    let processor = parse_machine(
+        processor_map,
+        &scope,
+        &["StartAt", "States", "Comment", "ProcessorConfig"],
+        names,
+    )?;
+    Ok(MapState {
+        items_path,
+        item_selector,
+        max_concurrency,
+        processor,
+        handling: f.handling(false)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn substitution_replaces_and_lists_missing_names() {
+        let subs = BTreeMap::from([("Fn".to_string(), "arn:fn".to_string())]);
+        assert_eq!(
+            substitute("a ${Fn} b $.x ${", &subs).unwrap(),
+            "a arn:fn b $.x ${"
+        );
+        match substitute("${Fn} ${B} ${A} ${B}", &subs) {
+            Err(LoadError::UnresolvedSubstitutions(names)) => assert_eq!(names, ["A", "B"]),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}

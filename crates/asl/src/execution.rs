@@ -1,0 +1,1346 @@
+//! Running executions: the interpreter, the virtual clock, callbacks and mocks.
+//!
+//! An execution is one future. [`Execution::run`] polls it until it finishes or can make no more
+//! progress on its own: when nothing is running in a [`TaskRunner`] and the only things left are
+//! virtual timers, the clock jumps to the earliest Wait or retry delay; when only task-token
+//! callbacks are left, the execution reports [`ExecutionStatus::WaitingForCallback`].
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+use futures::future::{Either, select, try_join_all};
+use futures::{StreamExt, TryStreamExt, stream};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{Value, json};
+use thiserror::Error;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+
+use crate::definition::{
+    Definition, Handling, IntegrationPattern, Jitter, Kind, Machine, MapState, Retrier, Seconds,
+    Select, State, Task, WaitFor,
+};
+use crate::history::{EventKind, HistoryEvent};
+use crate::intrinsic::new_uuid;
+use crate::mock::{MockAnswer, TestCase};
+use crate::path::Path;
+use crate::runner::{TaskFailure, TaskRequest, TaskRunner};
+use crate::template::{Template, TemplateError};
+
+/// Step Functions stops an execution whose history grows past this many events.
+const HISTORY_LIMIT: usize = 25_000;
+
+/// A definition bound to a name and a task runner; starts executions.
+#[derive(Clone)]
+pub struct StateMachine {
+    name: String,
+    definition: Arc<Definition>,
+    runner: Arc<dyn TaskRunner>,
+}
+
+/// How to start an execution.
+#[derive(Debug, Clone, Default)]
+pub struct ExecutionOptions {
+    /// The execution name; a random UUID when absent.
+    pub name: Option<String>,
+    /// Virtual start time; the real current time when absent.
+    pub start_time: Option<OffsetDateTime>,
+    /// Seeds retry jitter, `States.UUID`, `States.MathRandom` and task tokens.
+    pub seed: u64,
+    /// Mocked Task states (from a [`crate::MockConfig`] test case).
+    pub test_case: Option<TestCase>,
+}
+
+/// Why an execution could not start.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum StartError {
+    #[error("test case '{case}' mocks state '{state}', which the definition does not have")]
+    UnknownMockedState { case: String, state: String },
+    #[error(
+        "test case '{case}' mocks state '{state}', a {state_type} state; only Task states can be mocked"
+    )]
+    NotATask {
+        case: String,
+        state: String,
+        state_type: String,
+    },
+}
+
+/// Why a callback was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CallbackError {
+    /// No task waits for this token (unknown, already answered, timed out or cancelled).
+    #[error("no task is waiting for token '{0}'")]
+    TaskDoesNotExist(String),
+}
+
+/// A task waiting for `SendTaskSuccess` / `SendTaskFailure`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingCallback {
+    pub token: String,
+    pub state: String,
+}
+
+/// Where an execution stands after [`Execution::run`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExecutionStatus {
+    Succeeded(Value),
+    Failed {
+        error: String,
+        cause: String,
+    },
+    /// Blocked until callbacks arrive (or [`Execution::advance`] times them out).
+    WaitingForCallback {
+        callbacks: Vec<PendingCallback>,
+    },
+}
+
+impl StateMachine {
+    pub fn new(
+        name: impl Into<String>,
+        definition: Definition,
+        runner: Arc<dyn TaskRunner>,
+    ) -> StateMachine {
+        StateMachine {
+            name: name.into(),
+            definition: Arc::new(definition),
+            runner,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn definition(&self) -> &Definition {
+        &self.definition
+    }
+
+    /// The ARN-shaped id the context object reports as `$$.StateMachine.Id`.
+    pub fn id(&self) -> String {
+        format!(
+            "arn:aws:states:local:000000000000:stateMachine:{}",
+            self.name
+        )
+    }
+
+    /// Starts an execution and runs it until it finishes or waits for callbacks.
+    pub async fn start(
+        &self,
+        input: Value,
+        options: ExecutionOptions,
+    ) -> Result<Execution, StartError> {
+        if let Some(case) = &options.test_case {
+            for state in case.states() {
+                match self.definition.state_type(state) {
+                    None => {
+                        return Err(StartError::UnknownMockedState {
+                            case: case.name.clone(),
+                            state: state.to_string(),
+                        });
+                    }
+                    Some("Task") => {}
+                    Some(other) => {
+                        return Err(StartError::NotATask {
+                            case: case.name.clone(),
+                            state: state.to_string(),
+                            state_type: other.to_string(),
+                        });
+                    }
+                }
+            }
+        }
+        let mut rng = SmallRng::seed_from_u64(options.seed);
+        let name = options.name.unwrap_or_else(|| new_uuid(&mut rng));
+        let start_time = options.start_time.unwrap_or_else(OffsetDateTime::now_utc);
+        let id = format!(
+            "arn:aws:states:local:000000000000:execution:{}:{name}",
+            self.name
+        );
+        let execution_context = json!({
+            "Execution": {
+                "Id": id,
+                "Name": name,
+                "Input": input,
+                "StartTime": timestamp(start_time),
+                "RoleArn": "arn:aws:iam::000000000000:role/local",
+            },
+            "StateMachine": {"Id": self.id(), "Name": self.name},
+        });
+        let inner = Arc::new(Inner {
+            definition: Arc::clone(&self.definition),
+            runner: Arc::clone(&self.runner),
+            mocks: options.test_case,
+            execution_context,
+            start_time,
+            shared: Mutex::new(Shared {
+                now: Duration::ZERO,
+                timers: BTreeMap::new(),
+                next_id: 0,
+                callbacks: BTreeMap::new(),
+                history: Vec::new(),
+                rng,
+                mock_attempts: HashMap::new(),
+                in_flight: 0,
+            }),
+        });
+        let root = Arc::clone(&inner);
+        let future = Box::pin(async move { run_root(&root, input).await });
+        let mut execution = Execution {
+            inner,
+            future: Some(future),
+            status: ExecutionStatus::WaitingForCallback {
+                callbacks: Vec::new(),
+            },
+            id,
+            name,
+        };
+        execution.run().await;
+        Ok(execution)
+    }
+}
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// One execution of a [`StateMachine`].
+pub struct Execution {
+    inner: Arc<Inner>,
+    future: Option<BoxFuture<'static, Result<Value, Failure>>>,
+    status: ExecutionStatus,
+    id: String,
+    name: String,
+}
+
+impl Execution {
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn status(&self) -> &ExecutionStatus {
+        &self.status
+    }
+
+    /// The events so far.
+    pub fn history(&self) -> Vec<HistoryEvent> {
+        self.inner.lock().history.clone()
+    }
+
+    /// Virtual time elapsed since the start.
+    pub fn elapsed(&self) -> Duration {
+        self.inner.lock().now
+    }
+
+    /// Runs until the execution finishes or can only wait for callbacks.
+    pub async fn run(&mut self) -> &ExecutionStatus {
+        futures::future::poll_fn(|cx| self.poll_drive(cx)).await;
+        &self.status
+    }
+
+    /// `SendTaskSuccess`: the waiting task succeeds with `output`; then runs on.
+    pub async fn send_task_success(
+        &mut self,
+        token: &str,
+        output: Value,
+    ) -> Result<&ExecutionStatus, CallbackError> {
+        self.complete(token, Ok(output))?;
+        Ok(self.run().await)
+    }
+
+    /// `SendTaskFailure`: the waiting task fails with `error` and `cause`; then runs on.
+    pub async fn send_task_failure(
+        &mut self,
+        token: &str,
+        error: &str,
+        cause: &str,
+    ) -> Result<&ExecutionStatus, CallbackError> {
+        self.complete(token, Err(TaskFailure::new(error, cause)))?;
+        Ok(self.run().await)
+    }
+
+    /// `SendTaskHeartbeat`: restarts the task's HeartbeatSeconds countdown.
+    pub fn send_task_heartbeat(&mut self, token: &str) -> Result<(), CallbackError> {
+        let mut shared = self.inner.lock();
+        let now = shared.now;
+        let callback = shared
+            .callbacks
+            .get_mut(token)
+            .filter(|c| c.outcome.is_none())
+            .ok_or_else(|| CallbackError::TaskDoesNotExist(token.to_string()))?;
+        if let Some((interval, deadline)) = &mut callback.heartbeat {
+            *deadline = now + *interval;
+        }
+        Ok(())
+    }
+
+    /// Moves the virtual clock forward by `by`, firing callback timeouts on the way (each at its
+    /// own deadline, so what follows it happens at the right virtual time), then runs on.
+    pub async fn advance(&mut self, by: Duration) -> &ExecutionStatus {
+        let target = self.elapsed() + by;
+        while self.future.is_some() {
+            let next = self.inner.lock().next_deadline(false);
+            match next {
+                Some(deadline) if deadline <= target => {
+                    self.inner.lock().advance_to(deadline);
+                    self.run().await;
+                }
+                _ => break,
+            }
+        }
+        self.inner.lock().advance_to(target);
+        self.run().await
+    }
+
+    fn complete(
+        &mut self,
+        token: &str,
+        outcome: Result<Value, TaskFailure>,
+    ) -> Result<(), CallbackError> {
+        let mut shared = self.inner.lock();
+        let callback = shared
+            .callbacks
+            .get_mut(token)
+            .filter(|c| c.outcome.is_none())
+            .ok_or_else(|| CallbackError::TaskDoesNotExist(token.to_string()))?;
+        callback.outcome = Some(outcome);
+        if let Some(waker) = callback.waker.take() {
+            waker.wake();
+        }
+        Ok(())
+    }
+
+    fn poll_drive(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(future) = self.future.as_mut() else {
+            return Poll::Ready(());
+        };
+        loop {
+            let flag = Arc::new(WakeFlag {
+                woken: AtomicBool::new(false),
+                outer: cx.waker().clone(),
+            });
+            let waker = Waker::from(Arc::clone(&flag));
+            if let Poll::Ready(result) = future.as_mut().poll(&mut Context::from_waker(&waker)) {
+                self.finish(result);
+                return Poll::Ready(());
+            }
+            if flag.woken.load(Ordering::SeqCst) {
+                continue;
+            }
+            let mut shared = self.inner.lock();
+            if shared.in_flight > 0 {
+                // A runner is doing real work; its waker brings us back.
+                return Poll::Pending;
+            }
+            if let Some(deadline) = shared.next_deadline(true) {
+                shared.advance_to(deadline);
+                continue;
+            }
+            let mut callbacks: Vec<(u64, PendingCallback)> = shared
+                .callbacks
+                .iter()
+                .filter(|(_, c)| c.outcome.is_none())
+                .map(|(token, c)| {
+                    let pending = PendingCallback {
+                        token: token.clone(),
+                        state: c.state.clone(),
+                    };
+                    (c.order, pending)
+                })
+                .collect();
+            drop(shared);
+            if callbacks.is_empty() {
+                self.finish(Err(Failure::runtime(
+                    "the execution stalled: nothing runs, waits or expects a callback",
+                )));
+                return Poll::Ready(());
+            }
+            callbacks.sort_by_key(|(order, _)| *order);
+            self.status = ExecutionStatus::WaitingForCallback {
+                callbacks: callbacks.into_iter().map(|(_, c)| c).collect(),
+            };
+            return Poll::Ready(());
+        }
+    }
+
+    fn finish(&mut self, result: Result<Value, Failure>) {
+        self.future = None;
+        let (status, event) = match result {
+            Ok(output) => (
+                ExecutionStatus::Succeeded(output.clone()),
+                EventKind::ExecutionSucceeded { output },
+            ),
+            Err(failure) => (
+                ExecutionStatus::Failed {
+                    error: failure.error.clone(),
+                    cause: failure.cause.clone(),
+                },
+                EventKind::ExecutionFailed {
+                    error: failure.error,
+                    cause: failure.cause,
+                },
+            ),
+        };
+        self.inner.record(event);
+        self.status = status;
+    }
+}
+
+/// Wakes the caller's waker and notes that a wake happened during a poll.
+struct WakeFlag {
+    woken: AtomicBool,
+    outer: Waker,
+}
+
+impl Wake for WakeFlag {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::SeqCst);
+        self.outer.wake_by_ref();
+    }
+}
+
+/// An error inside the interpreter. `from_branch` marks failures that came out of a Parallel
+/// branch or Map iteration, which `States.BranchFailed` also matches.
+#[derive(Debug, Clone)]
+struct Failure {
+    error: String,
+    cause: String,
+    from_branch: bool,
+}
+
+impl Failure {
+    fn new(error: &str, cause: impl Into<String>) -> Failure {
+        Failure {
+            error: error.to_string(),
+            cause: cause.into(),
+            from_branch: false,
+        }
+    }
+
+    /// `States.Runtime`: never retried or caught.
+    fn runtime(cause: impl Into<String>) -> Failure {
+        Failure::new(RUNTIME, cause)
+    }
+
+    fn is_timeout(&self) -> bool {
+        self.error == TIMEOUT || self.error == HEARTBEAT_TIMEOUT
+    }
+}
+
+impl From<TaskFailure> for Failure {
+    fn from(f: TaskFailure) -> Failure {
+        Failure {
+            error: f.error,
+            cause: f.cause,
+            from_branch: false,
+        }
+    }
+}
+
+const RUNTIME: &str = "States.Runtime";
+const TIMEOUT: &str = "States.Timeout";
+const HEARTBEAT_TIMEOUT: &str = "States.HeartbeatTimeout";
+
+struct Inner {
+    definition: Arc<Definition>,
+    runner: Arc<dyn TaskRunner>,
+    mocks: Option<TestCase>,
+    /// `{"Execution": ..., "StateMachine": ...}` of the context object.
+    execution_context: Value,
+    start_time: OffsetDateTime,
+    shared: Mutex<Shared>,
+}
+
+struct Shared {
+    /// Virtual time since the start.
+    now: Duration,
+    timers: BTreeMap<u64, Timer>,
+    next_id: u64,
+    callbacks: BTreeMap<String, Callback>,
+    history: Vec<HistoryEvent>,
+    rng: SmallRng,
+    /// Mocked attempts so far, per state name.
+    mock_attempts: HashMap<String, u32>,
+    /// Runner calls under way.
+    in_flight: usize,
+}
+
+struct Timer {
+    deadline: Duration,
+    /// Wait states and retry delays: the clock jumps to them when nothing else can happen.
+    /// Other timers (the execution timeout) only fire when time passes them anyway.
+    auto: bool,
+    waker: Waker,
+}
+
+struct Callback {
+    state: String,
+    order: u64,
+    outcome: Option<Result<Value, TaskFailure>>,
+    timeout_at: Option<Duration>,
+    /// (HeartbeatSeconds, current deadline)
+    heartbeat: Option<(Duration, Duration)>,
+    waker: Option<Waker>,
+}
+
+impl Callback {
+    fn expiry(&self, now: Duration) -> Option<Failure> {
+        if self.timeout_at.is_some_and(|t| t <= now) {
+            return Some(Failure::new(
+                TIMEOUT,
+                "the task timed out waiting for its callback",
+            ));
+        }
+        if self.heartbeat.is_some_and(|(_, t)| t <= now) {
+            return Some(Failure::new(
+                HEARTBEAT_TIMEOUT,
+                "no heartbeat within HeartbeatSeconds",
+            ));
+        }
+        None
+    }
+}
+
+impl Shared {
+    fn next_deadline(&self, auto_only: bool) -> Option<Duration> {
+        let timers = self
+            .timers
+            .values()
+            .filter(|t| t.auto || !auto_only)
+            .map(|t| t.deadline);
+        let callbacks = self
+            .callbacks
+            .values()
+            .filter(|c| c.outcome.is_none() && !auto_only)
+            .flat_map(|c| c.timeout_at.into_iter().chain(c.heartbeat.map(|(_, t)| t)));
+        timers.chain(callbacks).min()
+    }
+
+    fn advance_to(&mut self, to: Duration) {
+        self.now = self.now.max(to);
+        for timer in self.timers.values() {
+            timer.waker.wake_by_ref();
+        }
+        for callback in self.callbacks.values_mut() {
+            if let Some(waker) = callback.waker.take() {
+                waker.wake();
+            }
+        }
+    }
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, Shared> {
+        self.shared.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn record(&self, kind: EventKind) {
+        let mut shared = self.lock();
+        let now = shared.now;
+        let id = shared.history.len() as u64 + 1;
+        shared.history.push(HistoryEvent {
+            id,
+            timestamp: timestamp(self.at(now)),
+            elapsed_ms: u64::try_from(now.as_millis()).unwrap_or(u64::MAX),
+            kind,
+        });
+    }
+
+    fn at(&self, elapsed: Duration) -> OffsetDateTime {
+        self.start_time + elapsed
+    }
+
+    fn now_text(&self) -> String {
+        timestamp(self.at(self.lock().now))
+    }
+
+    fn context(&self, state: &str, entered: &str, retry_count: u32) -> Value {
+        let mut context = self.execution_context.clone();
+        context["State"] =
+            json!({"Name": state, "EnteredTime": entered, "RetryCount": retry_count});
+        context
+    }
+
+    fn eval(&self, template: &Template, input: &Value, context: &Value) -> Result<Value, Failure> {
+        let mut shared = self.lock();
+        template
+            .eval(input, context, &mut shared.rng)
+            .map_err(|e| match e {
+                TemplateError::PathNotFound(path) => Failure::new(
+                    "States.ParameterPathFailure",
+                    format!("the path '{path}' selects nothing in the input"),
+                ),
+                TemplateError::Intrinsic(cause) => Failure::new("States.IntrinsicFailure", cause),
+            })
+    }
+
+    fn sleep_until(&self, deadline: Duration, auto: bool) -> Sleep<'_> {
+        Sleep {
+            inner: self,
+            deadline,
+            auto,
+            id: None,
+        }
+    }
+}
+
+fn timestamp(at: OffsetDateTime) -> String {
+    let utc = at.to_offset(time::UtcOffset::UTC);
+    utc.format(format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    ))
+    .unwrap_or_else(|_| utc.unix_timestamp().to_string())
+}
+
+/// Resolves when the virtual clock reaches `deadline`.
+struct Sleep<'a> {
+    inner: &'a Inner,
+    deadline: Duration,
+    auto: bool,
+    id: Option<u64>,
+}
+
+impl Future for Sleep<'_> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut shared = self.inner.lock();
+        if shared.now >= self.deadline {
+            if let Some(id) = self.id {
+                shared.timers.remove(&id);
+            }
+            drop(shared);
+            self.id = None;
+            return Poll::Ready(());
+        }
+        let id = self.id.unwrap_or_else(|| {
+            shared.next_id += 1;
+            shared.next_id
+        });
+        let timer = Timer {
+            deadline: self.deadline,
+            auto: self.auto,
+            waker: cx.waker().clone(),
+        };
+        shared.timers.insert(id, timer);
+        drop(shared);
+        self.id = Some(id);
+        Poll::Pending
+    }
+}
+
+impl Drop for Sleep<'_> {
+    fn drop(&mut self) {
+        if let Some(id) = self.id {
+            self.inner.lock().timers.remove(&id);
+        }
+    }
+}
+
+/// Resolves with the callback's outcome, or with a timeout when the clock passes a deadline.
+struct CallbackWait<'a> {
+    inner: &'a Inner,
+    token: String,
+}
+
+impl Future for CallbackWait<'_> {
+    type Output = Result<Value, Failure>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut shared = self.inner.lock();
+        let now = shared.now;
+        let Some(callback) = shared.callbacks.get_mut(&self.token) else {
+            return Poll::Ready(Err(Failure::runtime("the callback registration vanished")));
+        };
+        let outcome = match callback.outcome.take() {
+            Some(outcome) => outcome.map_err(Failure::from),
+            None => match callback.expiry(now) {
+                Some(failure) => Err(failure),
+                None => {
+                    callback.waker = Some(cx.waker().clone());
+                    return Poll::Pending;
+                }
+            },
+        };
+        shared.callbacks.remove(&self.token);
+        Poll::Ready(outcome)
+    }
+}
+
+impl Drop for CallbackWait<'_> {
+    fn drop(&mut self) {
+        self.inner.lock().callbacks.remove(&self.token);
+    }
+}
+
+/// Counts a runner call as in flight for as long as it is alive.
+struct InFlight<'a>(&'a Inner);
+
+impl<'a> InFlight<'a> {
+    fn new(inner: &'a Inner) -> InFlight<'a> {
+        inner.lock().in_flight += 1;
+        InFlight(inner)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.lock().in_flight -= 1;
+    }
+}
+
+async fn run_root(inner: &Inner, input: Value) -> Result<Value, Failure> {
+    inner.record(EventKind::ExecutionStarted {
+        input: input.clone(),
+    });
+    let run = run_machine(inner, &inner.definition.root, input);
+    match inner.definition.timeout_seconds {
+        None => run.await,
+        Some(seconds) => {
+            let deadline = inner.sleep_until(Duration::from_secs(seconds), false);
+            match select(run, deadline).await {
+                Either::Left((result, _)) => result,
+                Either::Right(((), _)) => Err(Failure::new(
+                    TIMEOUT,
+                    format!("the execution exceeded its TimeoutSeconds of {seconds}"),
+                )),
+            }
+        }
+    }
+}
+
+fn run_machine<'a>(
+    inner: &'a Inner,
+    machine: &'a Machine,
+    input: Value,
+) -> BoxFuture<'a, Result<Value, Failure>> {
+    Box::pin(async move {
+        let mut name = machine.start_at.as_str();
+        let mut input = input;
+        loop {
+            if inner.lock().history.len() >= HISTORY_LIMIT {
+                return Err(Failure::runtime(format!(
+                    "the execution history reached {HISTORY_LIMIT} events"
+                )));
+            }
+            let state = machine
+                .states
+                .get(name)
+                .ok_or_else(|| Failure::runtime(format!("no state named '{name}'")))?;
+            inner.record(EventKind::StateEntered {
+                state: state.name.clone(),
+                input: input.clone(),
+            });
+            let (output, next) = run_state(inner, state, input).await?;
+            inner.record(EventKind::StateExited {
+                state: state.name.clone(),
+                output: output.clone(),
+            });
+            match next {
+                Some(next) => {
+                    name = next;
+                    input = output;
+                }
+                None => return Ok(output),
+            }
+        }
+    })
+}
+
+/// What a Task, Parallel or Map state does in one attempt.
+#[derive(Clone, Copy)]
+enum Work<'a> {
+    Task(&'a Task),
+    Parallel(&'a [Machine]),
+    Map(&'a MapState),
+}
+
+async fn run_state<'a>(
+    inner: &'a Inner,
+    state: &'a State,
+    raw: Value,
+) -> Result<(Value, Option<&'a str>), Failure> {
+    let entered = inner.now_text();
+    let effective = select_input(&state.input_path, &raw, "InputPath")?;
+    let next = state.next.as_deref();
+    match &state.kind {
+        Kind::Pass {
+            parameters,
+            result,
+            result_path,
+        } => {
+            let value = match (result, parameters) {
+                (Some(result), _) => result.clone(),
+                (None, Some(template)) => inner.eval(
+                    template,
+                    &effective,
+                    &inner.context(&state.name, &entered, 0),
+                )?,
+                (None, None) => effective,
+            };
+            let output = apply_result_path(result_path.as_ref(), raw, value)?;
+            Ok((
+                select_input(&state.output_path, &output, "OutputPath")?,
+                next,
+            ))
+        }
+        Kind::Task(task) => {
+            run_handled(
+                inner,
+                state,
+                &task.handling,
+                Work::Task(task),
+                raw,
+                effective,
+                &entered,
+            )
+            .await
+        }
+        Kind::Parallel { branches, handling } => {
+            run_handled(
+                inner,
+                state,
+                handling,
+                Work::Parallel(branches),
+                raw,
+                effective,
+                &entered,
+            )
+            .await
+        }
+        Kind::Map(map) => {
+            run_handled(
+                inner,
+                state,
+                &map.handling,
+                Work::Map(map),
+                raw,
+                effective,
+                &entered,
+            )
+            .await
+        }
+        Kind::Choice { choices, default } => {
+            let context = inner.context(&state.name, &entered, 0);
+            for (rule, target) in choices {
+                if rule.eval(&effective, &context).map_err(Failure::runtime)? {
+                    let output = select_input(&state.output_path, &effective, "OutputPath")?;
+                    return Ok((output, Some(target)));
+                }
+            }
+            match default {
+                Some(target) => {
+                    let output = select_input(&state.output_path, &effective, "OutputPath")?;
+                    Ok((output, Some(target)))
+                }
+                None => Err(Failure::new(
+                    "States.NoChoiceMatched",
+                    format!(
+                        "no choice rule of '{}' matched and it has no Default",
+                        state.name
+                    ),
+                )),
+            }
+        }
+        Kind::Wait(wait) => {
+            let deadline = wait_deadline(inner, wait, &effective)?;
+            inner.record(EventKind::WaitStarted {
+                state: state.name.clone(),
+                until: timestamp(inner.at(deadline)),
+            });
+            inner.sleep_until(deadline, true).await;
+            Ok((
+                select_input(&state.output_path, &effective, "OutputPath")?,
+                next,
+            ))
+        }
+        Kind::Succeed => Ok((
+            select_input(&state.output_path, &effective, "OutputPath")?,
+            None,
+        )),
+        Kind::Fail { error, cause } => {
+            let context = inner.context(&state.name, &entered, 0);
+            let text = |template: &Option<Template>, field: &str| -> Result<String, Failure> {
+                match template {
+                    None => Ok(String::new()),
+                    Some(t) => match inner.eval(t, &raw, &context)? {
+                        Value::String(s) => Ok(s),
+                        other => Err(Failure::runtime(format!(
+                            "{field} of '{}' must give a string, not {other}",
+                            state.name
+                        ))),
+                    },
+                }
+            };
+            let error = text(error, "ErrorPath")?;
+            let cause = text(cause, "CausePath")?;
+            Err(Failure {
+                error,
+                cause,
+                from_branch: false,
+            })
+        }
+    }
+}
+
+fn wait_deadline(inner: &Inner, wait: &WaitFor, input: &Value) -> Result<Duration, Failure> {
+    let now = inner.lock().now;
+    let until = |at: OffsetDateTime| {
+        let offset = at - inner.start_time;
+        Duration::try_from(offset)
+            .unwrap_or(Duration::ZERO)
+            .max(now)
+    };
+    match wait {
+        WaitFor::Seconds(seconds) => {
+            Ok(now + resolve_seconds(seconds, input, "SecondsPath", true)?)
+        }
+        WaitFor::Timestamp(at) => Ok(until(*at)),
+        WaitFor::TimestampPath(path) => {
+            let value = select_path(path, input, "TimestampPath")?;
+            let at = value
+                .as_str()
+                .and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok())
+                .ok_or_else(|| {
+                    Failure::runtime(format!(
+                        "TimestampPath '{}' must select an RFC 3339 timestamp, not {value}",
+                        path.text()
+                    ))
+                })?;
+            Ok(until(at))
+        }
+    }
+}
+
+fn resolve_seconds(
+    seconds: &Seconds,
+    input: &Value,
+    field: &str,
+    zero_allowed: bool,
+) -> Result<Duration, Failure> {
+    match seconds {
+        Seconds::Fixed(n) => Ok(Duration::from_secs(*n)),
+        Seconds::Path(path) => {
+            let value = select_path(path, input, field)?;
+            value
+                .as_u64()
+                .filter(|n| zero_allowed || *n > 0)
+                .map(Duration::from_secs)
+                .ok_or_else(|| {
+                    Failure::runtime(format!(
+                        "{field} '{}' must select a {} integer, not {value}",
+                        path.text(),
+                        if zero_allowed {
+                            "non-negative"
+                        } else {
+                            "positive"
+                        }
+                    ))
+                })
+        }
+    }
+}
+
+fn select_path(path: &Path, input: &Value, field: &str) -> Result<Value, Failure> {
+    path.select(input, &Value::Null).ok_or_else(|| {
+        Failure::runtime(format!(
+            "Invalid path '{}': the {field} references an invalid value",
+            path.text()
+        ))
+    })
+}
+
+/// InputPath and OutputPath.
+fn select_input(select: &Select, value: &Value, field: &str) -> Result<Value, Failure> {
+    match select {
+        Select::All => Ok(value.clone()),
+        Select::Nothing => Ok(json!({})),
+        Select::Path(path) => select_path(path, value, field),
+    }
+}
+
+fn apply_result_path(path: Option<&Path>, raw: Value, result: Value) -> Result<Value, Failure> {
+    let Some(path) = path else {
+        return Ok(raw);
+    };
+    let mut output = raw;
+    path.set(&mut output, result).map_err(|reason| {
+        Failure::new(
+            "States.ResultPathMatchFailure",
+            format!("unable to apply ResultPath {reason}"),
+        )
+    })?;
+    Ok(output)
+}
+
+/// Task, Parallel and Map: attempts with Retry, then Catch.
+async fn run_handled<'a>(
+    inner: &'a Inner,
+    state: &'a State,
+    handling: &'a Handling,
+    work: Work<'a>,
+    raw: Value,
+    effective: Value,
+    entered: &str,
+) -> Result<(Value, Option<&'a str>), Failure> {
+    let from_task = matches!(work, Work::Task(_));
+    let mut retries = vec![0u32; handling.retry.len()];
+    let mut retry_count = 0u32;
+    loop {
+        let context = inner.context(&state.name, entered, retry_count);
+        let failure = match attempt(inner, state, handling, work, &raw, &effective, &context).await
+        {
+            Ok(output) => return Ok((output, state.next.as_deref())),
+            Err(failure) if failure.error == RUNTIME => return Err(failure),
+            Err(failure) => failure,
+        };
+        if let Some(delay) = retry_delay(inner, &handling.retry, &mut retries, &failure, from_task)
+        {
+            retry_count += 1;
+            inner.record(EventKind::RetryScheduled {
+                state: state.name.clone(),
+                error: failure.error.clone(),
+                attempt: retry_count,
+                delay_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            });
+            let deadline = inner.lock().now + delay;
+            inner.sleep_until(deadline, true).await;
+            continue;
+        }
+        let Some(catcher) = handling
+            .catch
+            .iter()
+            .find(|c| error_matches(&c.error_equals, &failure, from_task))
+        else {
+            return Err(failure);
+        };
+        inner.record(EventKind::ErrorCaught {
+            state: state.name.clone(),
+            error: failure.error.clone(),
+            next: catcher.next.clone(),
+        });
+        let error_output = json!({"Error": failure.error, "Cause": failure.cause});
+        let output = apply_result_path(catcher.result_path.as_ref(), raw, error_output)?;
+        return Ok((output, Some(catcher.next.as_str())));
+    }
+}
+
+/// The delay before the next attempt, or `None` when no retrier applies. Only the first retrier
+/// whose ErrorEquals matches is considered, as the specification says.
+fn retry_delay(
+    inner: &Inner,
+    retriers: &[Retrier],
+    counts: &mut [u32],
+    failure: &Failure,
+    from_task: bool,
+) -> Option<Duration> {
+    let (index, retrier) = retriers
+        .iter()
+        .enumerate()
+        .find(|(_, r)| error_matches(&r.error_equals, failure, from_task))?;
+    let count = counts[index];
+    if count >= retrier.max_attempts {
+        return None;
+    }
+    counts[index] += 1;
+    let exponent = i32::try_from(count).unwrap_or(i32::MAX);
+    let mut seconds = retrier.interval_seconds * retrier.backoff_rate.powi(exponent);
+    if let Some(max) = retrier.max_delay_seconds {
+        seconds = seconds.min(max);
+    }
+    if retrier.jitter == Jitter::Full {
+        seconds = inner.lock().rng.random_range(0.0..=seconds);
+    }
+    Some(Duration::from_secs_f64(seconds.min(1.0e9)))
+}
+
+fn error_matches(names: &[String], failure: &Failure, from_task: bool) -> bool {
+    names.iter().any(|name| match name.as_str() {
+        "States.ALL" => true,
+        "States.TaskFailed" => from_task && !failure.is_timeout(),
+        "States.Timeout" => failure.is_timeout(),
+        "States.BranchFailed" => failure.from_branch || failure.error == name.as_str(),
+        other => other == failure.error,
+    })
+}
+
+/// One attempt: Parameters, the work, ResultSelector, ResultPath, OutputPath.
+async fn attempt<'a>(
+    inner: &'a Inner,
+    state: &'a State,
+    handling: &'a Handling,
+    work: Work<'a>,
+    raw: &Value,
+    effective: &Value,
+    context: &Value,
+) -> Result<Value, Failure> {
+    let result = match work {
+        Work::Task(task) => run_task(inner, state, task, effective, context).await?,
+        Work::Parallel(branches) => {
+            let input = parameters(inner, handling, effective, context)?;
+            run_parallel(inner, state, branches, &input).await?
+        }
+        Work::Map(map) => run_map(inner, state, map, effective, context).await?,
+    };
+    let result = match &handling.result_selector {
+        Some(selector) => inner.eval(selector, &result, context)?,
+        None => result,
+    };
+    let output = apply_result_path(handling.result_path.as_ref(), raw.clone(), result)?;
+    select_input(&state.output_path, &output, "OutputPath")
+}
+
+fn parameters(
+    inner: &Inner,
+    handling: &Handling,
+    effective: &Value,
+    context: &Value,
+) -> Result<Value, Failure> {
+    match &handling.parameters {
+        Some(template) => inner.eval(template, effective, context),
+        None => Ok(effective.clone()),
+    }
+}
+
+async fn run_task(
+    inner: &Inner,
+    state: &State,
+    task: &Task,
+    effective: &Value,
+    context: &Value,
+) -> Result<Value, Failure> {
+    let mut context = context.clone();
+    let token = (task.pattern == IntegrationPattern::WaitForTaskToken).then(|| {
+        let token = new_uuid(&mut inner.lock().rng);
+        context["Task"] = json!({"Token": token});
+        token
+    });
+    let parameters = parameters(inner, &task.handling, effective, &context)?;
+    let timeout = task
+        .timeout
+        .as_ref()
+        .map(|s| resolve_seconds(s, effective, "TimeoutSecondsPath", false))
+        .transpose()?;
+    let heartbeat = task
+        .heartbeat
+        .as_ref()
+        .map(|s| resolve_seconds(s, effective, "HeartbeatSecondsPath", false))
+        .transpose()?;
+    inner.record(EventKind::TaskScheduled {
+        state: state.name.clone(),
+        resource: task.resource.clone(),
+        parameters: parameters.clone(),
+    });
+    let retry_count = context["State"]["RetryCount"]
+        .as_u64()
+        .and_then(|n| u32::try_from(n).ok())
+        .unwrap_or(0);
+    let mocked = inner
+        .mocks
+        .as_ref()
+        .and_then(|case| case.states.get(&state.name));
+    let result = match mocked {
+        Some(mock) => {
+            let attempt = {
+                let mut shared = inner.lock();
+                let counter = shared.mock_attempts.entry(state.name.clone()).or_insert(0);
+                *counter += 1;
+                *counter - 1
+            };
+            match mock.answer(attempt) {
+                Some(MockAnswer::Return(value)) => Ok(value.clone()),
+                Some(MockAnswer::Throw(failure)) => Err(Failure::from(failure.clone())),
+                None => Err(Failure::runtime(format!(
+                    "the mocked response of state '{}' has no answer for attempt {attempt}",
+                    state.name
+                ))),
+            }
+        }
+        None => {
+            let request = TaskRequest {
+                state: state.name.clone(),
+                resource: task.resource.clone(),
+                pattern: task.pattern,
+                parameters,
+                task_token: token.clone(),
+                context,
+                timeout,
+                retry_count,
+            };
+            match token {
+                None => call_runner(inner, request).await,
+                Some(token) => {
+                    wait_for_callback(inner, state, request, token, timeout, heartbeat).await
+                }
+            }
+        }
+    };
+    inner.record(match &result {
+        Ok(output) => EventKind::TaskSucceeded {
+            state: state.name.clone(),
+            output: output.clone(),
+        },
+        Err(failure) if failure.is_timeout() => EventKind::TaskTimedOut {
+            state: state.name.clone(),
+            error: failure.error.clone(),
+            cause: failure.cause.clone(),
+        },
+        Err(failure) => EventKind::TaskFailed {
+            state: state.name.clone(),
+            error: failure.error.clone(),
+            cause: failure.cause.clone(),
+        },
+    });
+    result
+}
+
+async fn call_runner(inner: &Inner, request: TaskRequest) -> Result<Value, Failure> {
+    let _in_flight = InFlight::new(inner);
+    inner.runner.run_task(request).await.map_err(Failure::from)
+}
+
+async fn wait_for_callback(
+    inner: &Inner,
+    state: &State,
+    request: TaskRequest,
+    token: String,
+    timeout: Option<Duration>,
+    heartbeat: Option<Duration>,
+) -> Result<Value, Failure> {
+    {
+        let mut shared = inner.lock();
+        let now = shared.now;
+        shared.next_id += 1;
+        let order = shared.next_id;
+        shared.callbacks.insert(
+            token.clone(),
+            Callback {
+                state: state.name.clone(),
+                order,
+                outcome: None,
+                timeout_at: timeout.map(|t| now + t),
+                heartbeat: heartbeat.map(|h| (h, now + h)),
+                waker: None,
+            },
+        );
+    }
+    // Registered first, so the wait (and its Drop) owns the entry even if the runner fails.
+    let wait = CallbackWait {
+        inner,
+        token: token.clone(),
+    };
+    call_runner(inner, request).await?;
+    inner.record(EventKind::TaskSubmitted {
+        state: state.name.clone(),
+        token,
+    });
+    wait.await
+}
+
+async fn run_parallel(
+    inner: &Inner,
+    state: &State,
+    branches: &[Machine],
+    input: &Value,
+) -> Result<Value, Failure> {
+    let runs = branches
+        .iter()
+        .enumerate()
+        .map(|(index, branch)| async move {
+            run_machine(inner, branch, input.clone())
+                .await
+                .map_err(|failure| (index, failure))
+        });
+    match try_join_all(runs).await {
+        Ok(results) => Ok(Value::Array(results)),
+        Err((branch, failure)) => {
+            inner.record(EventKind::ParallelBranchFailed {
+                state: state.name.clone(),
+                branch,
+                error: failure.error.clone(),
+            });
+            Err(Failure {
+                from_branch: true,
+                ..failure
+            })
+        }
+    }
+}
+
+async fn run_map(
+    inner: &Inner,
+    state: &State,
+    map: &MapState,
+    effective: &Value,
+    context: &Value,
+) -> Result<Value, Failure> {
+    let items = match select_path(&map.items_path, effective, "ItemsPath")? {
+        Value::Array(items) => items,
+        other => {
+            return Err(Failure::runtime(format!(
+                "ItemsPath '{}' must select an array, not {other}",
+                map.items_path.text()
+            )));
+        }
+    };
+    let limit = match map.max_concurrency {
+        0 => items.len().max(1),
+        n => n,
+    };
+    let iterations = items
+        .into_iter()
+        .enumerate()
+        .map(|(index, item)| async move {
+            inner.record(EventKind::MapIterationStarted {
+                state: state.name.clone(),
+                index,
+            });
+            let input = match &map.item_selector {
+                Some(selector) => {
+                    let mut item_context = context.clone();
+                    item_context["Map"] = json!({"Item": {"Index": index, "Value": item}});
+                    inner.eval(selector, effective, &item_context)?
+                }
+                None => item,
+            };
+            match run_machine(inner, &map.processor, input).await {
+                Ok(output) => {
+                    inner.record(EventKind::MapIterationSucceeded {
+                        state: state.name.clone(),
+                        index,
+                    });
+                    Ok((index, output))
+                }
+                Err(failure) => {
+                    inner.record(EventKind::MapIterationFailed {
+                        state: state.name.clone(),
+                        index,
+                        error: failure.error.clone(),
+                    });
+                    Err(Failure {
+                        from_branch: true,
+                        ..failure
+                    })
+                }
+            }
+        });
+    let mut results: Vec<(usize, Value)> = stream::iter(iterations)
+        .buffer_unordered(limit)
+        .try_collect()
+        .await?;
+    results.sort_by_key(|(index, _)| *index);
+    Ok(Value::Array(results.into_iter().map(|(_, v)| v).collect()))
+}

@@ -1,0 +1,174 @@
+//! Payload templates: `Parameters`, `ResultSelector` and `ItemSelector`.
+//!
+//! A key ending in `.$` takes its value from a path (`$...` on the input, `$$...` on the context
+//! object) or an intrinsic function call; every other value is copied as is. Objects nested in
+//! objects and arrays are processed the same way.
+
+use rand::rngs::SmallRng;
+use serde_json::{Map, Value};
+
+use crate::intrinsic::Intrinsic;
+use crate::path::Path;
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Template {
+    Literal(Value),
+    Object(Vec<(String, Template)>),
+    Array(Vec<Template>),
+    Path(Path),
+    Intrinsic(Intrinsic),
+}
+
+/// Why a template could not be evaluated; the executor maps it to a `States.*` error name.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum TemplateError {
+    /// A path selected nothing: `States.ParameterPathFailure`.
+    PathNotFound(String),
+    /// An intrinsic function failed: `States.IntrinsicFailure`.
+    Intrinsic(String),
+}
+
+impl Template {
+    /// Parses a template; the error names the offending key.
+    pub(crate) fn parse(value: &Value) -> Result<Template, String> {
+        Ok(match value {
+            Value::Object(map) => {
+                let mut fields = Vec::with_capacity(map.len());
+                for (key, v) in map {
+                    let field = match key.strip_suffix(".$") {
+                        Some(name) => {
+                            let Value::String(expr) = v else {
+                                return Err(format!(
+                                    "'{key}' must be a string (a path or an intrinsic function)"
+                                ));
+                            };
+                            (
+                                name.to_string(),
+                                parse_expression(expr).map_err(|e| format!("'{key}': {e}"))?,
+                            )
+                        }
+                        None => (key.clone(), Template::parse(v)?),
+                    };
+                    fields.push(field);
+                }
+                Template::Object(fields)
+            }
+            Value::Array(items) => Template::Array(
+                items
+                    .iter()
+                    .map(Template::parse)
+                    .collect::<Result<_, _>>()?,
+            ),
+            other => Template::Literal(other.clone()),
+        })
+    }
+
+    pub(crate) fn eval(
+        &self,
+        input: &Value,
+        context: &Value,
+        rng: &mut SmallRng,
+    ) -> Result<Value, TemplateError> {
+        Ok(match self {
+            Template::Literal(v) => v.clone(),
+            Template::Object(fields) => {
+                let mut map = Map::new();
+                for (key, template) in fields {
+                    map.insert(key.clone(), template.eval(input, context, rng)?);
+                }
+                Value::Object(map)
+            }
+            Template::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|t| t.eval(input, context, rng))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Template::Path(path) => path
+                .select(input, context)
+                .ok_or_else(|| TemplateError::PathNotFound(path.text().to_string()))?,
+            Template::Intrinsic(call) => call
+                .eval(input, context, rng)
+                .map_err(TemplateError::Intrinsic)?,
+        })
+    }
+}
+
+/// Parses the value of a `.$` key (or a Fail state's ErrorPath / CausePath): a path or an intrinsic call.
+pub(crate) fn parse_expression(expr: &str) -> Result<Template, String> {
+    if expr.starts_with('$') {
+        Path::parse(expr)
+            .map(Template::Path)
+            .map_err(|e| e.to_string())
+    } else if expr.starts_with("States.") {
+        Intrinsic::parse(expr).map(Template::Intrinsic)
+    } else {
+        Err(format!(
+            "'{expr}' is neither a path nor an intrinsic function"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use serde_json::json;
+
+    fn eval(template: Value, input: Value, context: Value) -> Result<Value, TemplateError> {
+        let mut rng = SmallRng::seed_from_u64(1);
+        Template::parse(&template)
+            .unwrap()
+            .eval(&input, &context, &mut rng)
+    }
+
+    // The ASL specification's Parameters example.
+    #[test]
+    fn spec_parameters_example() {
+        let template = json!({
+            "flagged": true,
+            "parts": {"first.$": "$.vals[0]", "last3.$": "$.vals[-3:]"}
+        });
+        let input = json!({"flagged": 7, "vals": [0, 10, 20, 30, 40, 50]});
+        assert_eq!(
+            eval(template, input, json!({})),
+            Ok(json!({"flagged": true, "parts": {"first": 0, "last3": [30, 40, 50]}}))
+        );
+    }
+
+    #[test]
+    fn context_paths_intrinsics_and_arrays() {
+        let template = json!({
+            "id.$": "$$.Execution.Id",
+            "greeting.$": "States.Format('hi {}', $.name)",
+            "list": [{"n.$": "$.name"}, 1]
+        });
+        assert_eq!(
+            eval(
+                template,
+                json!({"name": "Ada"}),
+                json!({"Execution": {"Id": "x"}})
+            ),
+            Ok(json!({"id": "x", "greeting": "hi Ada", "list": [{"n": "Ada"}, 1]}))
+        );
+    }
+
+    #[test]
+    fn errors() {
+        assert_eq!(
+            eval(json!({"a.$": "$.missing"}), json!({}), json!({})),
+            Err(TemplateError::PathNotFound("$.missing".into()))
+        );
+        assert!(matches!(
+            eval(
+                json!({"a.$": "States.StringToJson('x')"}),
+                json!({}),
+                json!({})
+            ),
+            Err(TemplateError::Intrinsic(_))
+        ));
+        assert!(Template::parse(&json!({"a.$": 3})).is_err());
+        assert!(Template::parse(&json!({"a.$": "plain"})).is_err());
+        assert!(Template::parse(&json!({"a": {"b.$": "$.x[?(@.y)]"}})).is_err());
+    }
+}
