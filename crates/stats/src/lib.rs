@@ -1,1 +1,32 @@
-//! Statistics shared by drift-check and approval-guard.
+//! Statistics shared by drift-check and approval-guard: exact, documented, and checked against
+//! scipy (see `README.md` for the formulas and choices).
+//!
+//! * Drift: [`psi`] over [`Bins`] built by [`quantile_edges`], fed by a streaming
+//!   [`Histogram`]; [`ks_2samp`] (agrees with `scipy.stats.ks_2samp`); [`tpr_drop`].
+//! * Model comparison: [`paired_t_test`] (with Cohen's `d_z`), [`wilcoxon_signed_rank`],
+//!   [`percentiles`] / [`latency_percentiles`].
+//! * Input: [`samples`] reads JSON arrays and one-column CSV; [`cli`] is the `drift-stats`
+//!   command line.
+//!
+//! Every function rejects NaN and ±∞ where they have no meaning, with a named [`StatsError`].
+
+pub mod cli;
+mod error;
+mod kolmogorov;
+mod ks;
+mod paired;
+mod psi;
+mod quantile;
+pub mod samples;
+mod sort;
+mod special;
+mod tpr;
+
+pub use error::StatsError;
+pub use ks::{KsMethod, KsResult, MAX_EXACT_N, ks_2samp};
+pub use paired::{
+    Alternative, PairedTTest, Wilcoxon, WilcoxonMethod, paired_t_test, wilcoxon_signed_rank,
+};
+pub use psi::{Bins, DEFAULT_EPSILON, Histogram, PsiResult, psi, quantile_edges};
+pub use quantile::{LatencyPercentiles, latency_percentiles, percentiles};
+pub use tpr::{TprDrop, tpr_drop};

@@ -1,0 +1,144 @@
+//! Quantiles with numpy's default ("linear") interpolation, computed by selection rather than a
+//! full sort.
+
+use crate::error::{StatsError, check_finite};
+
+/// The 50th, 95th and 99th percentiles of a sample (for latency summaries).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LatencyPercentiles {
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+}
+
+/// Percentiles of `values` (each in `[0, 100]`), interpolated linearly between order statistics
+/// exactly like `numpy.percentile(values, percents)` with its default `method="linear"`:
+/// the value at virtual index `(n - 1) * q / 100`.
+///
+/// Errors: an empty sample, a NaN or infinite value, a percentile outside `[0, 100]`.
+pub fn percentiles(values: &[f64], percents: &[f64]) -> Result<Vec<f64>, StatsError> {
+    check_finite("values", values)?;
+    if let Some(&bad) = percents.iter().find(|p| !(0.0..=100.0).contains(*p)) {
+        return Err(StatsError::OutOfRange {
+            what: "percentile",
+            value: bad,
+        });
+    }
+    let fractions: Vec<f64> = percents.iter().map(|p| p / 100.0).collect();
+    let mut scratch = values.to_vec();
+    Ok(linear_quantiles(&mut scratch, &fractions))
+}
+
+/// p50, p95 and p99 of `values` (see [`percentiles`]).
+pub fn latency_percentiles(values: &[f64]) -> Result<LatencyPercentiles, StatsError> {
+    let p = percentiles(values, &[50.0, 95.0, 99.0])?;
+    Ok(LatencyPercentiles {
+        p50: p[0],
+        p95: p[1],
+        p99: p[2],
+    })
+}
+
+/// Quantiles (fractions in `[0, 1]`) of finite, non-empty `data` with numpy's linear rule.
+/// Reorders `data`.
+pub(crate) fn linear_quantiles(data: &mut [f64], fractions: &[f64]) -> Vec<f64> {
+    let last = data.len() - 1;
+    let positions: Vec<(usize, usize, f64)> = fractions
+        .iter()
+        .map(|q| {
+            let virtual_index = last as f64 * q;
+            let below = (virtual_index.floor() as usize).min(last);
+            let above = (below + 1).min(last);
+            (below, above, virtual_index - below as f64)
+        })
+        .collect();
+    let mut ranks: Vec<usize> = positions.iter().flat_map(|&(b, a, _)| [b, a]).collect();
+    ranks.sort_unstable();
+    ranks.dedup();
+    select_ranks(data, &ranks);
+    positions
+        .into_iter()
+        .map(|(below, above, gamma)| lerp(data[below], data[above], gamma))
+        .collect()
+}
+
+/// numpy's `_lerp`: `a + (b - a) t`, computed from `b` when `t ≥ 0.5` for symmetry.
+fn lerp(a: f64, b: f64, t: f64) -> f64 {
+    let diff = b - a;
+    if t >= 0.5 {
+        b - diff * (1.0 - t)
+    } else {
+        a + diff * t
+    }
+}
+
+/// Places the order statistic of every rank in `ranks` (sorted, distinct) at its index, in
+/// O(n log k) by selecting the middle rank and recursing on both sides.
+fn select_ranks(data: &mut [f64], ranks: &[usize]) {
+    if ranks.is_empty() {
+        return;
+    }
+    let middle = ranks.len() / 2;
+    let pivot = ranks[middle];
+    data.select_nth_unstable_by(pivot, f64::total_cmp);
+    let (left, right) = data.split_at_mut(pivot);
+    select_ranks(left, &ranks[..middle]);
+    let shifted: Vec<usize> = ranks[middle + 1..].iter().map(|r| r - pivot - 1).collect();
+    select_ranks(&mut right[1..], &shifted);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hand_computed_linear_percentiles() {
+        // n = 5: virtual index (n-1)q; 25% -> index 1 (value 2), 90% -> 3.6 -> 4 + 0.6*(10-4).
+        let v = [10.0, 1.0, 4.0, 2.0, 3.0];
+        let p = percentiles(&v, &[0.0, 25.0, 50.0, 90.0, 100.0]).unwrap();
+        // numpy gives exactly 7.6000000000000005 too (10 − 6 · (1 − 0.6000000000000001)).
+        assert_eq!(p, vec![1.0, 2.0, 3.0, 7.600_000_000_000_000_5, 10.0]);
+    }
+
+    #[test]
+    fn single_value_and_duplicates() {
+        assert_eq!(
+            percentiles(&[4.5], &[0.0, 50.0, 99.0]).unwrap(),
+            vec![4.5; 3]
+        );
+        let v = [1.0, 1.0, 1.0, 2.0];
+        // 50% -> virtual index 1.5 between 1.0 and 1.0.
+        assert_eq!(percentiles(&v, &[50.0]).unwrap(), vec![1.0]);
+        // 90% -> 2.7 between 1.0 and 2.0.
+        let p90 = percentiles(&v, &[90.0]).unwrap()[0];
+        assert!((p90 - 1.7).abs() < 1e-15);
+    }
+
+    #[test]
+    fn latency_percentiles_of_one_to_hundred() {
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        let lp = latency_percentiles(&v).unwrap();
+        assert!((lp.p50 - 50.5).abs() < 1e-12);
+        assert!((lp.p95 - 95.05).abs() < 1e-12);
+        assert!((lp.p99 - 99.01).abs() < 1e-12);
+    }
+
+    #[test]
+    fn rejects_bad_input() {
+        assert_eq!(percentiles(&[], &[50.0]).unwrap_err().name(), "EmptySample");
+        assert_eq!(
+            percentiles(&[1.0, f64::NAN], &[50.0]).unwrap_err().name(),
+            "NonFinite"
+        );
+        assert_eq!(
+            percentiles(&[1.0, f64::INFINITY], &[50.0])
+                .unwrap_err()
+                .name(),
+            "NonFinite"
+        );
+        assert_eq!(
+            percentiles(&[1.0], &[101.0]).unwrap_err().name(),
+            "OutOfRange"
+        );
+    }
+}
