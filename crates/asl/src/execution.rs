@@ -288,7 +288,7 @@ impl Execution {
     pub async fn advance(&mut self, by: Duration) -> &ExecutionStatus {
         let target = self.elapsed() + by;
         while self.future.is_some() {
-            let next = self.inner.lock().next_deadline(false);
+            let next = self.inner.lock().next_deadline();
             match next {
                 Some(deadline) if deadline <= target => {
                     self.inner.lock().advance_to(deadline);
@@ -341,7 +341,7 @@ impl Execution {
                 // A runner is doing real work; its waker brings us back.
                 return Poll::Pending;
             }
-            if let Some(deadline) = shared.next_deadline(true) {
+            if let Some(deadline) = shared.next_jump() {
                 shared.advance_to(deadline);
                 continue;
             }
@@ -515,18 +515,25 @@ impl Callback {
 }
 
 impl Shared {
-    fn next_deadline(&self, auto_only: bool) -> Option<Duration> {
-        let timers = self
-            .timers
-            .values()
-            .filter(|t| t.auto || !auto_only)
-            .map(|t| t.deadline);
+    /// The earliest deadline of any timer or waiting callback.
+    fn next_deadline(&self) -> Option<Duration> {
+        let timers = self.timers.values().map(|t| t.deadline);
         let callbacks = self
             .callbacks
             .values()
-            .filter(|c| c.outcome.is_none() && !auto_only)
+            .filter(|c| c.outcome.is_none())
             .flat_map(|c| c.timeout_at.into_iter().chain(c.heartbeat.map(|(_, t)| t)));
         timers.chain(callbacks).min()
+    }
+
+    /// Where the clock jumps when nothing else can happen: the next deadline of any kind, as long
+    /// as a Wait or retry delay is pending (otherwise only callbacks or `advance` move on).
+    fn next_jump(&self) -> Option<Duration> {
+        if self.timers.values().any(|t| t.auto) {
+            self.next_deadline()
+        } else {
+            None
+        }
     }
 
     fn advance_to(&mut self, to: Duration) {
