@@ -493,11 +493,13 @@ const HANDLING: &[&str] = &[
 struct Fields<'a> {
     state: &'a str,
     map: &'a Map<String, Value>,
+    /// Prepended to field names in errors: empty for the state itself, `Retry[0].` inside it.
+    prefix: String,
 }
 
 impl<'a> Fields<'a> {
     fn err(&self, field: &str, message: &str) -> LoadError {
-        state_error(self.state, field, message)
+        state_error(self.state, &format!("{}{field}", self.prefix), message)
     }
 
     fn allow(&self, groups: &[&[&str]]) -> Result<(), LoadError> {
@@ -522,8 +524,9 @@ impl<'a> Fields<'a> {
     }
 
     fn path(&self, field: &str) -> Result<Option<Path>, LoadError> {
-        self.string(field)?
-            .map(|text| Path::parse(text).map_err(|e| self.err(field, &e.to_string())))
+        self.map
+            .get(field)
+            .map(|value| self.parse_path(field, value))
             .transpose()
     }
 
@@ -538,8 +541,12 @@ impl<'a> Fields<'a> {
     fn parse_path(&self, field: &str, value: &Value) -> Result<Path, LoadError> {
         let text = value
             .as_str()
-            .ok_or_else(|| self.err(field, "must be a path string or null"))?;
-        Path::parse(text).map_err(|e| self.err(field, &e.to_string()))
+            .ok_or_else(|| self.err(field, "must be a path string"))?;
+        let path = Path::parse(text).map_err(|e| self.err(field, &e.to_string()))?;
+        if path.reads_context() {
+            return Err(self.err(field, "the context object ($$) cannot be used here"));
+        }
+        Ok(path)
     }
 
     fn result_path(&self, field: &str) -> Result<Option<Path>, LoadError> {
@@ -576,13 +583,14 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn seconds(&self, field: &str) -> Result<Option<Seconds>, LoadError> {
+    /// `FIELD` (a literal) or `FIELDPath`; `zero_allowed` for Wait, not for timeouts.
+    fn seconds(&self, field: &str, zero_allowed: bool) -> Result<Option<Seconds>, LoadError> {
         let path_field = format!("{field}Path");
         match (self.uint(field)?, self.path(&path_field)?) {
             (Some(_), Some(_)) => {
                 Err(self.err(&path_field, &format!("cannot be combined with {field}")))
             }
-            (Some(0), None) if field != "Seconds" => Err(self.err(field, "must be positive")),
+            (Some(0), None) if !zero_allowed => Err(self.err(field, "must be positive")),
             (Some(n), None) => Ok(Some(Seconds::Fixed(n))),
             (None, Some(p)) => Ok(Some(Seconds::Path(p))),
             (None, None) => Ok(None),
@@ -623,69 +631,68 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// Fields of an object nested in this state (a retrier, a catcher), named `PREFIX.Field`.
+    fn nested(&self, item: &'a Value, prefix: String) -> Result<Fields<'a>, LoadError> {
+        let map = item
+            .as_object()
+            .ok_or_else(|| self.err(&prefix, "must be an object"))?;
+        Ok(Fields {
+            state: self.state,
+            map,
+            prefix: format!("{}{prefix}.", self.prefix),
+        })
+    }
+
+    fn allow_only(&self, allowed: &[&str]) -> Result<(), LoadError> {
+        match self.map.keys().find(|k| !allowed.contains(&k.as_str())) {
+            Some(key) => Err(self.err(key, "unknown field")),
+            None => Ok(()),
+        }
+    }
+
+    fn positive(&self, field: &str) -> Result<Option<u64>, LoadError> {
+        match self.uint(field)? {
+            Some(0) => Err(self.err(field, "must be positive")),
+            other => Ok(other),
+        }
+    }
+
     fn retriers(&self) -> Result<Vec<Retrier>, LoadError> {
         let items = self.list("Retry")?;
         let mut out = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
-            let prefix = format!("Retry[{i}]");
-            let map = self.object(item, &prefix)?;
-            let fields = Fields {
-                state: self.state,
-                map,
-            };
-            fields.allow_prefixed(
-                &prefix,
-                &[
-                    "ErrorEquals",
-                    "IntervalSeconds",
-                    "MaxAttempts",
-                    "BackoffRate",
-                    "MaxDelaySeconds",
-                    "JitterStrategy",
-                    "Comment",
-                ],
-            )?;
-            let field = |name: &str| format!("{prefix}.{name}");
-            let positive = |name: &str| -> Result<Option<u64>, LoadError> {
-                match fields
-                    .uint(name)
-                    .map_err(|_| self.err(&field(name), "must be a positive integer"))?
-                {
-                    Some(0) => Err(self.err(&field(name), "must be a positive integer")),
-                    other => Ok(other),
-                }
-            };
-            let backoff_rate = match map.get("BackoffRate") {
+            let f = self.nested(item, format!("Retry[{i}]"))?;
+            f.allow_only(&[
+                "ErrorEquals",
+                "IntervalSeconds",
+                "MaxAttempts",
+                "BackoffRate",
+                "MaxDelaySeconds",
+                "JitterStrategy",
+                "Comment",
+            ])?;
+            let backoff_rate = match f.map.get("BackoffRate") {
                 None => 2.0,
                 Some(v) => v
                     .as_f64()
                     .filter(|r| *r >= 1.0)
-                    .ok_or_else(|| self.err(&field("BackoffRate"), "must be a number >= 1.0"))?,
+                    .ok_or_else(|| f.err("BackoffRate", "must be a number >= 1.0"))?,
             };
-            let jitter = match fields
-                .string("JitterStrategy")
-                .map_err(|_| self.err(&field("JitterStrategy"), "must be a string"))?
-            {
+            let jitter = match f.string("JitterStrategy")? {
                 None | Some("NONE") => Jitter::None,
                 Some("FULL") => Jitter::Full,
                 Some(other) => {
-                    return Err(self.err(
-                        &field("JitterStrategy"),
-                        &format!("'{other}' is not FULL or NONE"),
-                    ));
+                    return Err(f.err("JitterStrategy", &format!("'{other}' is not FULL or NONE")));
                 }
             };
-            let max_attempts = fields
-                .uint("MaxAttempts")
-                .map_err(|_| self.err(&field("MaxAttempts"), "must be a non-negative integer"))?
-                .unwrap_or(3);
+            let max_attempts = u32::try_from(f.uint("MaxAttempts")?.unwrap_or(3))
+                .map_err(|_| f.err("MaxAttempts", "is too large"))?;
             out.push(Retrier {
-                error_equals: self.error_equals(map, &prefix, i + 1 == items.len())?,
-                interval_seconds: positive("IntervalSeconds")?.unwrap_or(1) as f64,
-                max_attempts: u32::try_from(max_attempts)
-                    .map_err(|_| self.err(&field("MaxAttempts"), "is too large"))?,
+                error_equals: f.error_equals(i + 1 == items.len())?,
+                interval_seconds: f.positive("IntervalSeconds")?.unwrap_or(1) as f64,
+                max_attempts,
                 backoff_rate,
-                max_delay_seconds: positive("MaxDelaySeconds")?.map(|s| s as f64),
+                max_delay_seconds: f.positive("MaxDelaySeconds")?.map(|s| s as f64),
                 jitter,
             });
         }
@@ -696,71 +703,41 @@ impl<'a> Fields<'a> {
         let items = self.list("Catch")?;
         let mut out = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
-            let prefix = format!("Catch[{i}]");
-            let map = self.object(item, &prefix)?;
-            let fields = Fields {
-                state: self.state,
-                map,
-            };
-            fields.allow_prefixed(&prefix, &["ErrorEquals", "Next", "ResultPath", "Comment"])?;
-            let next = fields
-                .string("Next")
-                .ok()
-                .flatten()
-                .ok_or_else(|| self.err(&format!("{prefix}.Next"), "required string"))?;
-            let result_path = fields.result_path("ResultPath").map_err(|e| match e {
-                LoadError::State { message, .. } => {
-                    self.err(&format!("{prefix}.ResultPath"), &message)
-                }
-                other => other,
-            })?;
+            let f = self.nested(item, format!("Catch[{i}]"))?;
+            f.allow_only(&["ErrorEquals", "Next", "ResultPath", "Comment"])?;
+            let next = f
+                .string("Next")?
+                .ok_or_else(|| f.err("Next", "required string"))?;
             out.push(Catcher {
-                error_equals: self.error_equals(map, &prefix, i + 1 == items.len())?,
+                error_equals: f.error_equals(i + 1 == items.len())?,
                 next: next.to_string(),
-                result_path,
+                result_path: f.result_path("ResultPath")?,
             });
         }
         Ok(out)
     }
 
-    fn object(&self, item: &'a Value, field: &str) -> Result<&'a Map<String, Value>, LoadError> {
-        item.as_object()
-            .ok_or_else(|| self.err(field, "must be an object"))
-    }
-
-    fn allow_prefixed(&self, prefix: &str, allowed: &[&str]) -> Result<(), LoadError> {
-        match self.map.keys().find(|k| !allowed.contains(&k.as_str())) {
-            Some(key) => Err(self.err(&format!("{prefix}.{key}"), "unknown field")),
-            None => Ok(()),
-        }
-    }
-
-    fn error_equals(
-        &self,
-        map: &Map<String, Value>,
-        prefix: &str,
-        last: bool,
-    ) -> Result<Vec<String>, LoadError> {
-        let field = format!("{prefix}.ErrorEquals");
-        let names: Vec<String> = match map.get("ErrorEquals") {
+    fn error_equals(&self, last: bool) -> Result<Vec<String>, LoadError> {
+        let field = "ErrorEquals";
+        let names: Vec<String> = match self.map.get(field) {
             Some(Value::Array(items)) if !items.is_empty() => items
                 .iter()
                 .map(|v| v.as_str().map(str::to_string))
                 .collect::<Option<_>>()
-                .ok_or_else(|| self.err(&field, "must list strings"))?,
-            _ => return Err(self.err(&field, "required non-empty array of error names")),
+                .ok_or_else(|| self.err(field, "must list strings"))?,
+            _ => return Err(self.err(field, "required non-empty array of error names")),
         };
         for name in &names {
             if name.starts_with("States.") && !KNOWN_ERRORS.contains(&name.as_str()) {
                 return Err(self.err(
-                    &field,
+                    field,
                     &format!("'{name}' is not an error name this executor raises or matches"),
                 ));
             }
         }
         if names.iter().any(|n| n == "States.ALL") && (names.len() > 1 || !last) {
             return Err(self.err(
-                &field,
+                field,
                 "States.ALL must be alone and in the last retrier or catcher",
             ));
         }
@@ -776,7 +753,11 @@ fn parse_state(
     let Value::Object(map) = json else {
         return Err(state_error(name, "-", "a state must be a JSON object"));
     };
-    let f = Fields { state: name, map };
+    let f = Fields {
+        state: name,
+        map,
+        prefix: String::new(),
+    };
     let type_name = f
         .string("Type")?
         .ok_or_else(|| f.err("Type", "required string"))?;
@@ -906,8 +887,8 @@ fn parse_task(f: &Fields<'_>) -> Result<Task, LoadError> {
     } else {
         IntegrationPattern::RequestResponse
     };
-    let timeout = f.seconds("TimeoutSeconds")?;
-    let heartbeat = f.seconds("HeartbeatSeconds")?;
+    let timeout = f.seconds("TimeoutSeconds", false)?;
+    let heartbeat = f.seconds("HeartbeatSeconds", false)?;
     if let (Some(Seconds::Fixed(t)), Some(Seconds::Fixed(h))) = (&timeout, &heartbeat)
         && h >= t
     {
@@ -924,7 +905,7 @@ fn parse_task(f: &Fields<'_>) -> Result<Task, LoadError> {
 
 fn parse_wait(f: &Fields<'_>) -> Result<WaitFor, LoadError> {
     let mut found: Vec<WaitFor> = Vec::new();
-    if let Some(seconds) = f.seconds("Seconds")? {
+    if let Some(seconds) = f.seconds("Seconds", true)? {
         found.push(WaitFor::Seconds(seconds));
     }
     if let Some(text) = f.string("Timestamp")? {

@@ -52,8 +52,9 @@ pub struct ExecutionOptions {
     pub name: Option<String>,
     /// Virtual start time; the real current time when absent.
     pub start_time: Option<OffsetDateTime>,
-    /// Seeds retry jitter, `States.UUID`, `States.MathRandom` and task tokens.
-    pub seed: u64,
+    /// Seeds retry jitter, `States.UUID`, `States.MathRandom`, task tokens and the default name;
+    /// a fresh random seed when absent, so tokens differ between executions.
+    pub seed: Option<u64>,
     /// Mocked Task states (from a [`crate::MockConfig`] test case).
     pub test_case: Option<TestCase>,
 }
@@ -157,7 +158,8 @@ impl StateMachine {
                 }
             }
         }
-        let mut rng = SmallRng::seed_from_u64(options.seed);
+        let seed = options.seed.unwrap_or_else(random_seed);
+        let mut rng = SmallRng::seed_from_u64(seed);
         let name = options.name.unwrap_or_else(|| new_uuid(&mut rng));
         let start_time = options.start_time.unwrap_or_else(OffsetDateTime::now_utc);
         let id = format!(
@@ -205,6 +207,12 @@ impl StateMachine {
         execution.run().await;
         Ok(execution)
     }
+}
+
+/// A per-call random value from the standard library's randomly keyed hasher.
+fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(std::time::SystemTime::now())
 }
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

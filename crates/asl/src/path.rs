@@ -160,6 +160,11 @@ impl Path {
         &self.text
     }
 
+    /// Whether the path reads the context object (`$$`).
+    pub(crate) fn reads_context(&self) -> bool {
+        self.root == Root::Context
+    }
+
     /// A definite path names at most one node; an indefinite one selects a list.
     pub(crate) fn is_definite(&self) -> bool {
         self.segments

@@ -54,7 +54,7 @@ fn options() -> ExecutionOptions {
     ExecutionOptions {
         name: Some("exec-1".into()),
         start_time: Some(datetime!(2026-01-01 00:00:00 UTC)),
-        seed: 42,
+        seed: Some(42),
         test_case: None,
     }
 }
@@ -737,6 +737,22 @@ async fn callback_success_and_failure() {
         succeeded(&execution)["error"],
         json!({"Error": "Rejected", "Cause": "price too low"})
     );
+}
+
+#[tokio::test]
+async fn unseeded_executions_get_distinct_tokens_and_names() {
+    let machine = machine(review_machine(None, None), echo());
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let options = ExecutionOptions::default();
+        let execution = machine
+            .start(json!({"listing_id": "L"}), options)
+            .await
+            .unwrap();
+        seen.push((execution.name().to_string(), tokens(&execution).remove(0)));
+    }
+    assert_ne!(seen[0].0, seen[1].0);
+    assert_ne!(seen[0].1, seen[1].1);
 }
 
 #[tokio::test]
