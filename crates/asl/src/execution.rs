@@ -1159,6 +1159,7 @@ async fn run_task(
         resource: task.resource.clone(),
         parameters: parameters.clone(),
     });
+    // The retry count exactly as the context object reports it to the state.
     let retry_count = context["State"]["RetryCount"]
         .as_u64()
         .and_then(|n| u32::try_from(n).ok())

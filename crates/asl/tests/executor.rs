@@ -632,6 +632,47 @@ async fn map_max_concurrency_on_the_virtual_clock() {
     assert_eq!(failed(&execution).0, "States.Runtime");
 }
 
+/// A runner that does real asynchronous work and tracks how many calls overlap.
+#[derive(Default)]
+struct SlowRunner {
+    active: std::sync::atomic::AtomicUsize,
+    peak: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait]
+impl TaskRunner for SlowRunner {
+    async fn run_task(&self, request: TaskRequest) -> Result<Value, TaskFailure> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = self.active.fetch_add(1, SeqCst) + 1;
+        self.peak.fetch_max(now, SeqCst);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        self.active.fetch_sub(1, SeqCst);
+        Ok(json!({"seen": request.parameters}))
+    }
+}
+
+#[tokio::test]
+async fn map_limits_concurrent_runner_calls_doing_real_io() {
+    let definition = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "MaxConcurrency": 2, "End": true,
+        "ItemProcessor": {"StartAt": "Work", "States": {"Work": {"Type": "Task", "Resource": "r", "End": true}}}}}});
+    let runner = Arc::new(SlowRunner::default());
+    let definition = Definition::from_value(&definition).unwrap();
+    let execution = StateMachine::new("Slow", definition, runner.clone())
+        .start(json!([1, 2, 3, 4, 5, 6]), options())
+        .await
+        .unwrap();
+    assert_eq!(
+        succeeded(&execution),
+        json!([{"seen": 1}, {"seen": 2}, {"seen": 3}, {"seen": 4}, {"seen": 5}, {"seen": 6}])
+    );
+    assert_eq!(runner.peak.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert_eq!(
+        execution.elapsed(),
+        Duration::ZERO,
+        "real work takes no virtual time"
+    );
+}
+
 #[tokio::test]
 async fn map_iteration_failure_is_catchable() {
     let definition = json!({"StartAt": "M", "States": {
