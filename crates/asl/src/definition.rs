@@ -417,7 +417,9 @@ fn check_transitions(machine: &Machine, scope: &str) -> Result<(), LoadError> {
         if !seen.insert(name) {
             continue;
         }
-        let state = &machine.states[name];
+        let Some(state) = machine.states.get(name) else {
+            continue;
+        };
         terminal_reachable |= matches!(state.kind, Kind::Succeed | Kind::Fail { .. })
             || (state.next.is_none() && !matches!(state.kind, Kind::Choice { .. }));
         queue.extend(transitions(state).into_iter().map(|(_, t)| t));

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
@@ -80,6 +80,9 @@ pub enum CallbackError {
     /// No task waits for this token (unknown, already answered, timed out or cancelled).
     #[error("no task is waiting for token '{0}'")]
     TaskDoesNotExist(String),
+    /// The execution this sender belonged to has been dropped.
+    #[error("the execution no longer exists")]
+    ExecutionGone,
 }
 
 /// A task waiting for `SendTaskSuccess` / `SendTaskFailure`.
@@ -87,6 +90,42 @@ pub enum CallbackError {
 pub struct PendingCallback {
     pub token: String,
     pub state: String,
+}
+
+/// Answers task-token callbacks of one execution; cheap to clone and `Send`. A runner gets one in
+/// [`TaskRequest::callbacks`] for `.waitForTaskToken` tasks, so it may answer at once (an automatic
+/// reviewer, say) or later.
+#[derive(Clone)]
+pub struct CallbackSender(Weak<Inner>);
+
+impl std::fmt::Debug for CallbackSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CallbackSender")
+    }
+}
+
+impl CallbackSender {
+    fn inner(&self) -> Result<Arc<Inner>, CallbackError> {
+        self.0.upgrade().ok_or(CallbackError::ExecutionGone)
+    }
+
+    pub fn send_task_success(&self, token: &str, output: Value) -> Result<(), CallbackError> {
+        self.inner()?.complete(token, Ok(output))
+    }
+
+    pub fn send_task_failure(
+        &self,
+        token: &str,
+        error: &str,
+        cause: &str,
+    ) -> Result<(), CallbackError> {
+        self.inner()?
+            .complete(token, Err(TaskFailure::new(error, cause)))
+    }
+
+    pub fn send_task_heartbeat(&self, token: &str) -> Result<(), CallbackError> {
+        self.inner()?.heartbeat(token)
+    }
 }
 
 /// Where an execution stands after [`Execution::run`].
@@ -176,7 +215,8 @@ impl StateMachine {
             },
             "StateMachine": {"Id": self.id(), "Name": self.name},
         });
-        let inner = Arc::new(Inner {
+        let inner = Arc::new_cyclic(|this| Inner {
+            this: this.clone(),
             definition: Arc::clone(&self.definition),
             runner: Arc::clone(&self.runner),
             mocks: options.test_case,
@@ -278,17 +318,13 @@ impl Execution {
 
     /// `SendTaskHeartbeat`: restarts the task's HeartbeatSeconds countdown.
     pub fn send_task_heartbeat(&mut self, token: &str) -> Result<(), CallbackError> {
-        let mut shared = self.inner.lock();
-        let now = shared.now;
-        let callback = shared
-            .callbacks
-            .get_mut(token)
-            .filter(|c| c.outcome.is_none())
-            .ok_or_else(|| CallbackError::TaskDoesNotExist(token.to_string()))?;
-        if let Some((interval, deadline)) = &mut callback.heartbeat {
-            *deadline = now + *interval;
-        }
-        Ok(())
+        self.inner.heartbeat(token)
+    }
+
+    /// A handle that answers this execution's callbacks from elsewhere (another task, a runner).
+    /// Answers sent while [`Execution::run`] is not under way take effect at the next `run`.
+    pub fn callbacks(&self) -> CallbackSender {
+        CallbackSender(Arc::downgrade(&self.inner))
     }
 
     /// Moves the virtual clock forward by `by`, firing callback timeouts on the way (each at its
@@ -314,17 +350,7 @@ impl Execution {
         token: &str,
         outcome: Result<Value, TaskFailure>,
     ) -> Result<(), CallbackError> {
-        let mut shared = self.inner.lock();
-        let callback = shared
-            .callbacks
-            .get_mut(token)
-            .filter(|c| c.outcome.is_none())
-            .ok_or_else(|| CallbackError::TaskDoesNotExist(token.to_string()))?;
-        callback.outcome = Some(outcome);
-        if let Some(waker) = callback.waker.take() {
-            waker.wake();
-        }
-        Ok(())
+        self.inner.complete(token, outcome)
     }
 
     fn poll_drive(&mut self, cx: &mut Context<'_>) -> Poll<()> {
@@ -463,6 +489,8 @@ const TIMEOUT: &str = "States.Timeout";
 const HEARTBEAT_TIMEOUT: &str = "States.HeartbeatTimeout";
 
 struct Inner {
+    /// Handed to runners inside [`CallbackSender`]s; weak, as a runner may keep what it is given.
+    this: Weak<Inner>,
     definition: Arc<Definition>,
     runner: Arc<dyn TaskRunner>,
     mocks: Option<TestCase>,
@@ -560,6 +588,43 @@ impl Shared {
 impl Inner {
     fn lock(&self) -> MutexGuard<'_, Shared> {
         self.shared.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The waiting (not yet answered) callback for `token`.
+    fn with_waiting<T>(
+        &self,
+        token: &str,
+        act: impl FnOnce(&mut Callback, Duration) -> T,
+    ) -> Result<T, CallbackError> {
+        let mut shared = self.lock();
+        let now = shared.now;
+        shared
+            .callbacks
+            .get_mut(token)
+            .filter(|c| c.outcome.is_none())
+            .map(|callback| act(callback, now))
+            .ok_or_else(|| CallbackError::TaskDoesNotExist(token.to_string()))
+    }
+
+    fn complete(
+        &self,
+        token: &str,
+        outcome: Result<Value, TaskFailure>,
+    ) -> Result<(), CallbackError> {
+        self.with_waiting(token, |callback, _| {
+            callback.outcome = Some(outcome);
+            if let Some(waker) = callback.waker.take() {
+                waker.wake();
+            }
+        })
+    }
+
+    fn heartbeat(&self, token: &str) -> Result<(), CallbackError> {
+        self.with_waiting(token, |callback, now| {
+            if let Some((interval, deadline)) = &mut callback.heartbeat {
+                *deadline = now + *interval;
+            }
+        })
     }
 
     fn record(&self, kind: EventKind) {
@@ -1192,6 +1257,7 @@ async fn run_task(
                 pattern: task.pattern,
                 parameters,
                 task_token: token.clone(),
+                callbacks: token.as_ref().map(|_| CallbackSender(inner.this.clone())),
                 context,
                 timeout,
                 retry_count,

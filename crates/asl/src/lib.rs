@@ -22,8 +22,8 @@ mod template;
 
 pub use definition::{Definition, LoadError};
 pub use execution::{
-    CallbackError, Execution, ExecutionOptions, ExecutionStatus, PendingCallback, StartError,
-    StateMachine,
+    CallbackError, CallbackSender, Execution, ExecutionOptions, ExecutionStatus, PendingCallback,
+    StartError, StateMachine,
 };
 pub use history::{EventKind, HistoryEvent, render_history};
 pub use mock::{MockAnswer, MockConfig, MockConfigError, MockedResponse, TestCase};

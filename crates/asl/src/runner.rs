@@ -7,6 +7,7 @@ use serde_json::Value;
 use thiserror::Error;
 
 pub use crate::definition::IntegrationPattern;
+use crate::execution::CallbackSender;
 
 /// A failed task: the error name that Retry and Catch match, and a cause.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -26,7 +27,7 @@ impl TaskFailure {
 }
 
 /// Everything a runner needs to run one attempt of a Task state.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct TaskRequest {
     /// The Task state's name.
     pub state: String,
@@ -37,6 +38,11 @@ pub struct TaskRequest {
     pub parameters: Value,
     /// Set for `.waitForTaskToken`: hand it to whoever will call back.
     pub task_token: Option<String>,
+    /// Set for `.waitForTaskToken`: answers the callback without going through the [`Execution`]
+    /// (the answer may come before `run_task` returns).
+    ///
+    /// [`Execution`]: crate::Execution
+    pub callbacks: Option<CallbackSender>,
     /// The context object (`$$`) as the state sees it.
     pub context: Value,
     /// TimeoutSeconds, for runners that can enforce it on real work. Callback waits are timed out

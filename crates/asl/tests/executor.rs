@@ -781,6 +781,49 @@ async fn callback_success_and_failure() {
 }
 
 #[tokio::test]
+async fn a_runner_can_answer_its_own_callback() {
+    let auto_reviewer = FnRunner::new(|request, _| {
+        let token = request.task_token.as_deref().unwrap();
+        let sender = request.callbacks.as_ref().unwrap();
+        sender
+            .send_task_success(token, json!({"verdict": "approve", "reviewer": "bot"}))
+            .unwrap();
+        Ok(json!({"MessageId": "m-1"}))
+    });
+    let execution = execute(
+        review_machine(None, None),
+        json!({"listing_id": "L-9"}),
+        auto_reviewer,
+    )
+    .await;
+    assert_eq!(succeeded(&execution)["verdict"]["reviewer"], "bot");
+}
+
+#[tokio::test]
+async fn callbacks_can_come_from_another_task() {
+    let mut execution = execute(
+        review_machine(None, None),
+        json!({"listing_id": "L-8"}),
+        echo(),
+    )
+    .await;
+    let token = tokens(&execution).remove(0);
+    let sender = execution.callbacks();
+    tokio::spawn(async move { sender.send_task_failure(&token, "Rejected", "by a person") })
+        .await
+        .unwrap()
+        .unwrap();
+    execution.run().await;
+    assert_eq!(succeeded(&execution)["error"]["Cause"], "by a person");
+    let sender = execution.callbacks();
+    drop(execution);
+    assert_eq!(
+        sender.send_task_heartbeat("any"),
+        Err(asl::CallbackError::ExecutionGone)
+    );
+}
+
+#[tokio::test]
 async fn unseeded_executions_get_distinct_tokens_and_names() {
     let machine = machine(review_machine(None, None), echo());
     let mut seen = Vec::new();
