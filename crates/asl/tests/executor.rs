@@ -1000,6 +1000,21 @@ async fn mock_without_an_answer_for_an_attempt_fails_clearly() {
 // ---- history ---------------------------------------------------------------------------------
 
 #[tokio::test]
+async fn a_polling_loop_that_never_ends_hits_the_history_limit() {
+    let definition = json!({"StartAt": "Poll", "States": {
+        "Poll": {"Type": "Wait", "Seconds": 60, "Next": "Ready?"},
+        "Ready?": {"Type": "Choice", "Choices": [{"Variable": "$.status", "StringEquals": "InService", "Next": "Done"}],
+                   "Default": "Poll"},
+        "Done": {"Type": "Succeed"}}});
+    let execution = execute(definition, json!({"status": "Creating"}), echo()).await;
+    let (error, cause) = failed(&execution);
+    assert_eq!(error, "States.Runtime");
+    assert!(cause.contains("25000"), "{cause}");
+    // 1 start event + 5 per loop: the 5000th loop's wait completes, the next state is refused.
+    assert_eq!(execution.elapsed(), Duration::from_secs(60 * 5000));
+}
+
+#[tokio::test]
 async fn history_records_the_run() {
     let definition = json!({"StartAt": "T", "States": {
         "T": {"Type": "Task", "Resource": "arn:fn", "Retry": [{"ErrorEquals": ["Flaky"]}], "Next": "W"},
