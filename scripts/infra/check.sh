@@ -78,7 +78,8 @@ run() {
 }
 
 run "cfn-lint" "$venvs/sam/bin/cfn-lint" infra/template.yaml
-run "sam validate --lint" bash -c 'cd infra && "../$0/sam/bin/sam" validate --lint' "$venvs"
+sam_validate() { (cd infra && "../$venvs/sam/bin/sam" validate --lint); }
+run "sam validate --lint" sam_validate
 for asl in statemachines/*.asl.json; do
     run "asl-validator $asl" "$node_dir/node_modules/.bin/asl-validator" --json-path "$asl"
 done
