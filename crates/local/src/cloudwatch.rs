@@ -1,0 +1,1 @@
+//! CloudWatch stand-in (being written).

@@ -1,0 +1,15 @@
+//! Local mode: the whole Damage Pricing system on one machine with no AWS account.
+//!
+//! The real handler code and the real `statemachines/*.asl.json` run here; only what AWS itself
+//! would provide is stood in for: object storage in a directory ([`platform::store::LocalStore`]),
+//! Step Functions by the in-process [`asl`] executor, SNS and EventBridge by [`services::Messaging`].
+
+pub mod cloudwatch;
+pub mod runner;
+pub mod sagemaker;
+pub mod services;
+pub mod starter;
+pub mod system;
+
+pub use runner::{FunctionError, LocalFunction, LocalRunner, ServiceIntegration};
+pub use system::{ExecutionRecord, Foundation, LocalSystem, SystemError};

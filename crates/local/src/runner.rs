@@ -1,0 +1,329 @@
+//! The task runner the local state machines use: Lambda tasks call the project's handlers in
+//! process, SNS and EventBridge go to [`Messaging`], SageMaker to a [`ServiceIntegration`].
+//! A resource it cannot run is refused when a definition is loaded ([`check_resources`]), not
+//! when an execution reaches it.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use asl::{TaskFailure, TaskRequest, TaskRunner};
+use async_trait::async_trait;
+use serde_json::{Value, json};
+
+use crate::services::Messaging;
+
+/// A function's failure as Lambda reports it: the stable error name and the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionError {
+    pub error_type: String,
+    pub message: String,
+}
+
+impl FunctionError {
+    /// From a function's named error, exactly as its Lambda binary would report it.
+    pub fn from_named<E: platform::NamedError + 'static>(err: &E) -> Self {
+        let diagnostic = platform::error::diagnostic(err);
+        Self {
+            error_type: diagnostic.error_type,
+            message: diagnostic.error_message,
+        }
+    }
+
+    pub fn invalid_input(err: impl std::fmt::Display) -> Self {
+        Self {
+            error_type: platform::ErrorName::InvalidInput.to_string(),
+            message: err.to_string(),
+        }
+    }
+}
+
+/// A Lambda function run in process: the same handler its binary runs.
+#[async_trait]
+pub trait LocalFunction: Send + Sync {
+    async fn invoke(&self, payload: Value) -> Result<Value, FunctionError>;
+}
+
+/// A service reached by a `arn:aws:states:::<service>:<action>` or `aws-sdk:<service>:<action>`
+/// resource, other than Lambda, SNS and EventBridge.
+#[async_trait]
+pub trait ServiceIntegration: Send + Sync {
+    /// The service name as it appears in resources (`sagemaker`).
+    fn service(&self) -> &'static str;
+    /// Whether `action` (e.g. `createModel`) is implemented.
+    fn supports(&self, action: &str) -> bool;
+    async fn call(&self, action: &str, parameters: &Value) -> Result<Value, TaskFailure>;
+}
+
+/// What a Task resource asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resource<'a> {
+    pub service: &'a str,
+    pub action: &'a str,
+}
+
+/// Splits `arn:aws:states:::lambda:invoke.waitForTaskToken` into service `lambda` and action
+/// `invoke`; `arn:aws:states:::aws-sdk:sagemaker:describeEndpoint` into `sagemaker` and
+/// `describeEndpoint`.
+pub fn parse_resource(resource: &str) -> Option<Resource<'_>> {
+    let rest = resource.strip_prefix("arn:aws:states:::")?;
+    let rest = rest
+        .strip_suffix(".sync")
+        .or_else(|| rest.strip_suffix(".waitForTaskToken"))
+        .unwrap_or(rest);
+    let rest = rest.strip_prefix("aws-sdk:").unwrap_or(rest);
+    let (service, action) = rest.split_once(':')?;
+    Some(Resource { service, action })
+}
+
+/// Runs Task states locally.
+pub struct LocalRunner {
+    functions: BTreeMap<String, Arc<dyn LocalFunction>>,
+    messaging: Arc<Messaging>,
+    services: Vec<Arc<dyn ServiceIntegration>>,
+}
+
+impl LocalRunner {
+    pub fn new(messaging: Arc<Messaging>) -> Self {
+        Self {
+            functions: BTreeMap::new(),
+            messaging,
+            services: Vec::new(),
+        }
+    }
+
+    /// Registers a function under its name (the last part of its ARN).
+    pub fn with_function(mut self, name: &str, function: Arc<dyn LocalFunction>) -> Self {
+        self.functions.insert(name.to_string(), function);
+        self
+    }
+
+    pub fn with_service(mut self, service: Arc<dyn ServiceIntegration>) -> Self {
+        self.services.push(service);
+        self
+    }
+
+    /// Whether a Task resource can run here; the reason when it cannot.
+    pub fn check(&self, resource: &str, function_name: Option<&str>) -> Result<(), String> {
+        let Some(Resource { service, action }) = parse_resource(resource) else {
+            return Err(format!(
+                "resource {resource:?} is not a service integration this runner knows"
+            ));
+        };
+        match (service, action) {
+            ("lambda", "invoke") => match function_name {
+                Some(name) if self.functions.contains_key(function_short_name(name)) => Ok(()),
+                Some(name) => Err(format!("no local function is registered for {name:?}")),
+                None => Err("lambda:invoke without a literal FunctionName".into()),
+            },
+            ("sns", "publish") | ("events", "putEvents") => Ok(()),
+            _ => match self.services.iter().find(|s| s.service() == service) {
+                Some(s) if s.supports(action) => Ok(()),
+                _ => Err(format!("{service}:{action} has no local stand-in")),
+            },
+        }
+    }
+}
+
+/// `arn:aws:lambda:region:account:function:pricing[:alias]` → `pricing`; a bare name stays.
+pub fn function_short_name(name_or_arn: &str) -> &str {
+    match name_or_arn.split_once(":function:") {
+        Some((_, rest)) => rest.split(':').next().unwrap_or(rest),
+        None => name_or_arn,
+    }
+}
+
+fn runtime_failure(cause: impl Into<String>) -> TaskFailure {
+    TaskFailure::new("States.Runtime", cause)
+}
+
+#[async_trait]
+impl TaskRunner for LocalRunner {
+    async fn run_task(&self, request: TaskRequest) -> Result<Value, TaskFailure> {
+        self.call(&request.resource, &request.parameters, request.task_token)
+            .await
+    }
+}
+
+impl LocalRunner {
+    /// Runs one Task resource with its effective parameters.
+    pub async fn call(
+        &self,
+        resource: &str,
+        params: &Value,
+        task_token: Option<String>,
+    ) -> Result<Value, TaskFailure> {
+        let parsed = parse_resource(resource)
+            .ok_or_else(|| runtime_failure(format!("unknown resource {resource}")))?;
+        match (parsed.service, parsed.action) {
+            ("lambda", "invoke") => {
+                let name = params["FunctionName"]
+                    .as_str()
+                    .map(function_short_name)
+                    .ok_or_else(|| runtime_failure("lambda:invoke needs FunctionName"))?;
+                let function = self
+                    .functions
+                    .get(name)
+                    .ok_or_else(|| runtime_failure(format!("no local function {name}")))?;
+                let payload = params.get("Payload").cloned().unwrap_or(Value::Null);
+                match function.invoke(payload).await {
+                    Ok(out) => {
+                        Ok(json!({"Payload": out, "StatusCode": 200, "ExecutedVersion": "$LATEST"}))
+                    }
+                    // As Step Functions reports a Lambda function error: its errorType is the
+                    // error name, the cause is the Lambda error document.
+                    Err(e) => Err(TaskFailure::new(
+                        e.error_type.clone(),
+                        json!({"errorType": e.error_type, "errorMessage": e.message}).to_string(),
+                    )),
+                }
+            }
+            ("sns", "publish") => self
+                .messaging
+                .publish(params, task_token)
+                .await
+                .map(|(_, out)| out)
+                .map_err(|e| TaskFailure::new("SNS.InvalidParameterException", e.to_string())),
+            ("events", "putEvents") => self
+                .messaging
+                .put_events(params)
+                .await
+                .map(|(_, out)| out)
+                .map_err(|e| TaskFailure::new("EventBridge.ValidationException", e.to_string())),
+            (service, action) => {
+                let integration = self
+                    .services
+                    .iter()
+                    .find(|s| s.service() == service && s.supports(action))
+                    .ok_or_else(|| {
+                        runtime_failure(format!("{service}:{action} has no local stand-in"))
+                    })?;
+                integration.call(action, params).await
+            }
+        }
+    }
+}
+
+/// Walks a definition (JSON) and checks every Task state's resource against `runner`, so an
+/// unsupported integration is refused at load time with the state named.
+pub fn check_resources(definition: &Value, runner: &LocalRunner) -> Result<(), String> {
+    let Some(states) = definition["States"].as_object() else {
+        return Err("definition has no States".into());
+    };
+    for (name, state) in states {
+        if state["Type"] == "Task" {
+            let resource = state["Resource"].as_str().unwrap_or_default();
+            let function = state["Parameters"]["FunctionName"].as_str();
+            runner
+                .check(resource, function)
+                .map_err(|reason| format!("state {name:?}, field Resource: {reason}"))?;
+        }
+        for branch in state["Branches"].as_array().into_iter().flatten() {
+            check_resources(branch, runner)?;
+        }
+        for nested in ["ItemProcessor", "Iterator"] {
+            if state[nested].is_object() {
+                check_resources(&state[nested], runner)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resources_parse() {
+        assert_eq!(
+            parse_resource("arn:aws:states:::sns:publish.waitForTaskToken"),
+            Some(Resource {
+                service: "sns",
+                action: "publish"
+            })
+        );
+        assert_eq!(
+            parse_resource("arn:aws:states:::aws-sdk:sagemaker:describeEndpoint"),
+            Some(Resource {
+                service: "sagemaker",
+                action: "describeEndpoint"
+            })
+        );
+        assert_eq!(
+            parse_resource("arn:aws:states:::sagemaker:createProcessingJob.sync"),
+            Some(Resource {
+                service: "sagemaker",
+                action: "createProcessingJob"
+            })
+        );
+        assert_eq!(
+            parse_resource("arn:aws:lambda:eu-west-1:1:function:x"),
+            None
+        );
+        assert_eq!(
+            function_short_name("arn:aws:lambda:local:0:function:pricing:live"),
+            "pricing"
+        );
+        assert_eq!(function_short_name("pricing"), "pricing");
+    }
+
+    struct Echo;
+
+    #[async_trait]
+    impl LocalFunction for Echo {
+        async fn invoke(&self, payload: Value) -> Result<Value, FunctionError> {
+            if payload["fail"] == true {
+                return Err(FunctionError {
+                    error_type: "RetryableThrottled".into(),
+                    message: "slow down".into(),
+                });
+            }
+            Ok(payload)
+        }
+    }
+
+    fn runner(dir: &tempfile::TempDir) -> LocalRunner {
+        let store = Arc::new(platform::store::LocalStore::new(dir.path()).unwrap());
+        LocalRunner::new(Arc::new(Messaging::new(store))).with_function("echo", Arc::new(Echo))
+    }
+
+    #[tokio::test]
+    async fn lambda_invoke_wraps_payload_and_reports_error_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = runner(&dir);
+        let ok = r
+            .call(
+                "arn:aws:states:::lambda:invoke",
+                &json!({"FunctionName": "arn:aws:lambda:local:0:function:echo", "Payload": {"a": 1}}),
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(ok["Payload"], json!({"a": 1}));
+        let err = r
+            .call(
+                "arn:aws:states:::lambda:invoke",
+                &json!({"FunctionName": "echo", "Payload": {"fail": true}}),
+                None,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.error, "RetryableThrottled");
+        assert!(err.cause.contains("slow down"));
+    }
+
+    #[test]
+    fn unsupported_resources_are_refused_with_the_state_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = runner(&dir);
+        let definition = json!({"StartAt": "A", "States": {
+            "A": {"Type": "Parallel", "End": true, "Branches": [{"StartAt": "B", "States": {
+                "B": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem", "End": true}}}]}}});
+        let err = check_resources(&definition, &r).unwrap_err();
+        assert!(err.contains("state \"B\""), "{err}");
+        assert!(err.contains("dynamodb:putItem"), "{err}");
+        let ok = json!({"StartAt": "A", "States": {"A": {"Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "echo"}, "End": true}}});
+        check_resources(&ok, &r).unwrap();
+    }
+}

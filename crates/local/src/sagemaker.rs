@@ -1,0 +1,1 @@
+//! SageMaker stand-in (being written).

@@ -1,0 +1,117 @@
+//! The workflow port in local mode: a start is queued, under Step Functions' rule that a name is
+//! used once per state machine, and [`crate::LocalSystem::run_pending`] runs the queued executions.
+//! Queuing (rather than running inside the caller) keeps the caller's behaviour what it is on AWS,
+//! where `StartExecution` returns before the execution runs.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use platform::workflow::{StartOutcome, WorkflowError, WorkflowStarter};
+use serde_json::Value;
+
+/// A start waiting to run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuedStart {
+    pub state_machine_arn: String,
+    pub name: String,
+    pub input: Value,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    names: BTreeSet<(String, String)>,
+    queue: VecDeque<QueuedStart>,
+    running: BTreeSet<(String, String)>,
+}
+
+/// Queues executions to start.
+#[derive(Debug, Default)]
+pub struct QueueStarter {
+    state: Mutex<State>,
+}
+
+impl QueueStarter {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Takes the next queued start.
+    pub fn pop(&self) -> Option<QueuedStart> {
+        self.lock().queue.pop_front()
+    }
+
+    /// Records whether an execution is still running (waiting for a callback, say).
+    pub fn set_running(&self, state_machine_arn: &str, name: &str, running: bool) {
+        let key = (state_machine_arn.to_string(), name.to_string());
+        let mut state = self.lock();
+        if running {
+            state.running.insert(key);
+        } else {
+            state.running.remove(&key);
+        }
+    }
+}
+
+#[async_trait]
+impl WorkflowStarter for QueueStarter {
+    async fn start(
+        &self,
+        state_machine_arn: &str,
+        name: &str,
+        input: &Value,
+    ) -> Result<StartOutcome, WorkflowError> {
+        let mut state = self.lock();
+        let key = (state_machine_arn.to_string(), name.to_string());
+        if !state.names.insert(key.clone()) {
+            return Ok(StartOutcome::AlreadyExists);
+        }
+        state.running.insert(key);
+        state.queue.push_back(QueuedStart {
+            state_machine_arn: state_machine_arn.into(),
+            name: name.into(),
+            input: input.clone(),
+        });
+        Ok(StartOutcome::Started {
+            execution_arn: format!(
+                "{}:{name}",
+                state_machine_arn.replace(":stateMachine:", ":execution:")
+            ),
+        })
+    }
+
+    async fn running(&self, state_machine_arn: &str) -> Result<Vec<String>, WorkflowError> {
+        Ok(self
+            .lock()
+            .running
+            .iter()
+            .filter(|(arn, _)| arn == state_machine_arn)
+            .map(|(_, name)| name.clone())
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn a_name_is_queued_once_and_counts_as_running_until_told() {
+        let starter = QueueStarter::default();
+        let arn = "arn:aws:states:local:0:stateMachine:inspection";
+        let first = starter.start(arn, "L-1", &json!({"a": 1})).await.unwrap();
+        assert!(matches!(first, StartOutcome::Started { .. }));
+        let again = starter.start(arn, "L-1", &json!({"a": 1})).await.unwrap();
+        assert_eq!(again, StartOutcome::AlreadyExists);
+        assert_eq!(starter.running(arn).await.unwrap(), ["L-1"]);
+        let queued = starter.pop().unwrap();
+        assert_eq!(queued.name, "L-1");
+        assert!(starter.pop().is_none());
+        starter.set_running(arn, "L-1", false);
+        assert!(starter.running(arn).await.unwrap().is_empty());
+        // A finished name is still used: Step Functions keeps names for 90 days.
+        let later = starter.start(arn, "L-1", &json!({})).await.unwrap();
+        assert_eq!(later, StartOutcome::AlreadyExists);
+    }
+}

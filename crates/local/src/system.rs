@@ -1,0 +1,335 @@
+//! The local system: one directory holds every bucket and every record, the real state machine
+//! definitions run in the in-process executor, and executions started by the functions are
+//! queued and run here.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use asl::{Definition, Execution, ExecutionOptions, ExecutionStatus, HistoryEvent, StateMachine};
+use platform::store::{LocalStore, ObjectStore, PutOptions, S3Location, put_json};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::runner::{LocalRunner, check_resources};
+use crate::services::{Messaging, SERVICES_BUCKET};
+use crate::starter::QueueStarter;
+
+/// The account and region local ARNs use.
+pub const LOCAL_ACCOUNT: &str = "000000000000";
+pub const LOCAL_REGION: &str = "local";
+
+/// `arn:aws:lambda:local:000000000000:function:NAME`.
+pub fn function_arn(name: &str) -> String {
+    format!("arn:aws:lambda:{LOCAL_REGION}:{LOCAL_ACCOUNT}:function:{name}")
+}
+
+/// The ARN the executor gives a state machine named `name`.
+pub fn state_machine_arn(name: &str) -> String {
+    format!("arn:aws:states:{LOCAL_REGION}:{LOCAL_ACCOUNT}:stateMachine:{name}")
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SystemError {
+    #[error("cannot read state machine definition {path}")]
+    ReadDefinition {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("state machine {name} cannot run locally")]
+    Load {
+        name: String,
+        #[source]
+        source: asl::LoadError,
+    },
+    #[error("state machine {name} cannot run locally: {reason}")]
+    Unsupported { name: String, reason: String },
+    #[error("execution started for unknown state machine {0}")]
+    UnknownStateMachine(String),
+    #[error("execution {name} could not start")]
+    Start {
+        name: String,
+        #[source]
+        source: asl::StartError,
+    },
+    #[error("no execution waits for task token {0}")]
+    UnknownToken(String),
+    #[error(transparent)]
+    Store(#[from] platform::store::StoreError),
+    #[error("cannot create the local state directory")]
+    Io(#[from] std::io::Error),
+}
+
+/// What became of an execution, as saved beside the other artefacts.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExecutionRecord {
+    pub state_machine: String,
+    pub name: String,
+    pub status: String,
+    pub output: Option<Value>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+    pub waiting_for: Vec<String>,
+    pub history: Vec<HistoryEvent>,
+    pub location: S3Location,
+}
+
+struct Running {
+    machine: String,
+    execution: Execution,
+}
+
+/// Everything local mode needs before the functions are registered.
+pub struct Foundation {
+    pub root: PathBuf,
+    pub store: Arc<LocalStore>,
+    pub messaging: Arc<Messaging>,
+    pub starter: Arc<QueueStarter>,
+}
+
+impl Foundation {
+    pub fn new(root: &Path) -> Result<Self, SystemError> {
+        let store = Arc::new(LocalStore::new(root)?);
+        let messaging = Arc::new(Messaging::new(store.clone()));
+        Ok(Self {
+            root: root.to_path_buf(),
+            store,
+            messaging,
+            starter: Arc::new(QueueStarter::default()),
+        })
+    }
+}
+
+/// The running local system.
+pub struct LocalSystem {
+    pub root: PathBuf,
+    pub store: Arc<LocalStore>,
+    pub messaging: Arc<Messaging>,
+    pub starter: Arc<QueueStarter>,
+    machines: BTreeMap<String, StateMachine>,
+    executions: Vec<Running>,
+    seed: u64,
+}
+
+impl LocalSystem {
+    /// Loads each `(name, path)` definition with `substitutions`, refusing at load time whatever
+    /// the executor or the runner cannot run.
+    pub fn new(
+        foundation: Foundation,
+        runner: LocalRunner,
+        definitions: &[(&str, PathBuf)],
+        substitutions: &BTreeMap<String, String>,
+    ) -> Result<Self, SystemError> {
+        let runner = Arc::new(runner);
+        let mut machines = BTreeMap::new();
+        for (name, path) in definitions {
+            let text =
+                std::fs::read_to_string(path).map_err(|source| SystemError::ReadDefinition {
+                    path: path.clone(),
+                    source,
+                })?;
+            let definition =
+                Definition::load(&text, substitutions).map_err(|source| SystemError::Load {
+                    name: name.to_string(),
+                    source,
+                })?;
+            let substituted = substitute(&text, substitutions);
+            let json: Value =
+                serde_json::from_str(&substituted).map_err(|e| SystemError::Unsupported {
+                    name: name.to_string(),
+                    reason: e.to_string(),
+                })?;
+            check_resources(&json, &runner).map_err(|reason| SystemError::Unsupported {
+                name: name.to_string(),
+                reason,
+            })?;
+            let machine = StateMachine::new(*name, definition, runner.clone());
+            machines.insert(machine.id(), machine);
+        }
+        Ok(Self {
+            root: foundation.root,
+            store: foundation.store,
+            messaging: foundation.messaging,
+            starter: foundation.starter,
+            machines,
+            executions: Vec::new(),
+            seed: 7,
+        })
+    }
+
+    /// Starts an execution of the named state machine directly (as `aws stepfunctions
+    /// start-execution` would), runs it until it ends or waits, and returns its record.
+    pub async fn start(
+        &mut self,
+        machine_name: &str,
+        name: &str,
+        input: Value,
+        test_case: Option<asl::TestCase>,
+    ) -> Result<ExecutionRecord, SystemError> {
+        let arn = state_machine_arn(machine_name);
+        let machine = self
+            .machines
+            .get(&arn)
+            .ok_or_else(|| SystemError::UnknownStateMachine(arn.clone()))?;
+        self.seed += 1;
+        let options = ExecutionOptions {
+            name: Some(name.to_string()),
+            start_time: None,
+            seed: Some(self.seed),
+            test_case,
+        };
+        let execution =
+            machine
+                .start(input, options)
+                .await
+                .map_err(|source| SystemError::Start {
+                    name: name.to_string(),
+                    source,
+                })?;
+        self.executions.push(Running {
+            machine: machine_name.to_string(),
+            execution,
+        });
+        let index = self.executions.len() - 1;
+        self.settle(index).await
+    }
+
+    /// Runs every execution the functions have queued (and those their executions queue in turn).
+    pub async fn run_pending(&mut self) -> Result<Vec<ExecutionRecord>, SystemError> {
+        let mut records = Vec::new();
+        while let Some(queued) = self.starter.pop() {
+            let machine_name = self
+                .machines
+                .get(&queued.state_machine_arn)
+                .map(|m| m.name().to_string())
+                .ok_or_else(|| {
+                    SystemError::UnknownStateMachine(queued.state_machine_arn.clone())
+                })?;
+            records.push(
+                self.start(&machine_name, &queued.name, queued.input, None)
+                    .await?,
+            );
+        }
+        Ok(records)
+    }
+
+    /// Executions waiting for a callback: (execution name, task token, state).
+    pub fn waiting(&self) -> Vec<(String, String, String)> {
+        let mut out = Vec::new();
+        for running in &self.executions {
+            if let ExecutionStatus::WaitingForCallback { callbacks } = running.execution.status() {
+                for c in callbacks {
+                    out.push((
+                        running.execution.name().to_string(),
+                        c.token.clone(),
+                        c.state.clone(),
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    /// `SendTaskSuccess` to whichever execution waits for `token`.
+    pub async fn send_task_success(
+        &mut self,
+        token: &str,
+        output: Value,
+    ) -> Result<ExecutionRecord, SystemError> {
+        let index = self.index_waiting_for(token)?;
+        self.executions[index]
+            .execution
+            .send_task_success(token, output)
+            .await
+            .map_err(|_| SystemError::UnknownToken(token.to_string()))?;
+        self.settle(index).await
+    }
+
+    /// `SendTaskFailure` to whichever execution waits for `token`.
+    pub async fn send_task_failure(
+        &mut self,
+        token: &str,
+        error: &str,
+        cause: &str,
+    ) -> Result<ExecutionRecord, SystemError> {
+        let index = self.index_waiting_for(token)?;
+        self.executions[index]
+            .execution
+            .send_task_failure(token, error, cause)
+            .await
+            .map_err(|_| SystemError::UnknownToken(token.to_string()))?;
+        self.settle(index).await
+    }
+
+    fn index_waiting_for(&self, token: &str) -> Result<usize, SystemError> {
+        self.executions
+            .iter()
+            .position(|r| match r.execution.status() {
+                ExecutionStatus::WaitingForCallback { callbacks } => {
+                    callbacks.iter().any(|c| c.token == token)
+                }
+                _ => false,
+            })
+            .ok_or_else(|| SystemError::UnknownToken(token.to_string()))
+    }
+
+    /// Records where execution `index` stands, on disk and for the starter's running list.
+    async fn settle(&mut self, index: usize) -> Result<ExecutionRecord, SystemError> {
+        let running = &self.executions[index];
+        let execution = &running.execution;
+        let location = S3Location::new(
+            SERVICES_BUCKET,
+            format!("executions/{}/{}.json", running.machine, execution.name()),
+        );
+        let (status, output, error, cause, waiting_for) = match execution.status() {
+            ExecutionStatus::Succeeded(out) => ("SUCCEEDED", Some(out.clone()), None, None, vec![]),
+            ExecutionStatus::Failed { error, cause } => (
+                "FAILED",
+                None,
+                Some(error.clone()),
+                Some(cause.clone()),
+                vec![],
+            ),
+            ExecutionStatus::WaitingForCallback { callbacks } => (
+                "RUNNING",
+                None,
+                None,
+                None,
+                callbacks.iter().map(|c| c.state.clone()).collect(),
+            ),
+        };
+        let record = ExecutionRecord {
+            state_machine: running.machine.clone(),
+            name: execution.name().to_string(),
+            status: status.to_string(),
+            output,
+            error,
+            cause,
+            waiting_for,
+            history: execution.history(),
+            location: location.clone(),
+        };
+        self.starter.set_running(
+            &state_machine_arn(&running.machine),
+            execution.name(),
+            status == "RUNNING",
+        );
+        put_json(
+            self.store.as_ref() as &dyn ObjectStore,
+            &location,
+            &record,
+            PutOptions::json(),
+        )
+        .await?;
+        Ok(record)
+    }
+}
+
+/// `${Name}` placeholders replaced, as SAM's DefinitionSubstitutions does (the executor's loader
+/// has already refused unresolved ones).
+fn substitute(text: &str, substitutions: &BTreeMap<String, String>) -> String {
+    substitutions.iter().fold(text.to_string(), |acc, (k, v)| {
+        acc.replace(&format!("${{{k}}}"), v)
+    })
+}
