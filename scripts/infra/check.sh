@@ -7,8 +7,9 @@
 #   target/infra-venv/sam      aws-sam-cli + cfn-lint
 #   target/infra-venv/checkov  checkov (its pins conflict with aws-sam-cli's, hence two venvs)
 #   target/infra-node          asl-validator
-# then runs cfn-lint, `sam validate --lint`, asl-validator on every ASL file, checkov, and the
-# wiring check (scripts/infra/check_wiring.py) with its unit tests. Every check runs; the script
+# then runs cfn-lint, `sam validate --lint`, `sam build` with cargo-lambda stubbed
+# (scripts/infra/sam_build_check.sh), asl-validator on every ASL file, checkov, and the wiring
+# check (scripts/infra/check_wiring.py) with its unit tests. Every check runs; the script
 # exits non-zero when any of them fails. A second run reuses the tools and takes seconds.
 set -uo pipefail
 
@@ -80,6 +81,7 @@ run() {
 run "cfn-lint" "$venvs/sam/bin/cfn-lint" infra/template.yaml
 sam_validate() { (cd infra && "../$venvs/sam/bin/sam" validate --lint); }
 run "sam validate --lint" sam_validate
+run "sam build (cargo-lambda stubbed)" scripts/infra/sam_build_check.sh "$root/$venvs/sam/bin/sam"
 for asl in statemachines/*.asl.json; do
     run "asl-validator $asl" "$node_dir/node_modules/.bin/asl-validator" --json-path "$asl"
 done
