@@ -11,6 +11,8 @@
 //! * for larger `n`: Durbin's matrix when `n ≤ 100 000` and `n·x^1.5 ≤ 1.4`, otherwise the
 //!   Pelz–Good asymptotic series.
 
+use crate::special::ln_gamma;
+
 const E128: i32 = 128;
 const EP128: f64 = 340_282_366_920_938_463_463_374_607_431_768_211_456.0; // 2^128
 const EM128: f64 = 1.0 / EP128;
@@ -104,30 +106,57 @@ fn log_nfactorial_div_n_pow_n(n: f64) -> f64 {
 }
 
 /// One-sided tail `P(D_n^+ ≥ x)` (scipy.special.smirnov), by the Birnbaum–Tingey sum
-/// `x Σ_{v=0}^{⌊n(1−x)⌋} C(n,v) (x + v/n)^{v−1} (1 − x − v/n)^{n−v}`. All terms are positive;
-/// they are summed in log space with a running scale (no overflow or underflow), and the sum stops
-/// once the terms are past their peak and no longer change it.
+/// `x Σ_{v=0}^{⌊n(1−x)⌋} C(n,v) (x + v/n)^{v−1} (1 − x − v/n)^{n−v}`.
+///
+/// All terms are positive; they are summed in log space with a running scale (no overflow or
+/// underflow). The terms form one smooth hump; for long sums a coarse scan (every
+/// `len / 2048`-th term) first finds where they come within `e^-60` of the largest, and only
+/// that stretch (widened by one step of the scan) is summed term by term. Terms left out are
+/// below `e^-60` of the largest, far below double precision of the sum.
 fn smirnov(n: u64, x: f64) -> f64 {
     let nf = n as f64;
     let last = (nf * (1.0 - x)).floor() as u64;
-    let mut log_binomial = 0.0;
-    let mut log_scale = f64::NEG_INFINITY;
-    let mut sum = 0.0;
-    for v in 0..=last {
-        if v > 0 {
-            log_binomial += ((nf - (v - 1) as f64) / v as f64).ln();
-        }
+    let log_term = |v: u64, log_binomial: f64| -> Option<f64> {
         let evn = x + v as f64 / nf;
         let omevn = 1.0 - evn;
-        if omevn <= 0.0 {
-            break;
+        (omevn > 0.0)
+            .then(|| log_binomial + (v as f64 - 1.0) * evn.ln() + (nf - v as f64) * omevn.ln())
+    };
+    let log_binomial =
+        |v: u64| ln_gamma(nf + 1.0) - ln_gamma(v as f64 + 1.0) - ln_gamma((n - v) as f64 + 1.0);
+
+    let stride = (last / 2048).max(1);
+    let (first, end) = if stride == 1 {
+        (0, last)
+    } else {
+        let coarse: Vec<(u64, f64)> = (0..=last)
+            .step_by(stride as usize)
+            .filter_map(|v| log_term(v, log_binomial(v)).map(|t| (v, t)))
+            .collect();
+        let peak = coarse.iter().map(|c| c.1).fold(f64::NEG_INFINITY, f64::max);
+        let mut near = coarse.iter().filter(|c| c.1 >= peak - 60.0).map(|c| c.0);
+        let Some(low) = near.next() else {
+            return 0.0;
+        };
+        let high = near.next_back().unwrap_or(low);
+        (low.saturating_sub(stride), (high + stride).min(last))
+    };
+
+    let mut log_binomial = if first == 0 { 0.0 } else { log_binomial(first) };
+    let mut log_scale = f64::NEG_INFINITY;
+    let mut sum = 0.0;
+    for v in first..=end {
+        if v > first {
+            log_binomial += ((nf - (v - 1) as f64) / v as f64).ln();
         }
-        let log_term = log_binomial + (v as f64 - 1.0) * evn.ln() + (nf - v as f64) * omevn.ln();
-        if log_term > log_scale {
-            sum = sum * (log_scale - log_term).exp() + 1.0;
-            log_scale = log_term;
+        let Some(lt) = log_term(v, log_binomial) else {
+            break;
+        };
+        if lt > log_scale {
+            sum = sum * (log_scale - lt).exp() + 1.0;
+            log_scale = lt;
         } else {
-            let term = (log_term - log_scale).exp();
+            let term = (lt - log_scale).exp();
             sum += term;
             if term < sum * 1e-17 {
                 break;

@@ -100,8 +100,7 @@ pub fn quantile_edges(sample: &[f64], n_bins: usize) -> Result<Bins, StatsError>
     }
     check_finite("baseline", sample)?;
     let fractions: Vec<f64> = (1..n_bins).map(|k| k as f64 / n_bins as f64).collect();
-    let mut scratch = sample.to_vec();
-    let mut edges = linear_quantiles(&mut scratch, &fractions);
+    let mut edges = linear_quantiles(sample, &fractions);
     edges.dedup();
     Bins::new(edges)
 }

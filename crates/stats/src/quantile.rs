@@ -2,6 +2,7 @@
 //! full sort.
 
 use crate::error::{StatsError, check_finite};
+use crate::sort::order_statistics;
 
 /// The 50th, 95th and 99th percentiles of a sample (for latency summaries).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -25,8 +26,7 @@ pub fn percentiles(values: &[f64], percents: &[f64]) -> Result<Vec<f64>, StatsEr
         });
     }
     let fractions: Vec<f64> = percents.iter().map(|p| p / 100.0).collect();
-    let mut scratch = values.to_vec();
-    Ok(linear_quantiles(&mut scratch, &fractions))
+    Ok(linear_quantiles(values, &fractions))
 }
 
 /// p50, p95 and p99 of `values` (see [`percentiles`]).
@@ -40,8 +40,7 @@ pub fn latency_percentiles(values: &[f64]) -> Result<LatencyPercentiles, StatsEr
 }
 
 /// Quantiles (fractions in `[0, 1]`) of finite, non-empty `data` with numpy's linear rule.
-/// Reorders `data`.
-pub(crate) fn linear_quantiles(data: &mut [f64], fractions: &[f64]) -> Vec<f64> {
+pub(crate) fn linear_quantiles(data: &[f64], fractions: &[f64]) -> Vec<f64> {
     let last = data.len() - 1;
     let positions: Vec<(usize, usize, f64)> = fractions
         .iter()
@@ -55,10 +54,11 @@ pub(crate) fn linear_quantiles(data: &mut [f64], fractions: &[f64]) -> Vec<f64> 
     let mut ranks: Vec<usize> = positions.iter().flat_map(|&(b, a, _)| [b, a]).collect();
     ranks.sort_unstable();
     ranks.dedup();
-    select_ranks(data, &ranks);
+    let stats = order_statistics(data, &ranks);
+    let at = |rank: usize| stats[ranks.partition_point(|&r| r < rank)];
     positions
         .into_iter()
-        .map(|(below, above, gamma)| lerp(data[below], data[above], gamma))
+        .map(|(below, above, gamma)| lerp(at(below), at(above), gamma))
         .collect()
 }
 
@@ -70,21 +70,6 @@ fn lerp(a: f64, b: f64, t: f64) -> f64 {
     } else {
         a + diff * t
     }
-}
-
-/// Places the order statistic of every rank in `ranks` (sorted, distinct) at its index, in
-/// O(n log k) by selecting the middle rank and recursing on both sides.
-fn select_ranks(data: &mut [f64], ranks: &[usize]) {
-    if ranks.is_empty() {
-        return;
-    }
-    let middle = ranks.len() / 2;
-    let pivot = ranks[middle];
-    data.select_nth_unstable_by(pivot, f64::total_cmp);
-    let (left, right) = data.split_at_mut(pivot);
-    select_ranks(left, &ranks[..middle]);
-    let shifted: Vec<usize> = ranks[middle + 1..].iter().map(|r| r - pivot - 1).collect();
-    select_ranks(&mut right[1..], &shifted);
 }
 
 #[cfg(test)]

@@ -58,19 +58,52 @@ proptest! {
 
     #[test]
     fn histogram_keeps_every_value_and_streams(values in prop::collection::vec(
-        prop_oneof![9 => -10.0..10.0_f64, 1 => Just(f64::NAN), 1 => Just(f64::INFINITY)],
-        0..400,
-    ), chunk in 1_usize..50) {
+        prop_oneof![
+            9 => -10.0..10.0_f64,
+            1 => Just(f64::NAN),
+            1 => Just(f64::INFINITY),
+            1 => Just(f64::NEG_INFINITY),
+            2 => prop::sample::select(vec![-5.0, 0.0, -0.0, 5.0]),
+        ],
+        0..10_000,
+    ), chunk in 1_usize..5000) {
         let bins = Bins::new(vec![-5.0, 0.0, 5.0]).unwrap();
         let whole = histogram_of(&bins, &values);
         let nans = values.iter().filter(|v| v.is_nan()).count() as u64;
         prop_assert_eq!(whole.nan_count(), nans);
         prop_assert_eq!(whole.total() + nans, values.len() as u64);
-        let mut streamed = Histogram::new(bins);
+        let mut streamed = Histogram::new(bins.clone());
         for part in values.chunks(chunk) {
             streamed.extend_from_slice(part);
         }
-        prop_assert_eq!(streamed, whole);
+        prop_assert_eq!(&streamed, &whole);
+        let mut one_by_one = Histogram::new(bins);
+        for &v in &values {
+            one_by_one.push(v);
+        }
+        prop_assert_eq!(&one_by_one, &whole);
+    }
+
+    #[test]
+    fn bin_lookup_matches_comparing_with_every_edge(
+        edges in prop::collection::btree_set(-1_000_000_i64..1_000_000, 1..40),
+        scale in prop::sample::select(vec![1e-9, 1e-3, 1.0, 1e6]),
+        values in prop::collection::vec(prop_oneof![
+            4 => -2e6..2e6_f64,
+            4 => -10.0..10.0_f64,
+            1 => Just(0.0),
+            1 => Just(-0.0),
+            1 => Just(f64::INFINITY),
+            1 => Just(f64::NEG_INFINITY),
+        ], 1..300),
+    ) {
+        let edges: Vec<f64> = edges.into_iter().map(|e| e as f64 * scale).collect();
+        let bins = Bins::new(edges.clone()).unwrap();
+        // Random values at the edges' scale, and every edge itself.
+        for v in values.iter().map(|v| v * scale).chain(edges.iter().copied()) {
+            let expected = edges.iter().filter(|e| **e <= v).count();
+            prop_assert_eq!(bins.index_of(v), Some(expected), "value {}", v);
+        }
     }
 
     #[test]
