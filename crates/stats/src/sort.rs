@@ -26,10 +26,11 @@ pub(crate) fn sorted_keys_with_sentinel(values: &[f64]) -> Vec<u64> {
     keys
 }
 
-/// Buckets per level of [`order_statistics`] (2^16 counts of 4 bytes stay in the L2 cache).
-const BUCKET_BITS: u32 = 16;
+/// Most buckets per level of [`order_statistics`] (2^16 counts of 4 bytes stay in the L2
+/// cache); a level over `n` values uses about `n / 4`.
+const MAX_BUCKET_BITS: u32 = 16;
 /// Below this many values, [`order_statistics`] selects directly.
-const SELECT_DIRECTLY: usize = 4096;
+const SELECT_DIRECTLY: usize = 16_384;
 
 /// The order statistics of finite, non-empty `values` at `ranks` (sorted, distinct, each
 /// `< values.len()`), without sorting: one pass counts values per bucket of equal width in key
@@ -51,7 +52,8 @@ pub(crate) fn order_statistics(values: &[f64], ranks: &[usize]) -> Vec<f64> {
         return vec![lo; ranks.len()];
     }
     let (min, max) = (key(lo), key(hi));
-    let shift = (64 - (max - min).leading_zeros()).saturating_sub(BUCKET_BITS);
+    let bucket_bits = (usize::BITS - values.len().leading_zeros() - 2).min(MAX_BUCKET_BITS);
+    let shift = (64 - (max - min).leading_zeros()).saturating_sub(bucket_bits);
     let bucket_of = |v: f64| ((key(v) - min) >> shift) as usize;
     let n_buckets = ((max - min) >> shift) as usize + 1;
 
