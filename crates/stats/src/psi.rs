@@ -106,8 +106,9 @@ pub fn quantile_edges(sample: &[f64], n_bins: usize) -> Result<Bins, StatsError>
 }
 
 /// Counts of values per bin, accumulated one value (or one slice) at a time: memory depends on
-/// the number of bins only, never on how many values pass through.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// the number of bins only, never on how many values pass through. (Serialisable for reports;
+/// not deserialisable, as counts that do not match the bins would break it.)
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Histogram {
     bins: Bins,
     counts: Vec<u64>,
