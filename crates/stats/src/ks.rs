@@ -20,6 +20,9 @@ use crate::sort::sorted_keys_with_sentinel;
 /// Largest sample size for which the exact p-value is computed (scipy's `MAX_AUTO_N`).
 pub const MAX_EXACT_N: usize = 10_000;
 
+/// Combined sample size from which the two samples are sorted on two threads.
+const PARALLEL_SORT_MIN: usize = 100_000;
+
 /// How the p-value was obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -50,7 +53,14 @@ pub struct KsResult {
 pub fn ks_2samp(a: &[f64], b: &[f64]) -> Result<KsResult, StatsError> {
     check_finite("a", a)?;
     check_finite("b", b)?;
-    // The two sorts dominate the cost and are independent: sort `b` on a second thread.
+    // The two sorts dominate the cost and are independent: for large samples, sort `b` on a
+    // second thread.
+    if a.len() + b.len() < PARALLEL_SORT_MIN {
+        return Ok(ks_2samp_sorted(
+            &sorted_keys_with_sentinel(a),
+            &sorted_keys_with_sentinel(b),
+        ));
+    }
     let (a, b) = std::thread::scope(|scope| {
         let b = scope.spawn(|| sorted_keys_with_sentinel(b));
         let a = sorted_keys_with_sentinel(a);
@@ -238,6 +248,23 @@ mod tests {
             ks_2samp(&[1.0], &[f64::NEG_INFINITY]).unwrap_err().name(),
             "NonFinite"
         );
+    }
+
+    #[test]
+    fn threaded_sort_gives_the_sequential_result() {
+        let a: Vec<f64> = (0..60_000_u64)
+            .map(|i| ((i * 7919) % 60_013) as f64)
+            .collect();
+        let b: Vec<f64> = (0..70_000_u64)
+            .map(|i| ((i * 104_729) % 70_001) as f64 * 0.9)
+            .collect();
+        assert!(a.len() + b.len() >= PARALLEL_SORT_MIN);
+        let sequential = ks_2samp_sorted(
+            &sorted_keys_with_sentinel(&a),
+            &sorted_keys_with_sentinel(&b),
+        );
+        assert_eq!(ks_2samp(&a, &b).unwrap(), sequential);
+        assert!(sequential.statistic > 0.0);
     }
 
     #[test]
