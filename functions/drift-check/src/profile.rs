@@ -1,0 +1,344 @@
+//! Model profiles: which features of which records are monitored, with which test and thresholds.
+//!
+//! A profile is a small JSON document (`config/profiles/{name}.json`). The ones in the repository
+//! are bundled into the binary; a copy at the same key in the data bucket overrides the bundled
+//! one, so operators can tune thresholds without a deployment. The `drift` section belongs to
+//! drift-check; other sections (approval-guard's `gates`) are ignored here.
+
+use serde::{Deserialize, Serialize};
+
+use crate::extract::FieldPath;
+
+/// Profiles compiled into the binary, by name.
+const BUNDLED: &[(&str, &str)] = &[
+    (
+        "damage-detector",
+        include_str!("../../../config/profiles/damage-detector.json"),
+    ),
+    (
+        "battery-soh-regressor",
+        include_str!("../../../config/profiles/battery-soh-regressor.json"),
+    ),
+    (
+        "failure-classifier",
+        include_str!("../../../config/profiles/failure-classifier.json"),
+    ),
+];
+
+/// The key of a profile's override in the data bucket.
+pub fn override_key(name: &str) -> String {
+    format!("config/profiles/{name}.json")
+}
+
+/// The bundled profile of that name, as JSON text.
+pub fn bundled(name: &str) -> Option<&'static str> {
+    BUNDLED
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, text)| *text)
+}
+
+/// A model profile as drift-check reads it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelProfile {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub drift: DriftConfig,
+}
+
+/// What drift-check monitors for a model and how it decides.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DriftConfig {
+    /// Length of the production window for scheduled and alarm-triggered checks.
+    pub window_days: u32,
+    /// At most one retrain start per this many hours.
+    pub cooldown_hours: u32,
+    /// Fewest values a feature needs before any verdict other than `insufficient_data`.
+    pub min_sample_size: u64,
+    pub psi: PsiThresholds,
+    pub ks: KsThresholds,
+    pub tpr: TprThresholds,
+    pub baseline: BaselineSettings,
+    pub features: Vec<FeatureSpec>,
+    /// Where the retrain workflow finds its labelled dataset.
+    pub dataset_manifest_key: String,
+}
+
+/// PSI thresholds: `psi > retrain` → retrain, `psi ≥ warn` → warn.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PsiThresholds {
+    pub warn: f64,
+    pub retrain: f64,
+    /// Smoothing added to every proportion before the logarithm (see `stats::psi`).
+    pub epsilon: f64,
+}
+
+/// KS thresholds: a breach needs the statistic to reach `min_statistic` (the effect size) and,
+/// only then, the p-value to be below `alpha`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct KsThresholds {
+    pub alpha: f64,
+    pub min_statistic: f64,
+    /// What a breach means.
+    pub on_breach: Action,
+}
+
+/// True-positive-rate thresholds on the QA-labelled sample.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TprThresholds {
+    /// A drop of at least this much (a fraction: 0.05 is 5 points) asks for a retrain.
+    pub max_drop: f64,
+    /// Fewest labelled positives before the rate is judged.
+    pub min_sample_size: u64,
+}
+
+/// How baselines are built from a training set.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BaselineSettings {
+    /// Equal-frequency bins per feature.
+    pub bins: usize,
+    /// Most values kept per KS feature (evenly spaced order statistics of the training values).
+    pub max_sample: usize,
+}
+
+/// A breach's consequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Warn,
+    Retrain,
+}
+
+/// Which record stream a feature is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordSource {
+    /// `features/dt=.../`, written by validate (tabular models: their feature rows).
+    Features,
+    /// `predictions/dt=.../`, written by pricing (tabular models: their prediction rows).
+    Predictions,
+}
+
+/// The statistical test of a feature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DriftTest {
+    /// Population stability index over the baseline's bins.
+    Psi,
+    /// Two-sample Kolmogorov–Smirnov against the baseline's sample.
+    Ks,
+}
+
+/// How the values a path yields in one record become feature values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Aggregate {
+    /// Every number is a value (`detections[*].confidence`: one value per detection).
+    #[default]
+    Each,
+    /// One value per record: how many items the path yields (`detections[*]`: detections per photo).
+    Count,
+    /// One value per record: the sum of the numbers (0 when there are none).
+    Sum,
+}
+
+/// One monitored feature.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureSpec {
+    /// Name in reports and the `Feature` metric dimension.
+    pub name: String,
+    pub source: RecordSource,
+    pub path: FieldPath,
+    #[serde(default)]
+    pub aggregate: Aggregate,
+    pub test: DriftTest,
+    /// Overrides the profile's PSI thresholds for this feature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub psi: Option<PsiThresholds>,
+    /// Overrides the profile's KS thresholds for this feature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ks: Option<KsThresholds>,
+    /// Overrides the profile's minimum sample size for this feature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_sample_size: Option<u64>,
+}
+
+/// A profile that does not parse or does not make sense.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    #[error("model profile {name:?} is not valid JSON for the profile format")]
+    Parse {
+        name: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("model profile {name:?} is invalid: {reason}")]
+    Invalid { name: String, reason: String },
+    #[error("no model profile named {0:?} is bundled and none is in the data bucket")]
+    Unknown(String),
+}
+
+impl ModelProfile {
+    /// Parses and checks a profile document; `name` is the name it was looked up by.
+    pub fn parse(name: &str, text: &[u8]) -> Result<Self, ProfileError> {
+        let profile: Self = serde_json::from_slice(text).map_err(|source| ProfileError::Parse {
+            name: name.into(),
+            source,
+        })?;
+        profile.check(name)?;
+        Ok(profile)
+    }
+
+    /// The bundled profile of that name.
+    pub fn bundled(name: &str) -> Result<Self, ProfileError> {
+        let text = bundled(name).ok_or_else(|| ProfileError::Unknown(name.into()))?;
+        Self::parse(name, text.as_bytes())
+    }
+
+    fn check(&self, looked_up_as: &str) -> Result<(), ProfileError> {
+        let invalid = |reason: String| {
+            Err(ProfileError::Invalid {
+                name: looked_up_as.into(),
+                reason,
+            })
+        };
+        let d = &self.drift;
+        if self.name != looked_up_as {
+            return invalid(format!("it names itself {:?}", self.name));
+        }
+        if d.features.is_empty() {
+            return invalid("no monitored features".into());
+        }
+        if d.window_days == 0 {
+            return invalid("window_days must be at least 1".into());
+        }
+        if d.baseline.bins < 2 || d.baseline.max_sample < 2 {
+            return invalid("baseline bins and max_sample must be at least 2".into());
+        }
+        if !(d.tpr.max_drop > 0.0 && d.tpr.max_drop <= 1.0) {
+            return invalid(format!("tpr.max_drop {} is not in (0, 1]", d.tpr.max_drop));
+        }
+        let mut names = std::collections::HashSet::new();
+        for f in &d.features {
+            if !names.insert(f.name.as_str()) {
+                return invalid(format!("feature {:?} is listed twice", f.name));
+            }
+            check_psi(&f.name, f.psi.as_ref().unwrap_or(&d.psi)).or_else(invalid)?;
+            check_ks(&f.name, f.ks.as_ref().unwrap_or(&d.ks)).or_else(invalid)?;
+        }
+        Ok(())
+    }
+
+    /// The monitored feature of that name.
+    pub fn feature(&self, name: &str) -> Option<&FeatureSpec> {
+        self.drift.features.iter().find(|f| f.name == name)
+    }
+}
+
+impl DriftConfig {
+    /// PSI thresholds in force for a feature.
+    pub fn psi_for(&self, feature: &FeatureSpec) -> PsiThresholds {
+        feature.psi.unwrap_or(self.psi)
+    }
+
+    /// KS thresholds in force for a feature.
+    pub fn ks_for(&self, feature: &FeatureSpec) -> KsThresholds {
+        feature.ks.unwrap_or(self.ks)
+    }
+
+    /// Minimum sample size in force for a feature.
+    pub fn min_sample_for(&self, feature: &FeatureSpec) -> u64 {
+        feature.min_sample_size.unwrap_or(self.min_sample_size)
+    }
+}
+
+fn check_psi(feature: &str, t: &PsiThresholds) -> Result<(), String> {
+    let ordered = t.warn > 0.0 && t.warn <= t.retrain && t.retrain.is_finite();
+    if !(ordered && t.epsilon.is_finite() && t.epsilon > 0.0) {
+        return Err(format!(
+            "feature {feature:?}: PSI thresholds need 0 < warn ≤ retrain and epsilon > 0, got {t:?}"
+        ));
+    }
+    Ok(())
+}
+
+fn check_ks(feature: &str, t: &KsThresholds) -> Result<(), String> {
+    if !(t.alpha > 0.0 && t.alpha < 1.0 && (0.0..=1.0).contains(&t.min_statistic)) {
+        return Err(format!(
+            "feature {feature:?}: KS needs 0 < alpha < 1 and 0 ≤ min_statistic ≤ 1, got {t:?}"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bundled_profile_parses_under_its_name() {
+        for (name, _) in BUNDLED {
+            let p = ModelProfile::bundled(name).unwrap();
+            assert_eq!(p.name, *name);
+        }
+    }
+
+    #[test]
+    fn damage_detector_defaults_come_from_the_seeds() {
+        let p = ModelProfile::bundled("damage-detector").unwrap();
+        let d = &p.drift;
+        assert_eq!((d.psi.warn, d.psi.retrain), (0.10, 0.20));
+        assert_eq!(d.ks.alpha, 0.05);
+        assert!(d.ks.min_statistic > 0.0);
+        assert_eq!(d.tpr.max_drop, 0.05);
+        let confidence = p.feature("confidence").unwrap();
+        assert_eq!(confidence.test, DriftTest::Ks);
+        assert_eq!(confidence.source, RecordSource::Predictions);
+    }
+
+    #[test]
+    fn sections_of_other_functions_are_ignored() {
+        let mut doc: serde_json::Value =
+            serde_json::from_str(bundled("damage-detector").unwrap()).unwrap();
+        doc["gates"] = serde_json::json!({"map50_min": 0.6});
+        let text = serde_json::to_vec(&doc).unwrap();
+        assert!(ModelProfile::parse("damage-detector", &text).is_ok());
+    }
+
+    fn edited(edit: impl FnOnce(&mut serde_json::Value)) -> Result<ModelProfile, ProfileError> {
+        let mut doc: serde_json::Value =
+            serde_json::from_str(bundled("damage-detector").unwrap()).unwrap();
+        edit(&mut doc);
+        ModelProfile::parse("damage-detector", &serde_json::to_vec(&doc).unwrap())
+    }
+
+    #[test]
+    fn rejects_profiles_that_make_no_sense() {
+        let cases: [fn(&mut serde_json::Value); 6] = [
+            |d| d["drift"]["psi"]["warn"] = 0.3.into(),
+            |d| d["drift"]["ks"]["alpha"] = 0.0.into(),
+            |d| d["drift"]["features"] = serde_json::json!([]),
+            |d| d["name"] = "other".into(),
+            |d| d["drift"]["window_days"] = 0.into(),
+            |d| {
+                let first = d["drift"]["features"][0].clone();
+                d["drift"]["features"].as_array_mut().unwrap().push(first);
+            },
+        ];
+        for edit in cases {
+            assert!(
+                matches!(edited(edit), Err(ProfileError::Invalid { .. })),
+                "accepted an invalid profile"
+            );
+        }
+        assert!(matches!(
+            edited(|d| d["drift"]["features"][0]["path"] = "a..b".into()),
+            Err(ProfileError::Parse { .. })
+        ));
+        assert!(matches!(
+            ModelProfile::bundled("nope"),
+            Err(ProfileError::Unknown(_))
+        ));
+    }
+}

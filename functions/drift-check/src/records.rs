@@ -1,0 +1,247 @@
+//! Reading a window's records from the data bucket, day partition by day partition.
+//!
+//! Records are read as loose JSON: unknown fields are ignored, and a record that is not JSON,
+//! too large, or gone between listing and reading is counted (with a few example keys) and
+//! skipped, never fatal. Throttling and unavailability are errors, so the check is retried.
+
+use futures::{StreamExt, TryStreamExt, stream};
+use platform::ObjectStore;
+use platform::store::{ObjectMeta, StoreError};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::event::Window;
+use crate::profile::RecordSource;
+
+/// Largest record read; larger ones are counted as unreadable.
+pub const MAX_RECORD_BYTES: u64 = 1024 * 1024;
+
+/// Records fetched at once.
+const CONCURRENCY: usize = 16;
+
+/// Example keys kept per stream for records that could not be read.
+const MAX_EXAMPLES: usize = 5;
+
+/// The prefix of a record stream in the data bucket.
+pub fn stream_prefix(stream: Stream) -> &'static str {
+    match stream {
+        Stream::Records(RecordSource::Features) => "features",
+        Stream::Records(RecordSource::Predictions) => "predictions",
+        Stream::Qa => "qa",
+    }
+}
+
+/// A date-partitioned stream of records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Records(RecordSource),
+    Qa,
+}
+
+/// How reading a stream went.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadStats {
+    /// Records read and used.
+    pub read: u64,
+    /// Records that could not be read or parsed.
+    pub unreadable: u64,
+    /// Records skipped because another model version wrote them.
+    #[serde(default)]
+    pub other_model_version: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreadable_examples: Vec<String>,
+}
+
+impl ReadStats {
+    fn unreadable(&mut self, key: &str, why: &str) {
+        self.unreadable += 1;
+        if self.unreadable_examples.len() < MAX_EXAMPLES {
+            self.unreadable_examples.push(format!("{key}: {why}"));
+        }
+    }
+}
+
+/// Every `.json` object of a stream in the day partitions the window touches, in key order.
+pub async fn list_window(
+    store: &dyn ObjectStore,
+    bucket: &str,
+    stream: Stream,
+    window: &Window,
+) -> Result<Vec<ObjectMeta>, StoreError> {
+    let mut all = Vec::new();
+    for day in window.partitions() {
+        let prefix = format!("{}/dt={day}/", stream_prefix(stream));
+        all.extend(
+            store
+                .list(bucket, &prefix)
+                .await?
+                .into_iter()
+                .filter(|m| m.key.ends_with(".json")),
+        );
+    }
+    Ok(all)
+}
+
+/// What a reader did with a parsed record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordUse {
+    Used,
+    /// Written by another model version: counted apart.
+    OtherModelVersion,
+    /// Parsed, but lacks what the reader needs: counted as unreadable.
+    Unusable(&'static str),
+}
+
+/// Reads the listed records and hands each parsed one to `use_record`.
+pub async fn read_records(
+    store: &dyn ObjectStore,
+    bucket: &str,
+    objects: &[ObjectMeta],
+    mut use_record: impl FnMut(&Value) -> RecordUse,
+) -> Result<ReadStats, StoreError> {
+    let mut stats = ReadStats::default();
+    let mut bodies = stream::iter(objects)
+        .map(|meta| async move {
+            match store.get(bucket, &meta.key, MAX_RECORD_BYTES).await {
+                Ok(object) => Ok((meta, Ok(object.body))),
+                Err(e @ (StoreError::NotFound { .. } | StoreError::TooLarge { .. })) => {
+                    Ok((meta, Err(e.to_string())))
+                }
+                Err(e) => Err(e),
+            }
+        })
+        .buffer_unordered(CONCURRENCY);
+    while let Some((meta, body)) = bodies.try_next().await? {
+        let parsed =
+            body.and_then(|b| serde_json::from_slice::<Value>(&b).map_err(|e| e.to_string()));
+        match parsed {
+            Ok(record) if record.is_object() => match use_record(&record) {
+                RecordUse::Used => stats.read += 1,
+                RecordUse::OtherModelVersion => stats.other_model_version += 1,
+                RecordUse::Unusable(why) => stats.unreadable(&meta.key, why),
+            },
+            Ok(_) => stats.unreadable(&meta.key, "not a JSON object"),
+            Err(why) => stats.unreadable(&meta.key, &why),
+        }
+    }
+    Ok(stats)
+}
+
+/// The model version of the newest prediction record among `objects` (by modification time,
+/// then key), or `None` when none of them names one.
+pub async fn newest_model_version(
+    store: &dyn ObjectStore,
+    bucket: &str,
+    objects: &[ObjectMeta],
+) -> Result<Option<String>, StoreError> {
+    let mut by_age: Vec<&ObjectMeta> = objects.iter().collect();
+    by_age.sort_by(|a, b| (&a.last_modified, &a.key).cmp(&(&b.last_modified, &b.key)));
+    // A few tries: the newest record may be unreadable.
+    for meta in by_age.into_iter().rev().take(MAX_EXAMPLES) {
+        let body = match store.get(bucket, &meta.key, MAX_RECORD_BYTES).await {
+            Ok(object) => object.body,
+            Err(StoreError::NotFound { .. } | StoreError::TooLarge { .. }) => continue,
+            Err(e) => return Err(e),
+        };
+        let version = serde_json::from_slice::<Value>(&body)
+            .ok()
+            .and_then(|v| v.get("model_version")?.as_str().map(str::to_owned));
+        if version.is_some() {
+            return Ok(version);
+        }
+    }
+    Ok(None)
+}
+
+/// Whether a record was written by `model_version` (records that do not say are kept).
+pub fn written_by(record: &Value, model_version: &str) -> RecordUse {
+    let other = record
+        .get("model_version")
+        .and_then(Value::as_str)
+        .is_some_and(|v| v != model_version);
+    if other {
+        RecordUse::OtherModelVersion
+    } else {
+        RecordUse::Used
+    }
+}
+
+/// Labelled positives in a QA record and how many of them the model found.
+///
+/// QA format (`qa/dt=YYYY-MM-DD/{listing_id}.json`, written when a person reviews a sampled
+/// listing): `{"listing_id": "L-1", "model_version": "...", "reviewer": "...",
+/// "damages": [{"photo": "left-1.jpg", "label": "scratch", "detected": true}]}`: one entry per
+/// real damage the person saw, `detected` when the model's detections covered it.
+/// `None` when the record has no `damages` list.
+pub fn qa_counts(record: &Value) -> Option<(u64, u64)> {
+    let damages = record.get("damages")?.as_array()?;
+    let hits = damages
+        .iter()
+        .filter(|d| d.get("detected").and_then(Value::as_bool) == Some(true))
+        .count();
+    Some((hits as u64, damages.len() as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use platform::store::{LocalStore, PutOptions};
+    use serde_json::json;
+    use time::macros::datetime;
+
+    #[tokio::test]
+    async fn bad_records_are_counted_not_fatal() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path()).unwrap();
+        let put = |key: &'static str, body: &'static [u8]| {
+            let store = &store;
+            async move {
+                store
+                    .put("data", key, body.to_vec(), PutOptions::json())
+                    .await
+                    .unwrap();
+            }
+        };
+        put(
+            "predictions/dt=2026-11-20/L-1/a.json",
+            br#"{"model_version": "m1"}"#,
+        )
+        .await;
+        put("predictions/dt=2026-11-20/L-1/b.json", b"{not json").await;
+        put("predictions/dt=2026-11-21/L-2/a.json", b"[1, 2]").await;
+        put(
+            "predictions/dt=2026-11-21/L-2/c.json",
+            br#"{"model_version": "m0"}"#,
+        )
+        .await;
+        put("predictions/dt=2026-11-21/L-2/notes.txt", b"ignored").await;
+        put(
+            "predictions/dt=2026-11-22/L-3/a.json",
+            br#"{"model_version": "m1"}"#,
+        )
+        .await;
+        let window = Window {
+            start: datetime!(2026-11-20 00:00 UTC),
+            end: datetime!(2026-11-22 00:00 UTC),
+        };
+        let stream = Stream::Records(RecordSource::Predictions);
+        let listed = list_window(&store, "data", stream, &window).await.unwrap();
+        assert_eq!(listed.len(), 4);
+        let stats = read_records(&store, "data", &listed, |r| written_by(r, "m1"))
+            .await
+            .unwrap();
+        assert_eq!(
+            (stats.read, stats.unreadable, stats.other_model_version),
+            (1, 2, 1)
+        );
+        assert_eq!(stats.unreadable_examples.len(), 2);
+    }
+
+    #[test]
+    fn qa_counts_detected_damages() {
+        let r =
+            json!({"damages": [{"detected": true}, {"detected": false}, {"detected": true}, {}]});
+        assert_eq!(qa_counts(&r), Some((2, 4)));
+        assert_eq!(qa_counts(&json!({"listing_id": "L-1"})), None);
+    }
+}
