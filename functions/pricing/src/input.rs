@@ -1,0 +1,125 @@
+//! The inspection workflow's input (docs/contracts.md), as validate builds it. Only what pricing
+//! uses is typed; the rest passes through untouched.
+
+use serde::{Deserialize, Serialize};
+
+/// Side of the car a photo shows; duplicate evidence is merged per side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    Front,
+    Rear,
+    Left,
+    Right,
+    Roof,
+    Other,
+}
+
+/// A stored object as the workflow carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectRef {
+    pub bucket: String,
+    pub key: String,
+    pub etag: String,
+    #[serde(default)]
+    pub version_id: Option<String>,
+}
+
+/// A validated photo.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhotoInput {
+    pub name: String,
+    pub side: Side,
+    #[serde(flatten)]
+    pub object: ObjectRef,
+    /// `jpeg`, `png`, … as validate decoded it.
+    pub format: String,
+    #[serde(default)]
+    pub retake: bool,
+    #[serde(default)]
+    pub quality_flags: Vec<String>,
+}
+
+/// The inspection input.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InspectionInput {
+    pub listing_id: String,
+    pub currency: String,
+    pub base_price: f64,
+    pub manifest: ObjectRef,
+    pub photos: Vec<PhotoInput>,
+}
+
+impl InspectionInput {
+    /// Checks what keys are built from: identifiers must be safe single path segments and photo
+    /// names unique, so two photos never write the same record.
+    pub fn check(&self) -> Result<(), String> {
+        check_segment("listing_id", &self.listing_id)?;
+        let mut names = std::collections::BTreeSet::new();
+        for photo in &self.photos {
+            check_segment("photo name", &photo.name)?;
+            if !names.insert(photo.name.as_str()) {
+                return Err(format!("photo name {:?} appears twice", photo.name));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_segment(what: &str, value: &str) -> Result<(), String> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    if value.is_empty()
+        || value.len() > 200
+        || value.starts_with('.')
+        || !value.chars().all(allowed)
+    {
+        return Err(format!(
+            "{what} {value:?} must be 1-200 characters of [A-Za-z0-9._-], not starting with '.'"
+        ));
+    }
+    Ok(())
+}
+
+/// The `Content-Type` the endpoint contract accepts for a photo format, `None` for others.
+pub fn content_type(format: &str) -> Option<&'static str> {
+    match format.to_ascii_lowercase().as_str() {
+        "jpeg" | "jpg" => Some("image/jpeg"),
+        "png" => Some("image/png"),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = include_str!("../../../events/pricing/inspection-input.json");
+
+    #[test]
+    fn parses_the_sample_event() {
+        let input: InspectionInput = serde_json::from_str(EXAMPLE).unwrap();
+        input.check().unwrap();
+        assert_eq!(input.currency, "EUR");
+        assert_eq!(input.photos[0].side, Side::Left);
+        assert!(input.photos[0].object.key.ends_with(&input.photos[0].name));
+    }
+
+    #[test]
+    fn refuses_unsafe_or_duplicate_names() {
+        let mut input: InspectionInput = serde_json::from_str(EXAMPLE).unwrap();
+        input.photos[1].name = input.photos[0].name.clone();
+        assert!(input.check().unwrap_err().contains("appears twice"));
+        input.photos[1].name = "../x".into();
+        assert!(input.check().is_err());
+        input.photos[1].name = "ok.jpg".into();
+        input.listing_id = "L/1".into();
+        assert!(input.check().is_err());
+    }
+
+    #[test]
+    fn content_types_follow_the_endpoint_contract() {
+        assert_eq!(content_type("jpeg"), Some("image/jpeg"));
+        assert_eq!(content_type("PNG"), Some("image/png"));
+        assert_eq!(content_type("webp"), None);
+    }
+}

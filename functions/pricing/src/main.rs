@@ -1,0 +1,37 @@
+//! The `pricing` Lambda: configuration, SDK clients and the store once, then the runtime loop.
+
+use std::sync::Arc;
+
+use lambda_runtime::{LambdaEvent, service_fn};
+use platform::aws::{load_sdk_config, s3_client, s3_force_path_style};
+use platform::config::{Config, Env};
+use platform::store::S3Store;
+use platform::telemetry::{self, LogFormat};
+use pricing::Settings;
+use pricing::endpoint::{SageMakerEndpoint, sagemaker_client};
+use pricing::handler::{Deps, handler};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    telemetry::init(LogFormat::from_env());
+    let config = Config::new(&Env);
+    let settings = Settings::from_config(&config)?;
+    let sdk = load_sdk_config().await;
+    let store = S3Store::new(s3_client(&sdk, s3_force_path_style(&config)?));
+    let client = sagemaker_client(
+        &sdk,
+        settings.sdk_max_attempts,
+        settings.retry.attempt_timeout,
+    );
+    let endpoint = SageMakerEndpoint::new(client, settings.endpoint.clone());
+    let deps = Deps {
+        store: Arc::new(store),
+        endpoint: Arc::new(endpoint),
+        settings,
+    };
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
+        handler(&deps, event)
+    }))
+    .await
+}
