@@ -127,11 +127,12 @@ pub fn decode_yolov8(
     let at = |c: usize, a: usize| output[c * anchors + a];
     let mut candidates = Vec::new();
     for a in 0..anchors {
-        let (class_id, confidence) = (4..channels)
-            .map(|c| (c - 4, at(c, a)))
-            .fold((0, f32::NEG_INFINITY), |best, cur| {
-                if cur.1 > best.1 { cur } else { best }
-            });
+        let (class_id, confidence) =
+            (4..channels)
+                .map(|c| (c - 4, at(c, a)))
+                .fold((0, f32::NEG_INFINITY), |best, cur| {
+                    if cur.1 > best.1 { cur } else { best }
+                });
         if confidence >= min_confidence && confidence.is_finite() {
             let bbox = BoundingBox::from_center(at(0, a), at(1, a), at(2, a), at(3, a));
             candidates.push(Candidate {
