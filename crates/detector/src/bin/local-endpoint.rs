@@ -56,9 +56,9 @@ fn parse(args: Vec<String>) -> Result<Config, StartError> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
     let result = async {
         let config = parse(std::env::args().skip(1).collect())?;
         let detector = Arc::new(Detector::load(&config.model)?);
@@ -71,7 +71,6 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "local-endpoint stopped");
-            eprintln!("local-endpoint: {e}");
             ExitCode::FAILURE
         }
     }
