@@ -15,13 +15,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{StatsError, check_finite};
 use crate::kolmogorov::kstwo_sf;
-use crate::sort::sorted_keys_with_sentinel;
+use crate::sort::{key, sorted_keys_with_sentinel};
 
 /// Largest sample size for which the exact p-value is computed (scipy's `MAX_AUTO_N`).
 pub const MAX_EXACT_N: usize = 10_000;
 
-/// Combined sample size from which the two samples are sorted on two threads.
-const PARALLEL_SORT_MIN: usize = 100_000;
+/// Combined sample size from which the ECDF gaps are found by bucketing instead of sorting.
+const BUCKETED_MIN: usize = 65_536;
+/// Values per bucket (both samples together) aimed at by the bucketed walk.
+const VALUES_PER_BUCKET: usize = 32;
 
 /// How the p-value was obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,28 +55,36 @@ pub struct KsResult {
 pub fn ks_2samp(a: &[f64], b: &[f64]) -> Result<KsResult, StatsError> {
     check_finite("a", a)?;
     check_finite("b", b)?;
-    // The two sorts dominate the cost and are independent: for large samples, sort `b` on a
-    // second thread.
-    if a.len() + b.len() < PARALLEL_SORT_MIN {
-        return Ok(ks_2samp_sorted(
+    let (n_a, n_b) = (a.len(), b.len());
+    let (g, a_g, b_g) = reduced_sizes(n_a, n_b);
+    let total = n_a + n_b;
+    let bucketed = (total >= BUCKETED_MIN)
+        .then(|| bucketed_ecdf_gaps(a, b, b_g, a_g, total / VALUES_PER_BUCKET))
+        .flatten();
+    let (max, min) = bucketed.unwrap_or_else(|| {
+        ecdf_gaps(
             &sorted_keys_with_sentinel(a),
             &sorted_keys_with_sentinel(b),
-        ));
-    }
-    let (a, b) = std::thread::scope(|scope| {
-        let b = scope.spawn(|| sorted_keys_with_sentinel(b));
-        let a = sorted_keys_with_sentinel(a);
-        (a, b.join())
+            b_g,
+            a_g,
+            0,
+        )
     });
-    let b = b.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-    Ok(ks_2samp_sorted(&a, &b))
+    Ok(ks_from_gaps(n_a, n_b, g, max, min))
 }
 
-/// Largest positive and largest negative gap `i·a_scale − j·b_scale` between the ECDF counts
-/// `i` of `a` and `j` of `b`, taken after each distinct value (so ties across the samples
-/// move both ECDFs at once). Both key slices end with a `u64::MAX` sentinel; the walk is
-/// branch-light: the merge step and the updates compile to conditional moves.
-fn ecdf_gaps(a: &[u64], b: &[u64], a_scale: i64, b_scale: i64) -> (i64, i64) {
+/// `gcd(n_a, n_b)` and both sizes divided by it.
+fn reduced_sizes(n_a: usize, n_b: usize) -> (i64, i64, i64) {
+    let g = gcd(n_a as u64, n_b as u64) as i64;
+    (g, n_a as i64 / g, n_b as i64 / g)
+}
+
+/// Largest positive and largest negative gap `offset + i·a_scale − j·b_scale` (both at least
+/// as extreme as 0) between the ECDF counts `i` of `a` and `j` of `b`, taken after each
+/// distinct value (so ties across the samples move both ECDFs at once). Both key slices end
+/// with a `u64::MAX` sentinel; the walk is branch-light: the merge step and the updates compile
+/// to conditional moves. `offset` is the gap before the first value (0 for whole samples).
+fn ecdf_gaps(a: &[u64], b: &[u64], a_scale: i64, b_scale: i64, offset: i64) -> (i64, i64) {
     let (n_a, n_b) = (a.len() - 1, b.len() - 1);
     let (mut i, mut j) = (0, 0);
     let (mut max, mut min) = (0_i64, 0_i64);
@@ -85,7 +95,7 @@ fn ecdf_gaps(a: &[u64], b: &[u64], a_scale: i64, b_scale: i64) -> (i64, i64) {
         i += usize::from(take_a);
         j += usize::from(!take_a);
         let next = a[i].min(b[j]);
-        let gap = i as i64 * a_scale - j as i64 * b_scale;
+        let gap = offset + i as i64 * a_scale - j as i64 * b_scale;
         let last_of_value = next != value;
         max = if last_of_value && gap > max { gap } else { max };
         min = if last_of_value && gap < min { gap } else { min };
@@ -100,13 +110,118 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
     a
 }
 
-/// [`ks_2samp`] on the sorted keys (see [`crate::sort::key`]) of non-empty samples, each
-/// followed by the `u64::MAX` sentinel.
-fn ks_2samp_sorted(a: &[u64], b: &[u64]) -> KsResult {
-    let (n_a, n_b) = (a.len() - 1, b.len() - 1);
-    let g = gcd(n_a as u64, n_b as u64) as i64;
-    let (a_g, b_g) = (n_a as i64 / g, n_b as i64 / g);
-    let (max, min) = ecdf_gaps(a, b, b_g, a_g);
+/// A bucket of the bucketed walk that may hold a gap beyond those seen at bucket boundaries:
+/// its index, the ECDF counts before it and where its keys go in the gathered key buffers.
+struct Suspect {
+    bucket: usize,
+    i: i64,
+    j: i64,
+    a_keys: std::ops::Range<usize>,
+    b_keys: std::ops::Range<usize>,
+}
+
+/// [`ecdf_gaps`] without sorting the samples: values go into `n_buckets` buckets of equal
+/// width over their range (monotone in the value, so equal values share a bucket and every
+/// value of a bucket is below every value of the next). The gap after each bucket is attained
+/// exactly (after its largest value); inside a bucket the gap lies between
+/// `gap(i_before, j_after)` and `gap(i_after, j_before)`, so only the few buckets whose bound
+/// beats the best boundary gap are gathered, sorted and walked. Exact; `None` when the
+/// range overflows or a sample is too large for 32-bit counts (the caller sorts instead).
+fn bucketed_ecdf_gaps(
+    a: &[f64],
+    b: &[f64],
+    a_scale: i64,
+    b_scale: i64,
+    n_buckets: usize,
+) -> Option<(i64, i64)> {
+    let range = |s: &[f64]| {
+        s.iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+                (lo.min(v), hi.max(v))
+            })
+    };
+    let ((lo_a, hi_a), (lo_b, hi_b)) = (range(a), range(b));
+    let (lo, width) = (lo_a.min(lo_b), hi_a.max(hi_b) - lo_a.min(lo_b));
+    let fits = |s: &[f64]| u32::try_from(s.len()).is_ok();
+    if !width.is_finite() || !fits(a) || !fits(b) {
+        return None;
+    }
+    let n_buckets = n_buckets.max(1);
+    let scale = if width > 0.0 {
+        n_buckets as f64 / width
+    } else {
+        0.0
+    };
+    let bucket_of = |v: f64| (((v - lo) * scale) as usize).min(n_buckets - 1);
+    let count = |s: &[f64]| {
+        let mut counts = vec![0_u32; n_buckets];
+        s.iter().for_each(|&v| counts[bucket_of(v)] += 1);
+        counts
+    };
+    let (counts_a, counts_b) = (count(a), count(b));
+    let gap = |i: i64, j: i64| i * a_scale - j * b_scale;
+
+    // Gaps after every bucket (after an empty one it repeats an attained gap, or the initial 0).
+    let (mut max, mut min) = (0, 0);
+    let (mut i, mut j) = (0, 0);
+    for (&ca, &cb) in counts_a.iter().zip(&counts_b) {
+        (i, j) = (i + i64::from(ca), j + i64::from(cb));
+        max = max.max(gap(i, j));
+        min = min.min(gap(i, j));
+    }
+    // Buckets that may hide a larger gap (flagged in a bitset small enough for the L1 cache);
+    // each gets its keys and a sentinel in the buffers.
+    let mut flagged = vec![0_u64; n_buckets.div_ceil(64)];
+    let mut suspects = Vec::new();
+    let (mut i, mut j, mut len_a, mut len_b) = (0, 0, 0, 0);
+    for (bucket, (&ca, &cb)) in counts_a.iter().zip(&counts_b).enumerate() {
+        let (ca, cb) = (i64::from(ca), i64::from(cb));
+        if gap(i + ca, j) > max || gap(i, j + cb) < min {
+            flagged[bucket / 64] |= 1 << (bucket % 64);
+            let (end_a, end_b) = (len_a + ca as usize + 1, len_b + cb as usize + 1);
+            suspects.push(Suspect {
+                bucket,
+                i,
+                j,
+                a_keys: len_a..end_a,
+                b_keys: len_b..end_b,
+            });
+            (len_a, len_b) = (end_a, end_b);
+        }
+        (i, j) = (i + ca, j + cb);
+    }
+    let gather = |s: &[f64], len: usize, range_of: fn(&Suspect) -> &std::ops::Range<usize>| {
+        let mut keys = vec![u64::MAX; len];
+        let mut next: Vec<usize> = suspects.iter().map(|x| range_of(x).start).collect();
+        for &v in s {
+            let bucket = bucket_of(v);
+            if flagged[bucket / 64] & (1 << (bucket % 64)) != 0 {
+                // Suspects are in bucket order.
+                let slot = suspects.partition_point(|x| x.bucket < bucket);
+                keys[next[slot]] = key(v);
+                next[slot] += 1;
+            }
+        }
+        keys
+    };
+    let mut keys_a = gather(a, len_a, |x| &x.a_keys);
+    let mut keys_b = gather(b, len_b, |x| &x.b_keys);
+    for suspect in &suspects {
+        let a_keys = &mut keys_a[suspect.a_keys.clone()];
+        let b_keys = &mut keys_b[suspect.b_keys.clone()];
+        a_keys.sort_unstable();
+        b_keys.sort_unstable();
+        let offset = gap(suspect.i, suspect.j);
+        let (inner_max, inner_min) = ecdf_gaps(a_keys, b_keys, a_scale, b_scale, offset);
+        max = max.max(inner_max);
+        min = min.min(inner_min);
+    }
+    Some((max, min))
+}
+
+/// The result for the extreme ECDF gaps `max ≥ 0 ≥ min`, in units of `1 / lcm(n_a, n_b)`.
+fn ks_from_gaps(n_a: usize, n_b: usize, g: i64, max: i64, min: i64) -> KsResult {
+    let a_g = n_a as i64 / g;
     // scipy: minS = clip(-min(cddiffs), 0, 1), maxS = max(cddiffs); minS wins only if larger.
     let (h, sign) = if -min > max { (-min, -1) } else { (max, 1) };
     // D = h / lcm, rounded once (scipy's float difference of the two ECDFs can differ from it in
@@ -250,21 +365,52 @@ mod tests {
         );
     }
 
+    /// The gaps of the full sorted walk, for comparison.
+    fn sorted_gaps(a: &[f64], b: &[f64]) -> (i64, i64) {
+        let (_, a_g, b_g) = reduced_sizes(a.len(), b.len());
+        let (a_keys, b_keys) = (sorted_keys_with_sentinel(a), sorted_keys_with_sentinel(b));
+        ecdf_gaps(&a_keys, &b_keys, b_g, a_g, 0)
+    }
+
     #[test]
-    fn threaded_sort_gives_the_sequential_result() {
-        let a: Vec<f64> = (0..60_000_u64)
-            .map(|i| ((i * 7919) % 60_013) as f64)
-            .collect();
-        let b: Vec<f64> = (0..70_000_u64)
-            .map(|i| ((i * 104_729) % 70_001) as f64 * 0.9)
-            .collect();
-        assert!(a.len() + b.len() >= PARALLEL_SORT_MIN);
-        let sequential = ks_2samp_sorted(
-            &sorted_keys_with_sentinel(&a),
-            &sorted_keys_with_sentinel(&b),
-        );
-        assert_eq!(ks_2samp(&a, &b).unwrap(), sequential);
-        assert!(sequential.statistic > 0.0);
+    fn bucketed_walk_gives_the_sorted_walk_result() {
+        let lcg = |seed: u64, n: usize, f: fn(f64) -> f64| -> Vec<f64> {
+            let mut state = seed;
+            (0..n)
+                .map(|_| {
+                    state = state
+                        .wrapping_mul(6_364_136_223_846_793_005)
+                        .wrapping_add(1_442_695_040_888_963_407);
+                    f((state >> 11) as f64 / (1u64 << 53) as f64)
+                })
+                .collect()
+        };
+        let cases = [
+            // Continuous, shifted: the largest gap lies inside a bucket.
+            (lcg(1, 30_000, |u| u), lcg(2, 45_000, |u| u * 1.02 + 0.01)),
+            // Heavy ties across the samples (integers).
+            (
+                lcg(3, 20_000, |u| (u * 40.0).floor() - 20.0),
+                lcg(4, 17_000, |u| (u * 38.0).floor() - 18.0),
+            ),
+            // Spread over many orders of magnitude, and one sample constant.
+            (lcg(5, 9_000, |u| (u * 60.0).exp()), vec![3.0; 5_000]),
+            // Equal constant samples.
+            (vec![1.5; 4_000], vec![1.5; 6_000]),
+        ];
+        for (a, b) in &cases {
+            let (_, a_g, b_g) = reduced_sizes(a.len(), b.len());
+            let expected = sorted_gaps(a, b);
+            for n_buckets in [1, 7, 1_000, (a.len() + b.len()) / VALUES_PER_BUCKET] {
+                let got = bucketed_ecdf_gaps(a, b, b_g, a_g, n_buckets);
+                assert_eq!(got, Some(expected), "{n_buckets} buckets");
+            }
+        }
+        // A range that overflows falls back to sorting; through the public function too.
+        let (a, b) = (vec![-1e308, 1e308], vec![0.0; 70_000]);
+        assert_eq!(bucketed_ecdf_gaps(&a, &b, 35_000, 1, 100), None);
+        let r = ks_2samp(&a, &b).unwrap();
+        assert!((r.statistic - 0.5).abs() < 1e-15);
     }
 
     #[test]
