@@ -20,7 +20,8 @@ use crate::event::{DriftEvent, Window};
 use crate::metrics::{Datum, MetricsPublisher};
 use crate::profile::{FeatureSpec, ModelProfile, RecordSource, override_key};
 use crate::records::{
-    RecordUse, Stream, list_window, newest_model_version, qa_counts, read_records, written_by,
+    RecordUse, Stream, list_window, newest_model_version, prediction_of, qa_counts, read_records,
+    written_by,
 };
 use crate::report::{DriftReport, RecordCounts, window_id};
 use crate::retrain::{
@@ -273,7 +274,7 @@ async fn read_window(
         .await?;
     }
     counts.predictions = read_records(store, bucket, predictions, |r| {
-        let usage = written_by(r, model_version);
+        let usage = prediction_of(r, model_version);
         if usage == RecordUse::Used {
             feed(RecordSource::Predictions, r);
         }

@@ -166,6 +166,17 @@ pub fn written_by(record: &Value, model_version: &str) -> RecordUse {
     }
 }
 
+/// Whether a prediction record holds `model_version`'s answer. A record without a model version
+/// is a failed inference (pricing writes `"status": "failed"` and no detections): it says nothing
+/// about the model's output and is counted as unusable rather than as a photo without damage.
+pub fn prediction_of(record: &Value, model_version: &str) -> RecordUse {
+    match record.get("model_version").and_then(Value::as_str) {
+        None => RecordUse::Unusable("no model_version: inference failed"),
+        Some(v) if v != model_version => RecordUse::OtherModelVersion,
+        Some(_) => RecordUse::Used,
+    }
+}
+
 /// Labelled positives in a QA record and how many of them the model found.
 ///
 /// QA format (`qa/dt=YYYY-MM-DD/{listing_id}.json`, written when a person reviews a sampled
@@ -216,6 +227,11 @@ mod tests {
         .await;
         put("predictions/dt=2026-11-21/L-2/notes.txt", b"ignored").await;
         put(
+            "predictions/dt=2026-11-21/L-2/d.json",
+            br#"{"model_version": null, "status": "failed"}"#,
+        )
+        .await;
+        put(
             "predictions/dt=2026-11-22/L-3/a.json",
             br#"{"model_version": "m1"}"#,
         )
@@ -226,15 +242,23 @@ mod tests {
         };
         let stream = Stream::Records(RecordSource::Predictions);
         let listed = list_window(&store, "data", stream, &window).await.unwrap();
-        assert_eq!(listed.len(), 4);
-        let stats = read_records(&store, "data", &listed, |r| written_by(r, "m1"))
+        assert_eq!(listed.len(), 5);
+        let stats = read_records(&store, "data", &listed, |r| prediction_of(r, "m1"))
             .await
             .unwrap();
         assert_eq!(
             (stats.read, stats.unreadable, stats.other_model_version),
-            (1, 2, 1)
+            (1, 3, 1)
         );
-        assert_eq!(stats.unreadable_examples.len(), 2);
+        assert_eq!(stats.unreadable_examples.len(), 3);
+        assert!(
+            stats
+                .unreadable_examples
+                .iter()
+                .any(|e| e.contains("inference failed")),
+            "{:?}",
+            stats.unreadable_examples
+        );
     }
 
     #[test]
