@@ -425,6 +425,27 @@ mod tests {
         assert_eq!(overall([]), None);
     }
 
+    proptest::proptest! {
+        /// More drift never gives a milder verdict, and too few values always decide nothing.
+        #[test]
+        fn psi_verdict_is_monotone(a in 0.0..2.0f64, b in 0.0..2.0f64, n in 0u64..1000) {
+            let (low, high) = if a <= b { (a, b) } else { (b, a) };
+            let min = 200;
+            proptest::prop_assert!(psi_verdict(low, n, min, &PSI) <= psi_verdict(high, n, min, &PSI));
+            proptest::prop_assert_eq!(
+                psi_verdict(high, n, min, &PSI) == Verdict::InsufficientData,
+                n < min
+            );
+        }
+
+        #[test]
+        fn ks_verdict_needs_effect_and_significance(d in 0.0..1.0f64, p in 0.0..1.0f64) {
+            let v = ks_verdict(&ks(d, p, 500), 200, &KS);
+            proptest::prop_assert_eq!(v == Verdict::Warn, d >= KS.min_statistic - TOLERANCE && p < KS.alpha);
+            proptest::prop_assert!(v == Verdict::Warn || v == Verdict::None);
+        }
+    }
+
     #[test]
     fn hand_computed_feature_psi() {
         // Baseline: two bins split at 0.5, 50/50. Window: 75 % above the edge, 400 values.
