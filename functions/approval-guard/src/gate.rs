@@ -353,6 +353,25 @@ mod tests {
         m / dz * ((n as f64 - 1.0) / n as f64).sqrt()
     }
 
+    proptest::proptest! {
+        /// Without a champion the decision is exactly the conjunction of the absolute gates, and
+        /// a non-finite metric anywhere in the report always rejects.
+        #[test]
+        fn absolute_decision_is_the_conjunction_of_the_gates(
+            map50 in 0.0f64..=1.0,
+            p95 in 0.0f64..300.0,
+            poison in proptest::option::of(proptest::sample::select(vec![f64::NAN, f64::INFINITY, f64::NEG_INFINITY])),
+        ) {
+            let mut report = detector_report("v", map50, p95, 3, |i| i as f64 / 10.0);
+            if let Some(bad) = poison {
+                report.metrics.insert("recall".into(), Number(bad));
+            }
+            let a = assess(&gates(), &subject(CANDIDATE_ARN, &report), None);
+            let expected = poison.is_none() && map50 >= 0.60 && p95 < 150.0;
+            proptest::prop_assert_eq!(a.decision == Decision::Approved, expected);
+        }
+    }
+
     #[test]
     fn absolute_gates_hold_at_their_boundaries() {
         let gates = gates();

@@ -284,3 +284,86 @@ impl ModelRegistry for SageMakerRegistry {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_sagemaker::config::retry::RetryConfig;
+    use aws_sdk_sagemaker::error::ErrorMetadata;
+    use aws_sdk_sagemaker::operation::describe_model_package::DescribeModelPackageError;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use platform::error::{ErrorName, NamedError};
+
+    async fn describe_failing_with(code: &'static str, message: &'static str) -> RegistryError {
+        let rule = mock!(Client::describe_model_package).then_error(move || {
+            DescribeModelPackageError::generic(
+                ErrorMetadata::builder().code(code).message(message).build(),
+            )
+        });
+        let client = mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, [&rule], |c| {
+            c.retry_config(RetryConfig::disabled())
+        });
+        let err = SageMakerRegistry::new(client)
+            .model_package("arn:aws:sagemaker:eu-west-1:1:model-package/g/1")
+            .await
+            .unwrap_err();
+        assert_eq!(rule.num_calls(), 1);
+        err
+    }
+
+    #[tokio::test]
+    async fn sagemaker_failures_map_to_the_names_the_workflow_matches() {
+        let cases = [
+            (
+                "ThrottlingException",
+                "Rate exceeded",
+                ErrorName::RetryableThrottled,
+            ),
+            (
+                "ValidationException",
+                "Could not find model package",
+                ErrorName::NotFound,
+            ),
+            (
+                "AccessDeniedException",
+                "not authorized",
+                ErrorName::AccessDenied,
+            ),
+            (
+                "ValidationException",
+                "1 validation error detected",
+                ErrorName::Internal,
+            ),
+        ];
+        for (code, message, expected) in cases {
+            let err = describe_failing_with(code, message).await;
+            assert_eq!(err.error_name(), expected, "{code}: {message} gave {err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_package_without_required_fields_is_incomplete_not_guessed() {
+        let rule = mock!(Client::describe_model_package).then_output(|| {
+            aws_sdk_sagemaker::operation::describe_model_package::DescribeModelPackageOutput::builder()
+                .model_package_arn("arn")
+                .model_package_group_name("g")
+                .model_package_version(1)
+                .build()
+        });
+        let client = mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, [&rule]);
+        let err = SageMakerRegistry::new(client)
+            .model_package("arn")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                RegistryError::Incomplete {
+                    missing: "ModelApprovalStatus",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+}
