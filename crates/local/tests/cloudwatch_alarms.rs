@@ -1,0 +1,204 @@
+//! The CloudWatch stand-in end to end: metrics from EMF log lines and drift-check's datums,
+//! alarms that change state as CloudWatch's would, and the state-change event that approval-guard
+//! and drift-check parse, delivered to the function an alarm action names.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use damage_pricing::cloudwatch::{
+    AlarmDefinition, AlarmState, AlarmStates, Comparison, Dimension, LocalCloudWatch, MissingData,
+};
+use damage_pricing::{FunctionError, LocalFunction};
+use platform::emf::{MetricsLine, Unit};
+use serde_json::{Value, json};
+
+const MINUTE_MS: i64 = 60_000;
+
+fn latency_line(ms: f64, at_ms: i64) -> String {
+    MetricsLine::new("DamagePricing")
+        .dimension("Function", "pricing")
+        .metric("InferenceLatency", Unit::Milliseconds, ms)
+        .property("listing_id", "L-1")
+        .to_json(at_ms)
+        .to_string()
+}
+
+fn latency_alarm() -> AlarmDefinition {
+    AlarmDefinition {
+        alarm_name: "pricing-latency-p95".into(),
+        alarm_description: Some("p95 inference latency above 150 ms".into()),
+        namespace: "DamagePricing".into(),
+        metric_name: "InferenceLatency".into(),
+        dimensions: vec![Dimension {
+            name: "Function".into(),
+            value: "pricing".into(),
+        }],
+        statistic: None,
+        extended_statistic: Some("p95".into()),
+        period: 60,
+        evaluation_periods: 3,
+        datapoints_to_alarm: Some(2),
+        threshold: 150.0,
+        comparison_operator: Comparison::GreaterThanThreshold,
+        treat_missing_data: MissingData::Missing,
+        alarm_actions: vec!["arn:aws:lambda:local:000000000000:function:approval-guard".into()],
+    }
+}
+
+/// Logs of one minute ending at `end_ms`: 20 requests, `slow` of them at 400 ms, the rest at
+/// 50 ms, mixed with ordinary log lines.
+fn minute_of_logs(end_ms: i64, slow: usize) -> String {
+    let mut text = String::new();
+    for i in 0..20 {
+        let ms = if i < slow { 400.0 } else { 50.0 };
+        text.push_str(&latency_line(ms, end_ms - 1_000 * i as i64));
+        text.push('\n');
+        text.push_str("{\"level\":\"INFO\",\"message\":\"priced\"}\n");
+    }
+    text
+}
+
+struct Recorder(Mutex<Vec<Value>>);
+
+#[async_trait]
+impl LocalFunction for Recorder {
+    async fn invoke(&self, payload: Value) -> Result<Value, FunctionError> {
+        self.0.lock().unwrap().push(payload);
+        Ok(json!({"ok": true}))
+    }
+}
+
+#[tokio::test]
+async fn p95_latency_from_emf_lines_alarms_once_and_reaches_approval_guard() {
+    let cw = LocalCloudWatch::new();
+    let start = 1_795_000_000_000;
+    cw.put_alarm(latency_alarm(), start).unwrap();
+    assert_eq!(
+        cw.state("pricing-latency-p95"),
+        Some(AlarmState::InsufficientData)
+    );
+    assert!(cw.evaluate(start).is_empty());
+    assert_eq!(
+        cw.state("pricing-latency-p95"),
+        Some(AlarmState::InsufficientData)
+    );
+
+    // Minute 1: one slow request in 20: p95 (rank 19) is 50 ms. OK, no event.
+    let t1 = start + MINUTE_MS;
+    assert_eq!(cw.ingest_logs(&minute_of_logs(t1, 1)).unwrap(), 20);
+    assert!(cw.evaluate(t1).is_empty());
+    assert_eq!(cw.state("pricing-latency-p95"), Some(AlarmState::Ok));
+
+    // Minute 2: two slow requests: p95 is 400 ms, but 1 breaching period of 2 present, M = 2.
+    let t2 = t1 + MINUTE_MS;
+    cw.ingest_logs(&minute_of_logs(t2, 2)).unwrap();
+    assert!(cw.evaluate(t2).is_empty());
+    assert!(!cw.in_alarm("pricing-latency-p95"));
+
+    // Minute 3: slow again: 2 of 3 breach -> ALARM, one event.
+    let t3 = t2 + MINUTE_MS;
+    cw.ingest_logs(&minute_of_logs(t3, 5)).unwrap();
+    let events = cw.evaluate(t3);
+    assert_eq!(events.len(), 1);
+    assert!(cw.in_alarm("pricing-latency-p95"));
+    // Still in ALARM a moment later: no second event.
+    assert!(cw.evaluate(t3 + 1).is_empty());
+
+    let event = &events[0];
+    assert_eq!(event.event["alarmData"]["state"]["value"], "ALARM");
+    assert_eq!(event.event["alarmData"]["previousState"]["value"], "OK");
+    assert_eq!(
+        event.event["alarmData"]["configuration"]["metrics"][0]["metricStat"]["stat"],
+        "p95"
+    );
+    // The event is what approval-guard and drift-check accept from an alarm action.
+    let guard_event = serde_json::from_value::<approval_guard::Event>(event.event.clone());
+    assert!(
+        matches!(guard_event, Ok(approval_guard::Event::Alarm(_))),
+        "{guard_event:?}"
+    );
+    let drift_event: drift_check::DriftEvent = serde_json::from_value(event.event.clone()).unwrap();
+    assert!(matches!(drift_event, drift_check::DriftEvent::Alarm(_)));
+
+    let recorder = Arc::new(Recorder(Mutex::new(Vec::new())));
+    let mut functions: BTreeMap<String, Arc<dyn LocalFunction>> = BTreeMap::new();
+    functions.insert("approval-guard".into(), recorder.clone());
+    let delivered = event.deliver(&functions).await;
+    assert_eq!(delivered.len(), 1);
+    assert!(delivered[0].1.is_ok());
+    assert_eq!(recorder.0.lock().unwrap().len(), 1);
+    let nowhere = event.deliver(&BTreeMap::new()).await;
+    assert!(nowhere[0].1.is_err());
+
+    // Three quiet minutes later the periods hold no data: INSUFFICIENT_DATA (treat as missing).
+    assert!(cw.evaluate(t3 + 3 * MINUTE_MS).is_empty());
+    assert_eq!(
+        cw.state("pricing-latency-p95"),
+        Some(AlarmState::InsufficientData)
+    );
+}
+
+#[tokio::test]
+async fn drift_datums_feed_alarms() {
+    let cw = LocalCloudWatch::new();
+    let hour_ms = 3_600_000;
+    let now_ms = 1_795_000_000_000;
+    cw.put_alarm(
+        AlarmDefinition {
+            alarm_name: "drift-psi".into(),
+            alarm_description: None,
+            namespace: drift_check::metrics::NAMESPACE.into(),
+            metric_name: "PSI".into(),
+            dimensions: vec![
+                Dimension {
+                    name: "ModelVersion".into(),
+                    value: "m1".into(),
+                },
+                Dimension {
+                    name: "Feature".into(),
+                    value: "luminance_mean".into(),
+                },
+            ],
+            statistic: Some("Maximum".into()),
+            extended_statistic: None,
+            period: 3600,
+            evaluation_periods: 1,
+            datapoints_to_alarm: None,
+            threshold: 0.2,
+            comparison_operator: Comparison::GreaterThanThreshold,
+            treat_missing_data: MissingData::NotBreaching,
+            alarm_actions: vec!["arn:aws:lambda:local:000000000000:function:drift-check".into()],
+        },
+        now_ms - hour_ms,
+    )
+    .unwrap();
+    let datum = |feature: &str, value: f64| drift_check::metrics::Datum {
+        name: "PSI",
+        model_version: "m1".into(),
+        feature: Some(feature.into()),
+        value,
+        count: false,
+        timestamp: now_ms / 1000 - 60,
+    };
+    // Exactly at the threshold is not above it; another feature does not count; NaN is dropped.
+    cw.put_drift_datums(&[
+        datum("luminance_mean", 0.2),
+        datum("sharpness", 0.9),
+        datum("luminance_mean", f64::NAN),
+    ]);
+    assert!(cw.evaluate(now_ms).is_empty());
+    assert_eq!(cw.state("drift-psi"), Some(AlarmState::Ok));
+    cw.put_drift_datums(&[datum("luminance_mean", 0.31)]);
+    let events = cw.evaluate(now_ms);
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        events[0].actions,
+        ["arn:aws:lambda:local:000000000000:function:drift-check"]
+    );
+    assert_eq!(
+        events[0].event["alarmData"]["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"]
+            ["Feature"],
+        "luminance_mean"
+    );
+}
