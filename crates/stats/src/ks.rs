@@ -414,6 +414,32 @@ mod tests {
     }
 
     #[test]
+    fn bucketed_walk_matches_on_many_small_random_samples() {
+        let mut state = 99_u64;
+        let mut next = move |bound: u64| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) % bound
+        };
+        for _ in 0..500 {
+            // Few distinct values (ties) or many, samples of 1 to 60 values, 1 to 40 buckets.
+            let distinct = [3, 20, 1_000][next(3) as usize];
+            let shift = next(2);
+            let mut sample = |shift: u64| -> Vec<f64> {
+                (0..=next(60))
+                    .map(|_| (next(distinct) + shift) as f64 * 0.37 - 5.0)
+                    .collect()
+            };
+            let (a, b) = (sample(0), sample(shift));
+            let (_, a_g, b_g) = reduced_sizes(a.len(), b.len());
+            let n_buckets = next(40) as usize + 1;
+            let got = bucketed_ecdf_gaps(&a, &b, b_g, a_g, n_buckets);
+            assert_eq!(got, Some(sorted_gaps(&a, &b)), "{a:?} {b:?} {n_buckets}");
+        }
+    }
+
+    #[test]
     fn large_samples_use_the_asymptotic_method() {
         let a: Vec<f64> = (0..10_001).map(|i| f64::from(i) / 10_001.0).collect();
         let b: Vec<f64> = (0..500).map(|i| f64::from(i) / 500.0 + 0.001).collect();
