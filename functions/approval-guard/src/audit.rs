@@ -19,7 +19,8 @@ use crate::report::{DatasetRef, EvaluationReport};
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InputRef {
     pub role: &'static str,
-    pub location: S3Location,
+    /// `None` when the registry names no location for it.
+    pub location: Option<S3Location>,
     /// ETag as the store gave it; `None` when the object could not be read.
     pub etag: Option<String>,
     /// Hex SHA-256 of the bytes read; `None` when the object could not be read.

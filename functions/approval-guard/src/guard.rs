@@ -284,7 +284,7 @@ impl Guard {
     ) -> Result<LoadedReport, GuardError> {
         let mut input = InputRef {
             role,
-            location: location.clone(),
+            location: Some(location.clone()),
             etag: None,
             sha256: None,
         };
@@ -327,7 +327,7 @@ impl Guard {
             None => LoadedReport {
                 input: InputRef {
                     role: "champion_report",
-                    location: S3Location::new("", ""),
+                    location: None,
                     etag: None,
                     sha256: None,
                 },
@@ -589,6 +589,7 @@ impl Guard {
                 ));
                 RollbackOutcome::AlreadyRollingBack
             }
+            // `Other` returned early above.
             EndpointStatus::InService | EndpointStatus::Other(_) => {
                 let (config, package) = self
                     .previous_approved(endpoint_name, &candidate_config)
