@@ -4,7 +4,11 @@
 //! would provide is stood in for: object storage in a directory ([`platform::store::LocalStore`]),
 //! Step Functions by the in-process [`asl`] executor, SNS and EventBridge by [`services::Messaging`].
 
+pub mod cli;
 pub mod cloudwatch;
+pub mod demo;
+pub mod functions;
+pub mod pipeline;
 pub mod runner;
 pub mod sagemaker;
 pub mod services;

@@ -1398,3 +1398,98 @@ fn photo_features(bytes: &[u8]) -> Value {
         Err(_) => json!({}),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use detector::BoundingBox;
+
+    fn bx(x: f32) -> BoundingBox {
+        BoundingBox {
+            x1: x,
+            y1: 0.0,
+            x2: x + 10.0,
+            y2: 10.0,
+        }
+    }
+
+    #[test]
+    fn served_detections_match_each_truth_once_by_class() {
+        let truths = [
+            (
+                0,
+                TruthBox {
+                    image: 0,
+                    bbox: bx(0.0),
+                },
+            ),
+            (
+                1,
+                TruthBox {
+                    image: 0,
+                    bbox: bx(50.0),
+                },
+            ),
+        ];
+        let det = |class, confidence, x| {
+            (
+                class,
+                ScoredBox {
+                    image: 0,
+                    confidence,
+                    bbox: bx(x),
+                },
+            )
+        };
+        // Two detections of the first truth count once; the right box with the wrong class
+        // does not count; IoU 4/16 = 0.25 is no match.
+        let served = [
+            det(0, 0.9, 0.0),
+            det(0, 0.8, 1.0),
+            det(0, 0.7, 50.0),
+            det(1, 0.6, 56.0),
+        ];
+        let refs: Vec<&(usize, ScoredBox)> = served.iter().collect();
+        assert_eq!(matched_truths(&refs, &truths), 1);
+        let hit = [det(1, 0.5, 51.0)];
+        let refs: Vec<&(usize, ScoredBox)> = refs.into_iter().chain(hit.iter()).collect();
+        assert_eq!(matched_truths(&refs, &truths), 2);
+    }
+
+    #[test]
+    fn errors_carry_step_functions_names_and_their_causes() {
+        let failure = TaskFailure::from(SageMakerError::Registry(RegistryError::NotFound {
+            operation: "DescribeEndpoint",
+            what: "damage-detector".into(),
+        }));
+        assert_eq!(failure.error, "SageMaker.ResourceNotFoundException");
+        let failure = TaskFailure::from(SageMakerError::Store(StoreError::NotFound {
+            bucket: "data".into(),
+            key: "models/x".into(),
+        }));
+        assert_eq!(failure.error, "SageMaker.InternalFailure");
+        assert!(failure.cause.contains("models/x"), "{}", failure.cause);
+        let failure = TaskFailure::from(SageMakerError::Validation("bad".into()));
+        assert_eq!(
+            (failure.error.as_str(), failure.cause.as_str()),
+            ("SageMaker.ValidationException", "bad")
+        );
+    }
+
+    #[test]
+    fn s3_parameters_are_checked() {
+        let params = json!({"A": "s3://data/models/x/", "B": "https://data/x", "C": 3});
+        assert_eq!(
+            s3_uri(&params, "/A").unwrap(),
+            S3Location::new("data", "models/x/")
+        );
+        assert!(matches!(
+            s3_uri(&params, "/B"),
+            Err(SageMakerError::Validation(_))
+        ));
+        assert!(matches!(
+            text(&params, "/C"),
+            Err(SageMakerError::Validation(_))
+        ));
+    }
+}

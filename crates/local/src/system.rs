@@ -114,12 +114,14 @@ pub struct LocalSystem {
 
 impl LocalSystem {
     /// Loads each `(name, path)` definition with `substitutions`, refusing at load time whatever
-    /// the executor or the runner cannot run.
+    /// the executor or the runner cannot run (Task states in `mocked_states` are answered by a
+    /// mock config and need no stand-in).
     pub fn new(
         foundation: Foundation,
         runner: LocalRunner,
         definitions: &[(&str, PathBuf)],
         substitutions: &BTreeMap<String, String>,
+        mocked_states: &[String],
     ) -> Result<Self, SystemError> {
         let runner = Arc::new(runner);
         let mut machines = BTreeMap::new();
@@ -140,9 +142,11 @@ impl LocalSystem {
                     name: name.to_string(),
                     reason: e.to_string(),
                 })?;
-            check_resources(&json, &runner).map_err(|reason| SystemError::Unsupported {
-                name: name.to_string(),
-                reason,
+            check_resources(&json, &runner, mocked_states).map_err(|reason| {
+                SystemError::Unsupported {
+                    name: name.to_string(),
+                    reason,
+                }
             })?;
             let machine = StateMachine::new(*name, definition, runner.clone());
             machines.insert(machine.id(), machine);

@@ -53,13 +53,18 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<Summary, PricingError> 
     estimate::estimate(&policy, &input.currency, input.base_price, &[])?;
 
     let listing_id = input.listing_id.as_str();
-    let mut runs: Vec<(usize, Result<PhotoRun, PricingError>)> = stream::iter(
-        input.photos.iter().enumerate(),
-    )
-    .map(|(index, photo)| async move { (index, analyse(deps, listing_id, photo, index).await) })
-    .buffer_unordered(deps.settings.concurrency)
-    .collect()
-    .await;
+    // The futures are built first so the stream holds no closure over borrowed photos: that keeps
+    // the handler's future `Send` for every caller (the Lambda runtime and local mode alike).
+    let analyses: Vec<_> = input
+        .photos
+        .iter()
+        .enumerate()
+        .map(|(index, photo)| async move { (index, analyse(deps, listing_id, photo, index).await) })
+        .collect();
+    let mut runs: Vec<(usize, Result<PhotoRun, PricingError>)> = stream::iter(analyses)
+        .buffer_unordered(deps.settings.concurrency)
+        .collect()
+        .await;
     runs.sort_by_key(|(index, _)| *index);
     let runs = runs
         .into_iter()

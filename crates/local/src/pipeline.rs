@@ -1,0 +1,284 @@
+//! The pieces every local scenario is made of: build the system, upload a listing the way a seller
+//! does (and deliver the S3 events S3 would), run the executions that follow, answer reviews.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use detector::Detector;
+use platform::config::Config;
+use platform::store::{LocalStore, ObjectStore, PutOptions};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::functions::{
+    DATA_BUCKET, LocalEndpoint, LocalEnv, PricingFunction, UPLOADS_BUCKET, ValidateFunction,
+    function_substitutions,
+};
+use crate::runner::{LocalFunction, LocalRunner};
+use crate::system::{ExecutionRecord, Foundation, LocalSystem, SystemError};
+
+/// Where the project's files are: state machines and the committed model.
+#[derive(Debug, Clone)]
+pub struct ProjectFiles {
+    pub statemachines: PathBuf,
+    pub model: PathBuf,
+}
+
+impl ProjectFiles {
+    /// The files of the repository this binary was built from, unless `root` says otherwise.
+    pub fn locate(root: Option<&Path>) -> Self {
+        let base = root.map(Path::to_path_buf).unwrap_or_else(|| {
+            let here = PathBuf::from("statemachines");
+            if here.is_dir() {
+                PathBuf::from(".")
+            } else {
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+            }
+        });
+        Self {
+            statemachines: base.join("statemachines"),
+            model: base.join("models/damage-detector.onnx"),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    System(#[from] SystemError),
+    #[error("local configuration is invalid")]
+    Config(#[from] platform::config::ConfigError),
+    #[error("cannot load the detector model {path}")]
+    Model {
+        path: PathBuf,
+        #[source]
+        source: detector::DetectError,
+    },
+    #[error(transparent)]
+    Store(#[from] platform::store::StoreError),
+    #[error("validate failed: {0}")]
+    Validate(String),
+}
+
+/// A local system with the functions wired in, and handles on what scenarios drive directly.
+pub struct Local {
+    pub system: LocalSystem,
+    pub store: Arc<LocalStore>,
+    pub endpoint: Arc<LocalEndpoint>,
+    pub validate: Arc<ValidateFunction>,
+}
+
+/// Every substitution the project's state machines use, with local values.
+pub fn local_substitutions() -> BTreeMap<String, String> {
+    let mut map: BTreeMap<String, String> = function_substitutions().into_iter().collect();
+    let fixed = [
+        ("DataBucketName", DATA_BUCKET),
+        (
+            "ReviewTopicArn",
+            "arn:aws:sns:local:000000000000:damage-pricing-review",
+        ),
+        (
+            "NotificationTopicArn",
+            "arn:aws:sns:local:000000000000:damage-pricing-notifications",
+        ),
+        ("EventBusName", "default"),
+        ("EndpointName", crate::functions::ENDPOINT_NAME),
+        ("EndpointVariantName", "AllTraffic"),
+        ("EndpointInstanceType", "ml.g4dn.xlarge"),
+        ("EndpointInstanceCount", "1"),
+        ("ModelPackageGroupName", "damage-detector"),
+        ("ModelVersionPrefix", "damage-yolov8s"),
+        (
+            "SageMakerRoleArn",
+            "arn:aws:iam::000000000000:role/local-sagemaker",
+        ),
+        ("KmsKeyArn", "arn:aws:kms:local:000000000000:key/local"),
+        ("TrainingImage", "local/damage-trainer:latest"),
+        ("TrainingInstanceType", "ml.g4dn.xlarge"),
+        ("EvaluationImage", "local/damage-evaluator:latest"),
+        ("EvaluationInstanceType", "ml.m5.xlarge"),
+        ("InferenceImage", "local/damage-endpoint:latest"),
+        ("MaxTrainingJobs", "8"),
+        ("MaxParallelTrainingJobs", "2"),
+        ("Lr0Min", "0.00001"),
+        ("Lr0Max", "0.01"),
+        ("MomentumMin", "0.8"),
+        ("MomentumMax", "0.95"),
+        ("MosaicMin", "0"),
+        ("MosaicMax", "1"),
+        ("LatencyAlarmName", "damage-pricing-endpoint-latency-p95"),
+        ("Errors5xxAlarmName", "damage-pricing-endpoint-5xx"),
+        (
+            "ModelErrorsAlarmName",
+            "damage-pricing-endpoint-model-errors",
+        ),
+    ];
+    map.extend(
+        fixed
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    map
+}
+
+/// Builds the local system in `root` with the inspection state machine, the functions, and the
+/// committed detector behind the local endpoint.
+pub fn build(root: &Path, files: &ProjectFiles) -> Result<Local, PipelineError> {
+    let definitions = [(
+        "inspection",
+        files.statemachines.join("inspection.asl.json"),
+    )];
+    build_with(root, files, &definitions, None)
+}
+
+/// Builds the local system with the given state machines; Task states that `test_case` mocks
+/// need no local stand-in.
+pub fn build_with(
+    root: &Path,
+    files: &ProjectFiles,
+    definitions: &[(&str, PathBuf)],
+    test_case: Option<&asl::TestCase>,
+) -> Result<Local, PipelineError> {
+    let foundation = Foundation::new(root)?;
+    let detector = Detector::load(&files.model).map_err(|source| PipelineError::Model {
+        path: files.model.clone(),
+        source,
+    })?;
+    let endpoint = Arc::new(LocalEndpoint::new(detector));
+    let env = LocalEnv::new();
+    let validate = Arc::new(ValidateFunction {
+        store: foundation.store.clone(),
+        starter: foundation.starter.clone(),
+        settings: validate::Settings::from_config(&Config::new(&env))?,
+    });
+    let pricing = Arc::new(PricingFunction {
+        deps: pricing::Deps {
+            store: foundation.store.clone(),
+            endpoint: endpoint.clone(),
+            settings: pricing::Settings::from_config(&Config::new(&env))?,
+        },
+    });
+    let runner = LocalRunner::new(foundation.messaging.clone())
+        .with_function("validate", validate.clone())
+        .with_function("pricing", pricing);
+    let store = foundation.store.clone();
+    let mocked: Vec<String> = test_case
+        .map(|c| c.states().map(str::to_string).collect())
+        .unwrap_or_default();
+    let system = LocalSystem::new(
+        foundation,
+        runner,
+        definitions,
+        &local_substitutions(),
+        &mocked,
+    )?;
+    Ok(Local {
+        system,
+        store,
+        endpoint,
+        validate,
+    })
+}
+
+/// The manifest a seller uploads with the photos (docs/contracts.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub listing_id: String,
+    pub currency: String,
+    pub base_price: f64,
+    pub vehicle: Value,
+    pub photos: Vec<ManifestPhoto>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ManifestPhoto {
+    pub name: String,
+    pub side: String,
+}
+
+/// The S3 notification S3 would deliver for a created object.
+pub fn s3_event(bucket: &str, key: &str, size: u64, etag: &str) -> Value {
+    json!({"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "local",
+        "eventTime": time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        "eventName": "ObjectCreated:Put",
+        "userIdentity": {"principalId": "local-seller"},
+        "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+        "responseElements": {"x-amz-request-id": "local", "x-amz-id-2": "local"},
+        "s3": {"s3SchemaVersion": "1.0", "configurationId": "local",
+               "bucket": {"name": bucket, "ownerIdentity": {"principalId": "local"}, "arn": format!("arn:aws:s3:::{bucket}")},
+               "object": {"key": encode_key(key), "size": size, "eTag": etag.trim_matches('"'), "sequencer": "0"}}}]})
+}
+
+/// Keys in S3 events are URL-encoded with `+` for spaces.
+fn encode_key(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    for byte in key.bytes() {
+        match byte {
+            b' ' => out.push('+'),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(byte as char)
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+/// Uploads photos then the manifest, delivering each object's S3 event to `validate` as S3
+/// would. Returns validate's answers, one per object.
+pub async fn upload_listing(
+    local: &Local,
+    manifest: &Manifest,
+    photos: &[(String, Vec<u8>)],
+) -> Result<Vec<Value>, PipelineError> {
+    let mut answers = Vec::new();
+    let prefix = format!("listings/{}", manifest.listing_id);
+    let manifest_bytes =
+        serde_json::to_vec_pretty(manifest).map_err(|e| PipelineError::Validate(e.to_string()))?;
+    let objects = photos
+        .iter()
+        .map(|(name, bytes)| (format!("{prefix}/photos/{name}"), bytes.clone()))
+        .chain(std::iter::once((
+            format!("{prefix}/manifest.json"),
+            manifest_bytes,
+        )));
+    for (key, body) in objects {
+        let size = body.len() as u64;
+        let written = local
+            .store
+            .put(UPLOADS_BUCKET, &key, body, PutOptions::default())
+            .await?;
+        let etag = match written {
+            platform::store::PutOutcome::Written { etag, .. } => etag,
+            platform::store::PutOutcome::AlreadyExists => String::new(),
+        };
+        let answer = local
+            .validate
+            .invoke(s3_event(UPLOADS_BUCKET, &key, size, &etag))
+            .await
+            .map_err(|e| PipelineError::Validate(format!("{}: {}", e.error_type, e.message)))?;
+        answers.push(answer);
+    }
+    Ok(answers)
+}
+
+/// Runs queued executions, then answers every waiting review with `verdict` until none waits.
+pub async fn run_and_review(
+    local: &mut Local,
+    verdict: impl Fn(&str) -> Value,
+) -> Result<Vec<ExecutionRecord>, PipelineError> {
+    let mut records = local.system.run_pending().await?;
+    while let Some((_, token, _)) = local.system.waiting().into_iter().next() {
+        let record = local
+            .system
+            .send_task_success(&token, verdict(&token))
+            .await?;
+        records.retain(|r| r.name != record.name);
+        records.push(record);
+    }
+    Ok(records)
+}
