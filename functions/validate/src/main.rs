@@ -1,0 +1,25 @@
+//! Lambda entry point: configuration and clients once, then the runtime loop.
+
+use lambda_runtime::{LambdaEvent, service_fn};
+use platform::config::{Config, Env};
+use platform::{aws, store::S3Store, telemetry, workflow::SfnStarter};
+use validate::{Deps, Settings, handler};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    telemetry::init(telemetry::LogFormat::from_env());
+    let config = Config::new(&Env);
+    let settings = Settings::from_config(&config)?;
+    let sdk = aws::load_sdk_config().await;
+    let store = S3Store::new(aws::s3_client(&sdk, aws::s3_force_path_style(&config)?));
+    let workflows = SfnStarter::new(aws_sdk_sfn::Client::new(&sdk));
+    let deps = Deps {
+        store: &store,
+        workflows: &workflows,
+        settings: &settings,
+    };
+    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
+        handler(&deps, event.payload)
+    }))
+    .await
+}
