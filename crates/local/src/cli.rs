@@ -134,6 +134,7 @@ async fn demo(args: &Args, files: &ProjectFiles, out: &mut dyn Write) -> Result<
         })?;
     }
     let mut local = build(&root, files)?;
+    collect_metrics(&root);
     let _ = writeln!(
         out,
         "Damage Pricing, local mode. State directory: {}",
@@ -151,10 +152,35 @@ async fn demo(args: &Args, files: &ProjectFiles, out: &mut dyn Write) -> Result<
         out,
         "Results: {root}/data/results/  Prediction records: {root}/data/predictions/\n\
          Quarantine: {root}/data/quarantine/  Executions: {root}/{SERVICES_BUCKET}/executions/\n\
-         Published events: {root}/{SERVICES_BUCKET}/events/  Review requests: {root}/{SERVICES_BUCKET}/sns/",
+         Published events: {root}/{SERVICES_BUCKET}/events/  Review requests: {root}/{SERVICES_BUCKET}/sns/\n\
+         Metrics (EMF lines): {root}/{SERVICES_BUCKET}/cloudwatch/emf.jsonl",
         root = root.display()
     );
     Ok(())
+}
+
+/// Sends the functions' EMF metric lines to `ROOT/local-aws/cloudwatch/emf.jsonl`, where the
+/// CloudWatch stand-in reads them, instead of this terminal.
+fn collect_metrics(root: &Path) {
+    let dir = root.join(SERVICES_BUCKET).join("cloudwatch");
+    let path = dir.join("emf.jsonl");
+    let file = std::fs::create_dir_all(&dir).and_then(|()| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+    });
+    match file {
+        Ok(file) => {
+            let file = std::sync::Mutex::new(file);
+            platform::emf::set_sink(move |line| {
+                let mut f = file.lock().unwrap_or_else(|p| p.into_inner());
+                // Metrics are best effort, as they are in Lambda.
+                let _ = writeln!(f, "{line}");
+            });
+        }
+        Err(e) => tracing::warn!(path = %path.display(), error = %e, "metrics stay on stdout"),
+    }
 }
 
 async fn run_definition(

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::sync::OnceLock;
 
 use serde_json::{Map, Value, json};
 
@@ -101,15 +102,31 @@ impl MetricsLine {
         Value::Object(root)
     }
 
-    /// Writes the line to stdout, where Lambda's log agent picks it up.
+    /// Writes the line to stdout, where Lambda's log agent picks it up (or to the sink a local
+    /// host installed with [`set_sink`]).
     pub fn emit(&self) {
         let now = time::OffsetDateTime::now_utc();
         let ms = (now.unix_timestamp_nanos() / 1_000_000) as i64;
         let line = self.to_json(ms).to_string();
-        let mut out = std::io::stdout().lock();
-        // A metric line that cannot be written must not fail the request it describes.
-        let _ = writeln!(out, "{line}");
+        match SINK.get() {
+            Some(sink) => sink(&line),
+            None => {
+                let mut out = std::io::stdout().lock();
+                // A metric line that cannot be written must not fail the request it describes.
+                let _ = writeln!(out, "{line}");
+            }
+        }
     }
+}
+
+type Sink = Box<dyn Fn(&str) + Send + Sync>;
+
+static SINK: OnceLock<Sink> = OnceLock::new();
+
+/// Sends every EMF line of this process to `sink` instead of stdout: local mode collects them
+/// the way CloudWatch Logs would. Only the first call takes effect; it says whether it did.
+pub fn set_sink(sink: impl Fn(&str) + Send + Sync + 'static) -> bool {
+    SINK.set(Box::new(sink)).is_ok()
 }
 
 #[cfg(test)]

@@ -23,9 +23,16 @@ impl LogFormat {
     }
 }
 
-/// Installs the global subscriber once; later calls are harmless no-ops (tests call it freely).
+/// Installs the global subscriber once at level `info`; later calls are harmless no-ops.
 pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    init_with_level(format, "info");
+}
+
+/// As [`init`], with another default level (`RUST_LOG` still wins): a command-line tool keeps its
+/// terminal for its own output and logs only warnings.
+pub fn init_with_level(format: LogFormat, default_level: &str) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
