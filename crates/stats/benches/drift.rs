@@ -2,7 +2,7 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 
-use stats::{Histogram, ks_2samp, psi, quantile_edges};
+use stats::{Histogram, ks_2samp, psi, quantile_edges, quantile_histogram};
 
 /// Deterministic pseudo-normal values (sum of uniforms from a 64-bit LCG), shifted by `shift`.
 fn feature(n: usize, seed: u64, shift: f64) -> Vec<f64> {
@@ -24,14 +24,19 @@ fn bench(c: &mut Criterion) {
     let current = feature(N, 2, 0.05);
     let mut group = c.benchmark_group("1M values");
     group.sample_size(20);
-    group.bench_function("psi: quantile bins + both histograms", |b| {
+    group.bench_function("psi: baseline profile + window histogram", |b| {
         b.iter(|| {
-            let bins = quantile_edges(black_box(&baseline), 10).unwrap();
-            let mut expected = Histogram::new(bins.clone());
-            expected.extend_from_slice(&baseline);
-            let mut actual = Histogram::new(bins);
+            let expected = quantile_histogram(black_box(&baseline), 10).unwrap();
+            let mut actual = Histogram::new(expected.bins().clone());
             actual.extend_from_slice(black_box(&current));
             psi(&expected.proportions(), &actual, 1e-6).unwrap().psi
+        })
+    });
+    group.bench_function("psi: baseline profile (quantile_histogram)", |b| {
+        b.iter(|| {
+            quantile_histogram(black_box(&baseline), 10)
+                .unwrap()
+                .total()
         })
     });
     let bins = quantile_edges(&baseline, 10).unwrap();

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use thiserror::Error;
 
 use crate::paired::{Alternative, paired_t_test, wilcoxon_signed_rank};
-use crate::psi::{DEFAULT_EPSILON, Histogram, psi, quantile_edges};
+use crate::psi::{DEFAULT_EPSILON, Histogram, psi, quantile_histogram};
 use crate::quantile::percentiles;
 use crate::samples::{DEFAULT_CHUNK_LEN, SampleError, read_chunks, read_values};
 use crate::tpr::tpr_drop;
@@ -26,11 +26,15 @@ usage: drift-stats <statistic> [options] <files>
   wilcoxon [--alternative ALT] A B         Wilcoxon signed-rank test on A - B
   percentiles [--p P,P,...] FILE           linear percentiles (default 50,95,99)
   tpr --baseline R --hits H --total T      true-positive-rate drop
+  bench [--bins N] [--repeat R] BASE CUR   time psi and ks on both files held in memory
 
 Files hold a JSON array of numbers or one CSV column (optional header).
 ALT is two-sided (default), less or greater. Output is JSON on stdout; compute_seconds
 excludes reading the files. psi streams CUR (constant memory) and splits its time into
-baseline_seconds (bins and expected proportions from BASE) and window_seconds (binning CUR).";
+baseline_seconds (bins and expected proportions from BASE) and window_seconds (binning CUR).
+bench reads both files first, then times R runs of each computation (default 5): psi_whole
+(bins and expected proportions from BASE, histogram of CUR, PSI), psi_window (histogram of CUR
+and PSI, the bins known) and ks, on one thread, and prints every run's seconds.";
 
 /// Why the command failed.
 #[derive(Debug, Error)]
@@ -157,6 +161,7 @@ pub fn run(raw: &[String]) -> Result<Value, CliError> {
                       "compute_seconds": elapsed.as_secs_f64()}))
         }
         "psi" => run_psi(&Args::parse(rest, &["bins", "epsilon"])?),
+        "bench" => run_bench(&Args::parse(rest, &["bins", "repeat"])?),
         "ttest" | "wilcoxon" => {
             let args = Args::parse(rest, &["alternative"])?;
             let alternative = args.alternative()?;
@@ -217,12 +222,7 @@ fn run_psi(args: &Args) -> Result<Value, CliError> {
     let epsilon: f64 = args.get("epsilon")?.unwrap_or(DEFAULT_EPSILON);
     let [baseline_path, current_path] = args.files()?;
     let baseline = load(baseline_path)?;
-    let (expected, baseline_time) = timed(|| -> Result<_, StatsError> {
-        let bins = quantile_edges(&baseline, n_bins)?;
-        let mut histogram = Histogram::new(bins);
-        histogram.extend_from_slice(&baseline);
-        Ok(histogram)
-    });
+    let (expected, baseline_time) = timed(|| quantile_histogram(&baseline, n_bins));
     let expected = expected?;
     let mut actual = Histogram::new(expected.bins().clone());
     let mut window_time = Duration::ZERO;
@@ -244,6 +244,50 @@ fn run_psi(args: &Args) -> Result<Value, CliError> {
         "compute_seconds": (baseline_time + window_time).as_secs_f64(),
         "baseline_seconds": baseline_time.as_secs_f64(),
         "window_seconds": window_time.as_secs_f64(),
+    }))
+}
+
+/// Seconds of each of `repeat` (at least 1) runs of `f`, and the last run's result.
+fn time_runs<T>(repeat: usize, mut f: impl FnMut() -> T) -> (Vec<f64>, T) {
+    let (mut last, elapsed) = timed(&mut f);
+    let mut seconds = vec![elapsed.as_secs_f64()];
+    for _ in 1..repeat {
+        let (out, elapsed) = timed(&mut f);
+        seconds.push(elapsed.as_secs_f64());
+        last = out;
+    }
+    (seconds, last)
+}
+
+/// Times the statistics on two samples held in memory, the work a side-by-side comparison
+/// with an in-memory implementation (numpy, scipy) must time: reading the files is left out.
+fn run_bench(args: &Args) -> Result<Value, CliError> {
+    let n_bins: usize = args.get("bins")?.unwrap_or(10);
+    let repeat: usize = args.get("repeat")?.unwrap_or(5);
+    if repeat == 0 {
+        return usage("--repeat must be at least 1");
+    }
+    let [baseline_path, current_path] = args.files()?;
+    let (baseline, current) = (load(baseline_path)?, load(current_path)?);
+    let psi_of = |expected: &Histogram| -> Result<_, StatsError> {
+        let mut actual = Histogram::new(expected.bins().clone());
+        actual.extend_from_slice(&current);
+        psi(&expected.proportions(), &actual, DEFAULT_EPSILON)
+    };
+    let (whole_seconds, whole) =
+        time_runs(repeat, || psi_of(&quantile_histogram(&baseline, n_bins)?));
+    let expected = quantile_histogram(&baseline, n_bins)?;
+    let (window_seconds, window) = time_runs(repeat, || psi_of(&expected));
+    let (ks_seconds, ks) = time_runs(repeat, || ks_2samp(&baseline, &current));
+    let (whole, window, ks) = (whole?, window?, ks?);
+    Ok(json!({
+        "statistic": "bench",
+        "baseline_count": baseline.len(),
+        "current_count": current.len(),
+        "bins": n_bins,
+        "psi_whole": {"psi": whole.psi, "seconds": whole_seconds},
+        "psi_window": {"psi": window.psi, "seconds": window_seconds},
+        "ks": {"statistic": ks.statistic, "p_value": ks.p_value, "seconds": ks_seconds},
     }))
 }
 
@@ -291,6 +335,30 @@ mod tests {
         assert_eq!(out["result"]["psi"], 0.0);
         assert_eq!(out["result"]["nan_count"], 1);
         assert_eq!(out["baseline_count"], 4);
+    }
+
+    #[test]
+    fn bench_times_each_run_and_agrees_with_the_statistics() {
+        let dir = temp_dir("bench");
+        let base = write_temp(&dir, "base.csv", "1\n2\n3\n4\n5\n6\n");
+        let cur = write_temp(&dir, "cur.json", "[2, 3, 5, 7, 8, 9]");
+        let out = run(&args(&[
+            "bench", "--bins", "3", "--repeat", "2", &base, &cur,
+        ]))
+        .unwrap();
+        let psi_out = run(&args(&["psi", "--bins", "3", &base, &cur])).unwrap();
+        let ks_out = run(&args(&["ks", &base, &cur])).unwrap();
+        assert_eq!(out["psi_whole"]["psi"], psi_out["result"]["psi"]);
+        assert_eq!(out["psi_window"]["psi"], psi_out["result"]["psi"]);
+        assert_eq!(out["ks"]["statistic"], ks_out["result"]["statistic"]);
+        assert_eq!(out["ks"]["p_value"], ks_out["result"]["p_value"]);
+        for name in ["psi_whole", "psi_window", "ks"] {
+            assert_eq!(out[name]["seconds"].as_array().unwrap().len(), 2);
+        }
+        assert!(matches!(
+            run(&args(&["bench", "--repeat", "0", &base, &cur])),
+            Err(CliError::Usage(_))
+        ));
     }
 
     #[test]

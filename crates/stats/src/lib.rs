@@ -12,6 +12,7 @@
 
 pub mod cli;
 mod error;
+mod kernels;
 mod kolmogorov;
 mod ks;
 mod paired;
@@ -27,6 +28,8 @@ pub use ks::{KsMethod, KsResult, MAX_EXACT_N, ks_2samp};
 pub use paired::{
     Alternative, PairedTTest, Wilcoxon, WilcoxonMethod, paired_t_test, wilcoxon_signed_rank,
 };
-pub use psi::{Bins, DEFAULT_EPSILON, Histogram, PsiResult, psi, quantile_edges};
+pub use psi::{
+    Bins, DEFAULT_EPSILON, Histogram, PsiResult, psi, quantile_edges, quantile_histogram,
+};
 pub use quantile::{LatencyPercentiles, latency_percentiles, percentiles};
 pub use tpr::{TprDrop, tpr_drop};

@@ -8,7 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{StatsError, check_finite};
+use crate::error::StatsError;
+use crate::kernels::count_at_least;
 use crate::quantile::linear_quantiles;
 
 /// Default smoothing added to every proportion before the logarithm; the seed's value, so numbers
@@ -95,14 +96,42 @@ impl From<Bins> for Vec<f64> {
 ///
 /// Errors: fewer than 2 bins, an empty sample, a NaN or infinite value.
 pub fn quantile_edges(sample: &[f64], n_bins: usize) -> Result<Bins, StatsError> {
+    quantile_histogram(sample, n_bins).map(|histogram| histogram.bins)
+}
+
+/// The baseline profile of a sample: its [`quantile_edges`] and its own counts in those bins,
+/// the same histogram as `Histogram::new(quantile_edges(sample, n_bins)?)` followed by
+/// `extend_from_slice(sample)`, without binning the sample again. The counts come from the
+/// selection itself: an edge strictly above the order statistic it starts from has exactly the
+/// values ranked up to that statistic below it, and an edge equal to it has the values below
+/// that statistic, which selection counts.
+///
+/// Errors: fewer than 2 bins, an empty sample, a NaN or infinite value.
+pub fn quantile_histogram(sample: &[f64], n_bins: usize) -> Result<Histogram, StatsError> {
     if n_bins < 2 {
         return Err(StatsError::InvalidBinCount(n_bins));
     }
-    check_finite("baseline", sample)?;
     let fractions: Vec<f64> = (1..n_bins).map(|k| k as f64 / n_bins as f64).collect();
-    let mut edges = linear_quantiles(sample, &fractions);
-    edges.dedup();
-    Bins::new(edges)
+    let mut quantiles = linear_quantiles("baseline", sample, &fractions)?;
+    // Equal edges have equal counts below them.
+    quantiles.dedup_by(|a, b| a.value == b.value);
+    let bins = Bins::new(quantiles.iter().map(|q| q.value).collect())?;
+    // Values below each edge, then the sample size: differences are the bin counts.
+    let below: Vec<u64> = quantiles
+        .iter()
+        .map(|q| q.below)
+        .chain([sample.len()])
+        .map(|b| b as u64)
+        .collect();
+    let counts = below
+        .iter()
+        .scan(0, |previous, &b| Some(b - std::mem::replace(previous, b)))
+        .collect();
+    Ok(Histogram {
+        bins,
+        counts,
+        nan_count: 0,
+    })
 }
 
 /// Counts of values per bin, accumulated one value (or one slice) at a time: memory depends on
@@ -135,10 +164,27 @@ impl Histogram {
         }
     }
 
-    /// Counts every value of a slice (same rules as [`Histogram::push`]). Longer slices go
-    /// through a [`BinGrid`], which finds most values' bin with one table lookup.
+    /// Counts every value of a slice (same rules as [`Histogram::push`]). Up to
+    /// `MAX_COMPARED_EDGES` (24) edges, every value is compared with every edge, many values at a
+    /// time, and the bin counts are differences of the counts at or above each edge; with more
+    /// edges a [`BinGrid`] finds most values' bin with one table lookup.
     pub fn extend_from_slice(&mut self, values: &[f64]) {
-        match BinGrid::new(&self.bins.edges, values.len()) {
+        let edges = &self.bins.edges;
+        if edges.len() <= MAX_COMPARED_EDGES {
+            // -∞ first: every value but NaN is at or above it.
+            let thresholds: Vec<f64> = std::iter::once(f64::NEG_INFINITY)
+                .chain(edges.iter().copied())
+                .collect();
+            let mut at_least = vec![0; thresholds.len()];
+            count_at_least(values, &thresholds, &mut at_least);
+            self.nan_count += values.len() as u64 - at_least[0];
+            let above_last = at_least.iter().skip(1).chain([&0]);
+            for ((count, at), above) in self.counts.iter_mut().zip(&at_least).zip(above_last) {
+                *count += at - above;
+            }
+            return;
+        }
+        match BinGrid::new(edges, values.len()) {
             Some(grid) => grid.count(values, &mut self.counts, &mut self.nan_count),
             None => values.iter().for_each(|&v| self.push(v)),
         }
@@ -177,6 +223,10 @@ impl Histogram {
     }
 }
 
+/// Most edges for which [`Histogram::extend_from_slice`] compares every value with every edge
+/// rather than looking bins up in a [`BinGrid`] (the comparisons cost time in proportion to the
+/// edges, the lookup does not).
+const MAX_COMPARED_EDGES: usize = 24;
 /// Cells of a [`BinGrid`] per edge.
 const GRID_CELLS_PER_EDGE: usize = 64;
 /// Shortest slice worth building a [`BinGrid`] for.
@@ -339,6 +389,16 @@ mod tests {
         h
     }
 
+    /// Probe values around every edge, far outside, at ±∞ and one NaN.
+    fn probes(edges: &[f64]) -> Vec<f64> {
+        let mut probes = vec![f64::NEG_INFINITY, f64::INFINITY, f64::NAN, -0.0, 0.0];
+        for &e in edges {
+            probes.extend([e, e.next_down(), e.next_up(), e * 0.5, e * 2.0 + 1.0]);
+        }
+        probes.extend((0..2_000).map(|k| f64::from(k) * 1e-3 - 1.0));
+        probes
+    }
+
     #[test]
     fn grid_lookup_matches_the_comparison_count() {
         let edge_sets = [
@@ -351,18 +411,29 @@ mod tests {
         ];
         for edges in edge_sets {
             let bins = Bins::new(edges.clone()).unwrap();
-            let mut probes = vec![f64::NEG_INFINITY, f64::INFINITY, f64::NAN, -0.0, 0.0];
-            for &e in &edges {
-                probes.extend([e, e.next_down(), e.next_up(), e * 0.5, e * 2.0 + 1.0]);
-            }
-            probes.extend((0..2_000).map(|k| f64::from(k) * 1e-3 - 1.0));
-            let mut batch = Histogram::new(bins.clone());
-            batch.extend_from_slice(&probes);
-            let mut single = Histogram::new(bins);
+            let probes = probes(&edges);
+            let mut single = Histogram::new(bins.clone());
             probes.iter().for_each(|&v| single.push(v));
-            assert!(probes.len() >= GRID_MIN_VALUES);
+            let grid = BinGrid::new(&edges, probes.len()).unwrap();
+            let (mut counts, mut nan_count) = (vec![0; bins.len()], 0);
+            grid.count(&probes, &mut counts, &mut nan_count);
+            assert_eq!((&counts[..], nan_count), (single.counts(), 1), "{edges:?}");
+            let mut batch = Histogram::new(bins);
+            batch.extend_from_slice(&probes);
             assert_eq!(batch, single, "{edges:?}");
-            assert_eq!(batch.nan_count(), 1);
+        }
+    }
+
+    #[test]
+    fn comparing_and_grid_lookup_agree_for_any_number_of_edges() {
+        for n_edges in 1..=MAX_COMPARED_EDGES + 6 {
+            let edges: Vec<f64> = (0..n_edges).map(|i| (i * i) as f64 * 0.01 - 0.5).collect();
+            let probes = probes(&edges);
+            let mut batch = Histogram::new(Bins::new(edges.clone()).unwrap());
+            batch.extend_from_slice(&probes);
+            let mut single = Histogram::new(Bins::new(edges).unwrap());
+            probes.iter().for_each(|&v| single.push(v));
+            assert_eq!(batch, single, "{n_edges} edges");
         }
     }
 
@@ -454,6 +525,42 @@ mod tests {
         assert_eq!(
             psi(&[0.5, 0.5], &nan_only, 1e-6).unwrap_err().name(),
             "EmptySample"
+        );
+    }
+
+    #[test]
+    fn quantile_histogram_counts_the_sample_in_its_own_bins() {
+        let mut state = 99_u64;
+        let mut uniform = move || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 11) as f64 / (1_u64 << 53) as f64
+        };
+        // Sizes where (n - 1) k / n_bins is an integer put edges on order statistics, where
+        // ties decide the counts; small sizes select directly, large ones through cells.
+        for n in [10, 11, 101, 1_000, 20_001, 100_000] {
+            let continuous: Vec<f64> = (0..n).map(|_| uniform()).collect();
+            let tied: Vec<f64> = (0..n).map(|_| (uniform() * 7.0).floor()).collect();
+            let mostly_equal: Vec<f64> = (0..n)
+                .map(|_| if uniform() < 0.7 { 1.0 } else { uniform() })
+                .collect();
+            for sample in [continuous, tied, mostly_equal] {
+                for n_bins in [2, 4, 5, 10, 20] {
+                    let profile = quantile_histogram(&sample, n_bins).unwrap();
+                    let bins = quantile_edges(&sample, n_bins).unwrap();
+                    let mut binned = Histogram::new(bins);
+                    binned.extend_from_slice(&sample);
+                    assert_eq!(profile, binned, "{n} values, {n_bins} bins");
+                    assert_eq!(profile.total(), n as u64);
+                }
+            }
+        }
+        assert_eq!(
+            quantile_histogram(&[1.0, f64::INFINITY], 2)
+                .unwrap_err()
+                .name(),
+            "NonFinite"
         );
     }
 

@@ -1,7 +1,7 @@
 //! Quantiles with numpy's default ("linear") interpolation, computed by selection rather than a
 //! full sort.
 
-use crate::error::{StatsError, check_finite};
+use crate::error::StatsError;
 use crate::sort::order_statistics;
 
 /// The 50th, 95th and 99th percentiles of a sample (for latency summaries).
@@ -18,7 +18,6 @@ pub struct LatencyPercentiles {
 ///
 /// Errors: an empty sample, a NaN or infinite value, a percentile outside `[0, 100]`.
 pub fn percentiles(values: &[f64], percents: &[f64]) -> Result<Vec<f64>, StatsError> {
-    check_finite("values", values)?;
     if let Some(&bad) = percents.iter().find(|p| !(0.0..=100.0).contains(*p)) {
         return Err(StatsError::OutOfRange {
             what: "percentile",
@@ -26,7 +25,8 @@ pub fn percentiles(values: &[f64], percents: &[f64]) -> Result<Vec<f64>, StatsEr
         });
     }
     let fractions: Vec<f64> = percents.iter().map(|p| p / 100.0).collect();
-    Ok(linear_quantiles(values, &fractions))
+    let quantiles = linear_quantiles("values", values, &fractions)?;
+    Ok(quantiles.into_iter().map(|q| q.value).collect())
 }
 
 /// p50, p95 and p99 of `values` (see [`percentiles`]).
@@ -39,8 +39,23 @@ pub fn latency_percentiles(values: &[f64]) -> Result<LatencyPercentiles, StatsEr
     })
 }
 
-/// Quantiles (fractions in `[0, 1]`) of finite, non-empty `data` with numpy's linear rule.
-pub(crate) fn linear_quantiles(data: &[f64], fractions: &[f64]) -> Vec<f64> {
+/// A quantile and the number of sample values strictly below it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Quantile {
+    pub(crate) value: f64,
+    pub(crate) below: usize,
+}
+
+/// Quantiles (fractions in `[0, 1]`) of `data` with numpy's linear rule, each with the number of
+/// values below it. Errors: `data` (named `sample`) is empty or holds a NaN or infinite value.
+pub(crate) fn linear_quantiles(
+    sample: &'static str,
+    data: &[f64],
+    fractions: &[f64],
+) -> Result<Vec<Quantile>, StatsError> {
+    if data.is_empty() {
+        return Err(StatsError::EmptySample { sample });
+    }
     let last = data.len() - 1;
     let positions: Vec<(usize, usize, f64)> = fractions
         .iter()
@@ -54,12 +69,28 @@ pub(crate) fn linear_quantiles(data: &[f64], fractions: &[f64]) -> Vec<f64> {
     let mut ranks: Vec<usize> = positions.iter().flat_map(|&(b, a, _)| [b, a]).collect();
     ranks.sort_unstable();
     ranks.dedup();
-    let stats = order_statistics(data, &ranks);
+    let stats = order_statistics(data, &ranks).map_err(|index| StatsError::NonFinite {
+        sample,
+        index,
+        value: data[index],
+    })?;
     let at = |rank: usize| stats[ranks.partition_point(|&r| r < rank)];
-    positions
+    Ok(positions
         .into_iter()
-        .map(|(below, above, gamma)| lerp(at(below), at(above), gamma))
-        .collect()
+        .map(|(below, above, gamma)| {
+            let (low, high) = (at(below), at(above));
+            let value = lerp(low.value, high.value, gamma);
+            // `lerp` stays within [low, high] (unless it overflows to a non-finite value,
+            // which bins reject). Above `low`, exactly the `below + 1` values ranked up to
+            // `low` are smaller; at `low`, the values smaller than `low`.
+            let below = if value > low.value {
+                below + 1
+            } else {
+                low.below
+            };
+            Quantile { value, below }
+        })
+        .collect())
 }
 
 /// numpy's `_lerp`: `a + (b - a) t`, computed from `b` when `t ≥ 0.5` for symmetry.
