@@ -3,10 +3,18 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use platform::store::ObjectStore;
 use serde_json::Value;
 
-use crate::demo::{run_inspection, summary_table};
-use crate::pipeline::{PipelineError, ProjectFiles, build};
+use std::time::Instant;
+
+use crate::demo::{DEMO_SIZES, DemoReport, run_inspection, run_lifecycle, set_up, summary_table};
+use crate::functions::DATA_BUCKET;
+use crate::pipeline::{
+    LocalOptions, Manifest, ManifestPhoto, PipelineError, ProjectFiles, build, run_and_review,
+    upload_listing,
+};
+use crate::sagemaker::EvaluationSettings;
 use crate::services::SERVICES_BUCKET;
 
 pub const USAGE: &str = "\
@@ -14,7 +22,14 @@ damage-pricing: Damage Pricing on this machine, no AWS account needed
 
 USAGE:
     damage-pricing [demo] [--state DIR]
-        The main job end to end on sample listings (the default).
+        The main job end to end (the default): sample listings validated, priced, published or
+        reviewed; then a week of night photos, the scheduled drift check, the retrain it starts,
+        approval-guard's gate, a canary deployment and the alarm that rolls it back.
+    damage-pricing price FOLDER [--base-price EUR] [--state DIR]
+        Prices the photos in FOLDER (JPEG or PNG) as one listing with the committed model.
+    damage-pricing drift [--input EVENT.json] [--state DIR]
+        Runs drift-check on the demo's data (by default as the scheduler does) and whatever
+        it starts; prints its answer and where the report is.
     damage-pricing run DEFINITION.asl.json --input FILE [--mock-config FILE --test-case NAME] [--state DIR]
         Runs any state machine locally; Task states named in the mock config's test case are
         answered from it (the Step Functions Local mock format), the others by local stand-ins.
@@ -24,6 +39,7 @@ USAGE:
 OPTIONS:
     --state DIR    where every bucket, record and execution is kept [default: .local-state]
     --project DIR  the repository (state machines, model) [default: found automatically]
+    --base-price   the listing's price before damage, for `price` [default: 20000]
 ";
 
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +78,7 @@ struct Args {
     input: Option<PathBuf>,
     mock_config: Option<PathBuf>,
     test_case: Option<String>,
+    base_price: f64,
 }
 
 fn parse(args: &[String]) -> Result<Args, CliError> {
@@ -72,6 +89,7 @@ fn parse(args: &[String]) -> Result<Args, CliError> {
         input: None,
         mock_config: None,
         test_case: None,
+        base_price: 20_000.0,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -86,6 +104,16 @@ fn parse(args: &[String]) -> Result<Args, CliError> {
             "--input" => parsed.input = Some(value("--input")?.into()),
             "--mock-config" => parsed.mock_config = Some(value("--mock-config")?.into()),
             "--test-case" => parsed.test_case = Some(value("--test-case")?),
+            "--base-price" => {
+                let text = value("--base-price")?;
+                parsed.base_price = text
+                    .parse()
+                    .ok()
+                    .filter(|p: &f64| p.is_finite() && *p > 0.0)
+                    .ok_or_else(|| {
+                        CliError::Usage(format!("--base-price {text} is not a positive amount"))
+                    })?;
+            }
             "-h" | "--help" => return Err(CliError::Usage("help".into())),
             flag if flag.starts_with("--") => {
                 return Err(CliError::Usage(format!("unknown option {flag}")));
@@ -119,43 +147,213 @@ pub async fn run(args: &[String], out: &mut dyn Write) -> Result<(), CliError> {
     match command {
         "demo" => demo(&args, &files, out).await,
         "run" => run_definition(&args, &files, out).await,
+        "price" => price_folder(&args, &files, out).await,
+        "drift" => drift(&args, &files, out).await,
         "history" => history(&args, out),
         other => Err(CliError::Usage(format!("unknown command {other}"))),
     }
 }
 
 async fn demo(args: &Args, files: &ProjectFiles, out: &mut dyn Write) -> Result<(), CliError> {
-    let root = args.state.join("demo");
-    // A demo starts from nothing; its previous run's state is replaced, never mixed in.
+    let root = fresh(&args.state, "demo")?;
+    collect_metrics(&root);
+    let started = Instant::now();
+    let mut local = build(&root, files, &demo_options()).await?;
+    let _ = writeln!(
+        out,
+        "Damage Pricing, local mode. State directory: {}",
+        root.display()
+    );
+    let first_release = set_up(&local, files, out).await?;
+    let report = run_inspection(&mut local, out).await?;
+    let _ = writeln!(out, "\n{}\n", summary_table(&report));
+    run_lifecycle(&mut local, first_release, out).await?;
+    let _ = writeln!(
+        out,
+        "\nDone in {:.1} s. Everything is on disk under {root}:\n\
+         Results: data/results/  Prediction records: data/predictions/  Quarantine: data/quarantine/\n\
+         Drift reports: data/reports/drift/  Evaluations: data/evaluations/  Baselines: data/baselines/\n\
+         Approval audit: data/audit/  Executions: {SERVICES_BUCKET}/executions/  SageMaker: {SERVICES_BUCKET}/sagemaker/\n\
+         Published events: {SERVICES_BUCKET}/events/  Notifications and reviews: {SERVICES_BUCKET}/sns/\n\
+         Metrics (EMF lines): {SERVICES_BUCKET}/cloudwatch/emf.jsonl\n\
+         An execution's history: damage-pricing history MACHINE EXECUTION",
+        started.elapsed().as_secs_f64(),
+        root = root.display()
+    );
+    Ok(())
+}
+
+/// `STATE/name`, emptied: a demo or a pricing run starts from nothing, its previous run's state
+/// replaced, never mixed in.
+fn fresh(state: &Path, name: &str) -> Result<PathBuf, CliError> {
+    let root = state.join(name);
     if root.exists() {
         std::fs::remove_dir_all(&root).map_err(|source| CliError::State {
             path: root.clone(),
             source,
         })?;
     }
-    let mut local = build(&root, files)?;
+    Ok(root)
+}
+
+/// The demo's lifecycle sizes: see [`crate::demo::DEMO_SIZES`].
+fn demo_options() -> LocalOptions {
+    LocalOptions {
+        evaluation: EvaluationSettings {
+            photos: DEMO_SIZES.paired_samples,
+            ..EvaluationSettings::default()
+        },
+        ..LocalOptions::default()
+    }
+}
+
+/// Prices a folder of photos as one listing.
+async fn price_folder(
+    args: &Args,
+    files: &ProjectFiles,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let folder = args
+        .positional
+        .get(1)
+        .map(PathBuf::from)
+        .ok_or_else(|| CliError::Usage("price needs a folder of photos".into()))?;
+    let photos = read_photos(&folder)?;
+    if photos.is_empty() {
+        return Err(CliError::Usage(format!(
+            "{} holds no .jpg, .jpeg or .png file",
+            folder.display()
+        )));
+    }
+    let listing_id = folder
+        .file_name()
+        .and_then(|n| n.to_str())
+        .map(|n| {
+            n.chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
+                .collect::<String>()
+        })
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "listing".into());
+    let root = fresh(&args.state, "price")?;
     collect_metrics(&root);
+    let mut local = build(&root, files, &LocalOptions::default()).await?;
+    let manifest = Manifest {
+        listing_id: listing_id.clone(),
+        currency: "EUR".into(),
+        base_price: args.base_price,
+        vehicle: serde_json::json!({}),
+        photos: photos
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| ManifestPhoto {
+                name: name.clone(),
+                side: ["front", "left", "right", "rear"][i % 4].into(),
+            })
+            .collect(),
+    };
+    let intake = upload_listing(&local, &manifest, &photos).await?;
+    let executions = run_and_review(&mut local, |_| {
+        serde_json::json!({"verdict": "approve", "reviewer": "cli", "note": "damage-pricing price"})
+    })
+    .await?;
+    let key = format!("results/{listing_id}.json");
+    let results: Vec<Value> = match local.store.get(DATA_BUCKET, &key, 10_000_000).await {
+        Ok(object) => serde_json::from_slice(&object.body).into_iter().collect(),
+        Err(_) => Vec::new(),
+    };
+    if results.is_empty() {
+        let _ = writeln!(
+            out,
+            "{listing_id} was not priced. What validate answered:\n{}",
+            serde_json::to_string_pretty(&intake).unwrap_or_default()
+        );
+    } else {
+        let report = DemoReport {
+            intake,
+            executions,
+            results,
+        };
+        let _ = writeln!(out, "{}", summary_table(&report));
+        let _ = writeln!(
+            out,
+            "Result: {}",
+            root.join(DATA_BUCKET).join(&key).display()
+        );
+    }
+    Ok(())
+}
+
+/// The photos of a folder, by name.
+fn read_photos(folder: &Path) -> Result<Vec<(String, Vec<u8>)>, CliError> {
+    let read_error = |source| CliError::Read {
+        path: folder.to_path_buf(),
+        source,
+    };
+    let mut photos = Vec::new();
+    for entry in std::fs::read_dir(folder).map_err(read_error)? {
+        let path = entry.map_err(read_error)?.path();
+        let is_photo = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "jpg" | "jpeg" | "png"));
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if is_photo {
+            let bytes = std::fs::read(&path).map_err(|source| CliError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            photos.push((name.to_string(), bytes));
+        }
+    }
+    photos.sort();
+    Ok(photos)
+}
+
+/// Runs drift-check on the demo's state and whatever it starts.
+async fn drift(args: &Args, files: &ProjectFiles, out: &mut dyn Write) -> Result<(), CliError> {
+    let root = args.state.join("demo");
+    if !root.exists() {
+        return Err(CliError::Usage(format!(
+            "no demo state under {}: run `damage-pricing demo` first",
+            args.state.display()
+        )));
+    }
+    let event = match &args.input {
+        Some(path) => read_json(path)?,
+        None => serde_json::json!({"trigger": "schedule"}),
+    };
+    collect_metrics(&root);
+    let mut local = build(&root, files, &demo_options()).await?;
+    let answer = local.invoke("drift-check", event).await?;
     let _ = writeln!(
         out,
-        "Damage Pricing, local mode. State directory: {}",
-        root.display()
+        "{}",
+        serde_json::to_string_pretty(&answer).unwrap_or_default()
     );
-    let _ = writeln!(
-        out,
-        "Model: {} ({})",
-        local.endpoint.model_version(),
-        files.model.display()
-    );
-    let report = run_inspection(&mut local, out).await?;
-    let _ = writeln!(out, "\n{}\n", summary_table(&report));
-    let _ = writeln!(
-        out,
-        "Results: {root}/data/results/  Prediction records: {root}/data/predictions/\n\
-         Quarantine: {root}/data/quarantine/  Executions: {root}/{SERVICES_BUCKET}/executions/\n\
-         Published events: {root}/{SERVICES_BUCKET}/events/  Review requests: {root}/{SERVICES_BUCKET}/sns/\n\
-         Metrics (EMF lines): {root}/{SERVICES_BUCKET}/cloudwatch/emf.jsonl",
-        root = root.display()
-    );
+    for record in local
+        .system
+        .run_pending()
+        .await
+        .map_err(PipelineError::from)?
+    {
+        let _ = writeln!(
+            out,
+            "execution {} of {}: {}{}",
+            record.name,
+            record.state_machine,
+            record.status,
+            record.error.map(|e| format!(" ({e})")).unwrap_or_default()
+        );
+    }
     Ok(())
 }
 
@@ -227,7 +425,9 @@ async fn run_definition(
         files,
         &[(machine.as_str(), definition.clone())],
         test_case.as_ref(),
-    )?;
+        &LocalOptions::default(),
+    )
+    .await?;
     let record = local
         .system
         .start(

@@ -585,6 +585,18 @@ impl LocalCloudWatch {
     }
 }
 
+/// drift-check's metrics port in local mode: `PutMetricData` into this stand-in.
+#[async_trait::async_trait]
+impl drift_check::metrics::MetricsPublisher for LocalCloudWatch {
+    async fn publish(
+        &self,
+        datums: &[drift_check::metrics::Datum],
+    ) -> Result<usize, drift_check::metrics::MetricsError> {
+        self.put_drift_datums(datums);
+        Ok(drift_check::metrics::finite(datums).count())
+    }
+}
+
 impl AlarmStates for LocalCloudWatch {
     fn in_alarm(&self, alarm_name: &str) -> bool {
         self.state(alarm_name) == Some(AlarmState::Alarm)

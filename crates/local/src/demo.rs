@@ -10,10 +10,17 @@ use platform::store::ObjectStore;
 use serde_json::{Value, json};
 
 use crate::functions::DATA_BUCKET;
+use crate::pipeline::ProjectFiles;
 use crate::pipeline::{
     Local, Manifest, ManifestPhoto, PipelineError, run_and_review, upload_listing,
 };
+use crate::sagemaker::ServedModel;
+use crate::scenario::{
+    DriftOutcome, SampleSizes, add_candidate, first_release, night_listings, scheduled_drift_check,
+    slow_candidate, upload_and_price, write_profile_override,
+};
 use crate::system::ExecutionRecord;
+use asl::EventKind;
 
 /// One sample listing: what the seller uploads.
 pub struct SampleListing {
@@ -34,7 +41,7 @@ fn photo(seed: u64, config: &SynthConfig) -> Vec<u8> {
         .unwrap_or_default()
 }
 
-fn listing(
+pub(crate) fn listing(
     id: &str,
     base_price: f64,
     seed: u64,
@@ -250,4 +257,253 @@ pub fn summary_table(report: &DemoReport) -> String {
         ));
     }
     rows.join("\n")
+}
+
+/// What the lifecycle half of the demo did.
+#[derive(Debug, Clone)]
+pub struct LifecycleReport {
+    pub first_release: ServedModel,
+    pub night_executions: Vec<ExecutionRecord>,
+    pub drift: DriftOutcome,
+    pub serving_after: String,
+}
+
+/// The demo's sizes: small enough to finish in seconds, large enough for the statistics.
+pub const DEMO_SIZES: SampleSizes = SampleSizes {
+    drift_min_sample: 60,
+    paired_samples: 60,
+    max_latency_ratio: 2.0,
+};
+/// Photos in the demo's training dataset.
+pub const DEMO_DATASET_PHOTOS: usize = 30;
+/// Night listings (five photos each) in the drifted window.
+pub const DEMO_NIGHT_LISTINGS: usize = 12;
+
+/// Sets the stack up: the demo's sample sizes, the training dataset, the first release on the
+/// endpoint, and the retrained candidate the simulated training will hand over.
+pub async fn set_up(
+    local: &Local,
+    files: &ProjectFiles,
+    out: &mut dyn Write,
+) -> Result<ServedModel, PipelineError> {
+    let started = Instant::now();
+    write_profile_override(local.store.as_ref(), DEMO_SIZES).await?;
+    let served = first_release(local, &files.first_release, DEMO_DATASET_PHOTOS).await?;
+    add_candidate(
+        &local.system.root,
+        "001-night-retrain",
+        &files.model,
+        &slow_candidate(),
+    )?;
+    let map = evaluation_map(local, served.model_version.as_deref()).await;
+    say(
+        out,
+        &format!(
+            "0. Stack set up in {} ms: a training dataset of {DEMO_DATASET_PHOTOS} labelled photos, and the first \
+             release {} on the endpoint ({}; mAP@0.5 {map} on {} held-out photos). \
+             Demo profile: drift needs {} values per feature, approval-guard {} paired samples and a latency ratio under {}.",
+            started.elapsed().as_millis(),
+            served.model_version.as_deref().unwrap_or("?"),
+            files.first_release.display(),
+            DEMO_SIZES.paired_samples,
+            DEMO_SIZES.drift_min_sample,
+            DEMO_SIZES.paired_samples,
+            DEMO_SIZES.max_latency_ratio,
+        ),
+    );
+    Ok(served)
+}
+
+async fn evaluation_map(local: &Local, model_version: Option<&str>) -> String {
+    let Some(version) = model_version else {
+        return "?".into();
+    };
+    let key = format!("evaluations/{version}/report.json");
+    match local.store.get(DATA_BUCKET, &key, 100_000_000).await {
+        Ok(object) => serde_json::from_slice::<Value>(&object.body)
+            .ok()
+            .and_then(|r| r["metrics"]["map50"].as_f64().or(r["map50"].as_f64()))
+            .map_or("?".into(), |m| format!("{m:.3}")),
+        Err(_) => "?".into(),
+    }
+}
+
+/// A night window, the scheduled drift check, and the retrain it starts.
+pub async fn run_lifecycle(
+    local: &mut Local,
+    first_release: ServedModel,
+    out: &mut dyn Write,
+) -> Result<LifecycleReport, PipelineError> {
+    let listings = night_listings(DEMO_NIGHT_LISTINGS);
+    let photos: usize = listings.iter().map(|l| l.photos.len()).sum();
+    say(
+        out,
+        &format!(
+            "3. A week of night-time uploads: {} listings, {photos} photos taken after dark",
+            listings.len()
+        ),
+    );
+    let started = Instant::now();
+    let night_executions = upload_and_price(local, &listings).await?;
+    say(
+        out,
+        &format!(
+            "   validated and priced in {} ms ({} inspections)",
+            started.elapsed().as_millis(),
+            night_executions.len()
+        ),
+    );
+    say(
+        out,
+        "4. Scheduled drift check (the EventBridge Scheduler event {\"trigger\": \"schedule\"})",
+    );
+    let started = Instant::now();
+    let drift = scheduled_drift_check(local).await?;
+    for line in drift_lines(local, &drift.check).await {
+        say(out, &line);
+    }
+    say(
+        out,
+        &format!(
+            "5. Retrain (statemachines/retrain.asl.json) started by drift-check: {} ms, the check included",
+            started.elapsed().as_millis()
+        ),
+    );
+    for execution in &drift.executions {
+        for line in retrain_lines(local, execution) {
+            say(out, &line);
+        }
+    }
+    let serving_after = local.endpoint.model_version();
+    say(out, &format!("   The endpoint serves {serving_after}."));
+    Ok(LifecycleReport {
+        first_release,
+        night_executions,
+        drift,
+        serving_after,
+    })
+}
+
+async fn drift_lines(local: &Local, check: &Value) -> Vec<String> {
+    let mut lines = vec![format!(
+        "   verdict {} for {} (retrain: {})",
+        check["verdict"].as_str().unwrap_or("?"),
+        check["model_version"].as_str().unwrap_or("?"),
+        check["retrain"]["outcome"]
+            .as_str()
+            .or(check["retrain"].as_str())
+            .unwrap_or("?"),
+    )];
+    let report = match check["report"]["key"].as_str() {
+        Some(key) => local
+            .store
+            .get(DATA_BUCKET, key, 100_000_000)
+            .await
+            .ok()
+            .and_then(|o| serde_json::from_slice::<Value>(&o.body).ok()),
+        None => None,
+    };
+    if let Some(features) = report.as_ref().and_then(|r| r["features"].as_array()) {
+        for f in features {
+            let figure = match (
+                f["psi"]["psi"].as_f64(),
+                f["ks"]["result"]["statistic"].as_f64(),
+            ) {
+                (Some(psi), _) => format!("PSI {psi:.3}"),
+                (None, Some(d)) => format!(
+                    "KS D {d:.3} (p {:.2e})",
+                    f["ks"]["result"]["p_value"].as_f64().unwrap_or(f64::NAN)
+                ),
+                _ => "-".into(),
+            };
+            lines.push(format!(
+                "     {:<22} {:<18} {:<17} n={}",
+                f["name"].as_str().unwrap_or("?"),
+                figure,
+                f["verdict"].as_str().unwrap_or("?"),
+                f["count"]
+            ));
+        }
+    }
+    if let Some(key) = check["report_html"]["key"].as_str() {
+        lines.push(format!(
+            "   report: {}/{DATA_BUCKET}/{key}",
+            local.system.root.display()
+        ));
+    }
+    lines
+}
+
+fn retrain_lines(local: &Local, execution: &ExecutionRecord) -> Vec<String> {
+    let mut lines = Vec::new();
+    let entered: Vec<&str> = execution
+        .history
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::StateEntered { state, .. } => Some(state.as_str()),
+            _ => None,
+        })
+        .collect();
+    lines.push(format!("   states: {}", collapse_polls(&entered)));
+    for poll in local.canary.polls() {
+        let alarms: Vec<String> = poll
+            .alarms
+            .iter()
+            .map(|a| {
+                format!(
+                    "{} -> {}: {}",
+                    a.alarm,
+                    a.action.rsplit(':').next().unwrap_or(&a.action),
+                    a.result["outcome"].as_str().unwrap_or("answered")
+                )
+            })
+            .collect();
+        lines.push(format!(
+            "   canary poll: {} requests to {}, p95 {:.0} ms, {} errors{}",
+            poll.requests,
+            poll.canary_model_version.as_deref().unwrap_or("?"),
+            poll.latency_p95_ms,
+            poll.errors,
+            if alarms.is_empty() {
+                String::new()
+            } else {
+                format!("; ALARM {}", alarms.join("; "))
+            }
+        ));
+    }
+    lines.push(format!(
+        "   execution {}: {}{}",
+        execution.name,
+        execution.status,
+        execution
+            .error
+            .as_ref()
+            .map(|e| format!(" ({e})"))
+            .unwrap_or_default()
+    ));
+    lines
+}
+
+/// State names in order, a repeated run of the polling loop written once with its count.
+fn collapse_polls(states: &[&str]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < states.len() {
+        // The polling loop: WaitForEndpoint, DescribeEndpoint, CountPoll, EndpointState.
+        let cycle = 4;
+        let mut repeats = 1;
+        while i + (repeats + 1) * cycle <= states.len()
+            && states[i..i + cycle] == states[i + repeats * cycle..i + (repeats + 1) * cycle]
+        {
+            repeats += 1;
+        }
+        if repeats > 1 {
+            parts.push(format!("({}) x{repeats}", states[i..i + cycle].join(" > ")));
+            i += repeats * cycle;
+        } else {
+            parts.push(states[i].to_string());
+            i += 1;
+        }
+    }
+    parts.join(" > ")
 }

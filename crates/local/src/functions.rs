@@ -9,6 +9,7 @@ use platform::config::Source;
 use platform::store::LocalStore;
 use pricing::endpoint::{EndpointError, EndpointReply, ModelEndpoint};
 use serde_json::Value;
+use time::OffsetDateTime;
 
 use crate::runner::{FunctionError, LocalFunction};
 use crate::starter::QueueStarter;
@@ -110,30 +111,116 @@ impl LocalFunction for PricingFunction {
     }
 }
 
-/// The SageMaker endpoint in local mode: the endpoint contract served by the detector crate's
-/// ONNX model on the CPU, in process. The deployed model can be swapped (a deployment).
-pub struct LocalEndpoint {
-    model: RwLock<Arc<Detector>>,
+/// The time local functions see: this machine's clock, moved forward when a scenario lets time
+/// pass (a scheduled check that runs at the next midnight).
+#[derive(Debug, Default)]
+pub struct LocalClock {
+    offset: RwLock<time::Duration>,
 }
 
-impl LocalEndpoint {
-    pub fn new(detector: Detector) -> Self {
-        Self {
-            model: RwLock::new(Arc::new(detector)),
+impl LocalClock {
+    pub fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc() + *self.offset.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Moves the clock forward to `at` (never backwards).
+    pub fn advance_to(&self, at: OffsetDateTime) {
+        let mut offset = self.offset.write().unwrap_or_else(|p| p.into_inner());
+        let wanted = at - OffsetDateTime::now_utc();
+        if wanted > *offset {
+            *offset = wanted;
         }
     }
 
-    /// Serves `detector` from now on.
-    pub fn deploy(&self, detector: Detector) {
-        *self.model.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(detector);
+    /// The next midnight (UTC) on this clock, plus `minutes`: when a daily schedule fires.
+    pub fn next_midnight(&self, minutes: i64) -> OffsetDateTime {
+        let now = self.now();
+        let midnight = now.replace_time(time::Time::MIDNIGHT) + time::Duration::days(1);
+        midnight + time::Duration::minutes(minutes)
+    }
+}
+
+/// `drift-check`, with the local store, the queueing workflow starter and local CloudWatch.
+pub struct DriftCheckFunction {
+    pub deps: drift_check::Deps,
+    pub clock: Arc<LocalClock>,
+}
+
+#[async_trait]
+impl LocalFunction for DriftCheckFunction {
+    async fn invoke(&self, payload: Value) -> Result<Value, FunctionError> {
+        let event: drift_check::DriftEvent =
+            serde_json::from_value(payload).map_err(|e| FunctionError {
+                error_type: platform::ErrorName::InvalidInput.to_string(),
+                message: format!("not a drift-check event: {e}"),
+            })?;
+        let out = drift_check::handle(&self.deps, event, self.clock.now())
+            .await
+            .map_err(|e| FunctionError::from_named(&e))?;
+        serde_json::to_value(out).map_err(FunctionError::internal)
+    }
+}
+
+/// `approval-guard`, with the local store and the SageMaker stand-in as its registry.
+pub struct ApprovalGuardFunction {
+    pub guard: approval_guard::Guard,
+    pub clock: Arc<LocalClock>,
+}
+
+#[async_trait]
+impl LocalFunction for ApprovalGuardFunction {
+    async fn invoke(&self, payload: Value) -> Result<Value, FunctionError> {
+        let out = self
+            .guard
+            .handle_value(payload, self.clock.now())
+            .await
+            .map_err(|e| FunctionError::from_named(&e))?;
+        serde_json::to_value(out).map_err(FunctionError::internal)
+    }
+}
+
+/// The SageMaker endpoint in local mode: the endpoint contract served by the detector crate's
+/// ONNX model on the CPU, in process. A deployment swaps the model; the version it reports is
+/// the one the deployment names (a SageMaker container reports the version it was deployed as,
+/// not what the exporter wrote into the file).
+pub struct LocalEndpoint {
+    served: RwLock<Arc<Served>>,
+}
+
+struct Served {
+    detector: Detector,
+    model_version: String,
+}
+
+impl LocalEndpoint {
+    /// Serves `detector` under the version its metadata names.
+    pub fn new(detector: Detector) -> Self {
+        let model_version = detector.model_version().to_string();
+        Self {
+            served: RwLock::new(Arc::new(Served {
+                detector,
+                model_version,
+            })),
+        }
+    }
+
+    /// Serves `detector` as `model_version` from now on.
+    pub fn deploy(&self, detector: Detector, model_version: String) {
+        *self.served.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(Served {
+            detector,
+            model_version,
+        });
     }
 
     pub fn model_version(&self) -> String {
-        self.current().model_version().to_string()
+        self.current().model_version.clone()
     }
 
-    fn current(&self) -> Arc<Detector> {
-        self.model.read().unwrap_or_else(|p| p.into_inner()).clone()
+    fn current(&self) -> Arc<Served> {
+        self.served
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }
 
@@ -150,12 +237,17 @@ impl ModelEndpoint for LocalEndpoint {
                 message: format!("unsupported content type {content_type}"),
             });
         }
-        let model = self.current();
+        let served = self.current();
         let body = body.to_vec();
         // Inference is CPU work: keep it off the async workers.
-        let result = tokio::task::spawn_blocking(move || model.detect(&body))
-            .await
-            .map_err(|e| EndpointError::Unavailable(Box::new(e)))?;
+        let result = tokio::task::spawn_blocking(move || {
+            served.detector.detect(&body).map(|mut response| {
+                response.model_version = served.model_version.clone();
+                response
+            })
+        })
+        .await
+        .map_err(|e| EndpointError::Unavailable(Box::new(e)))?;
         match result {
             Ok(response) => Ok(EndpointReply {
                 body: serde_json::to_vec(&response)

@@ -5,24 +5,34 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use detector::Detector;
+use approval_guard::LocalRegistry;
+use approval_guard::registry::RegistryError;
+use detector::{Detector, Lighting, SynthConfig, generate};
 use platform::config::Config;
 use platform::store::{LocalStore, ObjectStore, PutOptions};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use time::OffsetDateTime;
 
+use crate::cloudwatch::LocalCloudWatch;
 use crate::functions::{
-    DATA_BUCKET, LocalEndpoint, LocalEnv, PricingFunction, UPLOADS_BUCKET, ValidateFunction,
+    ApprovalGuardFunction, DATA_BUCKET, DriftCheckFunction, ENDPOINT_NAME, LocalClock,
+    LocalEndpoint, LocalEnv, PricingFunction, UPLOADS_BUCKET, ValidateFunction,
     function_substitutions,
 };
+use crate::lifecycle::{CanaryReplay, LifecycleError, endpoint_alarms, load_served};
 use crate::runner::{LocalFunction, LocalRunner};
+use crate::sagemaker::{EvaluationSettings, LocalSageMaker, SageMakerError, SageMakerSettings};
 use crate::system::{ExecutionRecord, Foundation, LocalSystem, SystemError};
 
 /// Where the project's files are: state machines and the committed model.
 #[derive(Debug, Clone)]
 pub struct ProjectFiles {
     pub statemachines: PathBuf,
+    /// The committed detector (what `price` serves, and the demo's retrained candidate).
     pub model: PathBuf,
+    /// The detector of the first release, which the demo's endpoint starts with.
+    pub first_release: PathBuf,
 }
 
 impl ProjectFiles {
@@ -39,6 +49,7 @@ impl ProjectFiles {
         Self {
             statemachines: base.join("statemachines"),
             model: base.join("models/damage-detector.onnx"),
+            first_release: base.join("models/previous/damage-tinyyolo-20261122.onnx"),
         }
     }
 }
@@ -59,6 +70,18 @@ pub enum PipelineError {
     Store(#[from] platform::store::StoreError),
     #[error("validate failed: {0}")]
     Validate(String),
+    #[error("{function} failed with {error}: {message}")]
+    Function {
+        function: String,
+        error: String,
+        message: String,
+    },
+    #[error(transparent)]
+    SageMaker(#[from] SageMakerError),
+    #[error(transparent)]
+    Lifecycle(#[from] LifecycleError),
+    #[error(transparent)]
+    Alarm(#[from] crate::cloudwatch::AlarmError),
 }
 
 /// A local system with the functions wired in, and handles on what scenarios drive directly.
@@ -67,6 +90,78 @@ pub struct Local {
     pub store: Arc<LocalStore>,
     pub endpoint: Arc<LocalEndpoint>,
     pub validate: Arc<ValidateFunction>,
+    pub sagemaker: Arc<LocalSageMaker>,
+    pub cloudwatch: Arc<LocalCloudWatch>,
+    pub canary: Arc<CanaryReplay>,
+    /// The time drift-check and approval-guard see.
+    pub clock: Arc<LocalClock>,
+    /// Every function, by name (alarm actions and direct invocations reach them here).
+    pub functions: BTreeMap<String, Arc<dyn LocalFunction>>,
+}
+
+/// How the model lifecycle stand-ins behave.
+#[derive(Debug, Clone)]
+pub struct LocalOptions {
+    /// The held-out set each evaluation job scores.
+    pub evaluation: EvaluationSettings,
+    /// `describeEndpoint` polls a canary bakes (the template's 900 s at the state machine's 60 s
+    /// poll interval: 15).
+    pub baking_polls: u32,
+    /// Requests the canary serves per poll.
+    pub canary_requests: usize,
+}
+
+impl Default for LocalOptions {
+    fn default() -> Self {
+        Self {
+            evaluation: EvaluationSettings::default(),
+            baking_polls: 15,
+            canary_requests: 4,
+        }
+    }
+}
+
+impl Local {
+    /// Invokes a function directly, as `aws lambda invoke` would.
+    pub async fn invoke(&self, function: &str, payload: Value) -> Result<Value, PipelineError> {
+        let f = self
+            .functions
+            .get(function)
+            .ok_or_else(|| PipelineError::Function {
+                function: function.to_string(),
+                error: "ResourceNotFoundException".into(),
+                message: "no such local function".into(),
+            })?;
+        f.invoke(payload)
+            .await
+            .map_err(|e| PipelineError::Function {
+                function: function.to_string(),
+                error: e.error_type,
+                message: e.message,
+            })
+    }
+
+    /// Makes the local endpoint serve what the SageMaker stand-in says the endpoint serves (after
+    /// a deployment or a rollback). Returns the version now served.
+    pub async fn sync_endpoint(&self) -> Result<String, PipelineError> {
+        match self.sagemaker.serving_model(ENDPOINT_NAME).await {
+            Ok(served) => {
+                let version = served
+                    .model_version
+                    .clone()
+                    .unwrap_or_else(|| served.endpoint_config.clone());
+                if version != self.endpoint.model_version() {
+                    let detector = load_served(self.store.as_ref(), &served).await?;
+                    self.endpoint.deploy(detector, version.clone());
+                }
+                Ok(version)
+            }
+            Err(SageMakerError::Registry(RegistryError::NotFound { .. })) => {
+                Ok(self.endpoint.model_version())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
 }
 
 /// Every substitution the project's state machines use, with local values.
@@ -122,63 +217,162 @@ pub fn local_substitutions() -> BTreeMap<String, String> {
     map
 }
 
-/// Builds the local system in `root` with the inspection state machine, the functions, and the
-/// committed detector behind the local endpoint.
-pub fn build(root: &Path, files: &ProjectFiles) -> Result<Local, PipelineError> {
-    let definitions = [(
-        "inspection",
-        files.statemachines.join("inspection.asl.json"),
-    )];
-    build_with(root, files, &definitions, None)
+/// Builds the local system in `root` with both state machines, the four functions, the SageMaker
+/// and CloudWatch stand-ins, and the endpoint serving what the SageMaker state says it serves
+/// (the committed detector before any deployment).
+pub async fn build(
+    root: &Path,
+    files: &ProjectFiles,
+    options: &LocalOptions,
+) -> Result<Local, PipelineError> {
+    let definitions = [
+        (
+            "inspection",
+            files.statemachines.join("inspection.asl.json"),
+        ),
+        ("retrain", files.statemachines.join("retrain.asl.json")),
+    ];
+    build_with(root, files, &definitions, None, options).await
 }
 
 /// Builds the local system with the given state machines; Task states that `test_case` mocks
 /// need no local stand-in.
-pub fn build_with(
+pub async fn build_with(
     root: &Path,
     files: &ProjectFiles,
     definitions: &[(&str, PathBuf)],
     test_case: Option<&asl::TestCase>,
+    options: &LocalOptions,
 ) -> Result<Local, PipelineError> {
     let foundation = Foundation::new(root)?;
+    let store = foundation.store.clone();
+    let env = LocalEnv::new();
+    let config = Config::new(&env);
+    let substitutions = local_substitutions();
+    let now_ms = unix_ms(OffsetDateTime::now_utc());
+
+    let cloudwatch = Arc::new(LocalCloudWatch::new());
+    for alarm in endpoint_alarms(&substitutions) {
+        cloudwatch.put_alarm(alarm, now_ms)?;
+    }
+    let sagemaker = Arc::new(
+        LocalSageMaker::open(
+            store.clone(),
+            Arc::new(LocalRegistry::new()),
+            cloudwatch.clone(),
+            SageMakerSettings {
+                candidates_dir: root.join("candidates"),
+                evaluation: options.evaluation,
+                baking_polls: options.baking_polls,
+            },
+        )
+        .await?,
+    );
     let detector = Detector::load(&files.model).map_err(|source| PipelineError::Model {
         path: files.model.clone(),
         source,
     })?;
     let endpoint = Arc::new(LocalEndpoint::new(detector));
-    let env = LocalEnv::new();
+
     let validate = Arc::new(ValidateFunction {
-        store: foundation.store.clone(),
+        store: store.clone(),
         starter: foundation.starter.clone(),
-        settings: validate::Settings::from_config(&Config::new(&env))?,
+        settings: validate::Settings::from_config(&config)?,
     });
     let pricing = Arc::new(PricingFunction {
         deps: pricing::Deps {
-            store: foundation.store.clone(),
+            store: store.clone(),
             endpoint: endpoint.clone(),
-            settings: pricing::Settings::from_config(&Config::new(&env))?,
+            settings: pricing::Settings::from_config(&config)?,
         },
     });
-    let runner = LocalRunner::new(foundation.messaging.clone())
-        .with_function("validate", validate.clone())
-        .with_function("pricing", pricing);
-    let store = foundation.store.clone();
+    let clock = Arc::new(LocalClock::default());
+    let drift_check = Arc::new(DriftCheckFunction {
+        clock: clock.clone(),
+        deps: drift_check::Deps {
+            store: store.clone(),
+            workflow: foundation.starter.clone(),
+            metrics: cloudwatch.clone(),
+            settings: drift_check::Settings::from_config(&config)?,
+        },
+    });
+    let approval_guard = Arc::new(ApprovalGuardFunction {
+        clock: clock.clone(),
+        guard: approval_guard::Guard::new(
+            store.clone(),
+            sagemaker.clone(),
+            approval_guard::Settings::from_config(&config)?,
+        ),
+    });
+    let functions: BTreeMap<String, Arc<dyn LocalFunction>> = BTreeMap::from([
+        (
+            "validate".to_string(),
+            validate.clone() as Arc<dyn LocalFunction>,
+        ),
+        ("pricing".to_string(), pricing as Arc<dyn LocalFunction>),
+        (
+            "drift-check".to_string(),
+            drift_check as Arc<dyn LocalFunction>,
+        ),
+        (
+            "approval-guard".to_string(),
+            approval_guard as Arc<dyn LocalFunction>,
+        ),
+    ]);
+    let canary = Arc::new(CanaryReplay::new(
+        store.clone(),
+        cloudwatch.clone(),
+        functions.clone(),
+        canary_photos(options.canary_requests),
+        now_ms,
+    ));
+    sagemaker.set_canary_traffic(canary.clone());
+
+    let runner = functions
+        .iter()
+        .fold(
+            LocalRunner::new(foundation.messaging.clone()),
+            |r, (name, f)| r.with_function(name, f.clone()),
+        )
+        .with_service(sagemaker.clone());
     let mocked: Vec<String> = test_case
         .map(|c| c.states().map(str::to_string).collect())
         .unwrap_or_default();
-    let system = LocalSystem::new(
-        foundation,
-        runner,
-        definitions,
-        &local_substitutions(),
-        &mocked,
-    )?;
-    Ok(Local {
+    let system = LocalSystem::new(foundation, runner, definitions, &substitutions, &mocked)?;
+    let local = Local {
         system,
         store,
         endpoint,
         validate,
-    })
+        sagemaker,
+        cloudwatch,
+        canary,
+        clock,
+        functions,
+    };
+    local.sync_endpoint().await?;
+    Ok(local)
+}
+
+fn unix_ms(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+/// The requests canary traffic replays: seller photos in every light, seeded.
+fn canary_photos(count: usize) -> Vec<Vec<u8>> {
+    let lightings = [Lighting::Day, Lighting::Winter, Lighting::Night];
+    (0..count)
+        .filter_map(|i| {
+            let config = SynthConfig {
+                lighting: lightings[i % lightings.len()],
+                ..SynthConfig::default()
+            };
+            generate(0xCA0A_0000 + i as u64, &config)
+                .image
+                .encode_jpeg(90)
+                .ok()
+        })
+        .collect()
 }
 
 /// The manifest a seller uploads with the photos (docs/contracts.md).

@@ -117,6 +117,21 @@ pub struct CandidateSpec {
     /// The tuning objective the best training job reports (`validation:mAP50`), if known.
     #[serde(default)]
     pub objective: Option<f64>,
+    /// A fault this candidate shows only once it serves traffic (see [`CanaryFault`]).
+    #[serde(default)]
+    pub canary_fault: Option<CanaryFault>,
+}
+
+/// A fault injected into a candidate's canary traffic, to show what an auto-rollback does: local
+/// mode serves every model on this CPU, so a model that passes its offline evaluation and then
+/// misbehaves on the serving instance (a slow container, a missing GPU kernel) cannot happen by
+/// itself. The canary traffic adds the declared latency to each measured inference.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CanaryFault {
+    /// For people: what the fault stands for.
+    pub description: String,
+    /// Milliseconds added to each canary inference.
+    pub extra_latency_ms: f64,
 }
 
 /// The model an endpoint configuration serves.
@@ -127,6 +142,8 @@ pub struct ServedModel {
     pub model_version: Option<String>,
     /// The model artefact in the local store.
     pub model_data: S3Location,
+    /// The fault its candidate declared, when it came from the candidates folder with one.
+    pub canary_fault: Option<CanaryFault>,
 }
 
 /// A canary baking on an endpoint, as the [`CanaryTraffic`] hook sees it.
@@ -228,6 +245,8 @@ struct TrainingJob {
     hyper_parameters: BTreeMap<String, String>,
     objective: Option<f64>,
     model_artifacts: String,
+    #[serde(default)]
+    canary_fault: Option<CanaryFault>,
     #[serde(with = "time::serde::rfc3339")]
     created: OffsetDateTime,
 }
@@ -448,11 +467,17 @@ impl LocalSageMaker {
             .model_package_arn;
         let package = ledger.packages.get(package_arn).ok_or_else(missing)?;
         let model_data = parse_s3_uri(&package.model_data_url).ok_or_else(missing)?;
+        let canary_fault = ledger
+            .training_jobs
+            .values()
+            .find(|t| t.model_artifacts == package.model_data_url)
+            .and_then(|t| t.canary_fault.clone());
         Ok(ServedModel {
             endpoint_config: config.to_string(),
             model_package_arn: Some(package_arn.clone()),
             model_version: package.package.model_version.clone(),
             model_data,
+            canary_fault,
         })
     }
 
@@ -568,6 +593,7 @@ impl LocalSageMaker {
             hyper_parameters,
             objective: spec.objective,
             model_artifacts: format!("s3://{}/{}", artefact.bucket, artefact.key),
+            canary_fault: spec.canary_fault.clone(),
             created: now,
         };
         let tuning = TuningJob {
@@ -1184,23 +1210,35 @@ pub enum EvaluationError {
     Baseline(#[from] drift_check::baseline::BaselineError),
 }
 
-/// Evaluates model bytes (written to a scratch file the detector loads, removed afterwards).
+/// Runs `f` on model bytes written to a scratch file (the detector loads models from paths),
+/// removed afterwards.
+pub fn with_scratch_model<T>(
+    name: &str,
+    model: &[u8],
+    f: impl FnOnce(&Path) -> T,
+) -> Result<T, EvaluationError> {
+    let path =
+        std::env::temp_dir().join(format!("damage-pricing-{}-{name}.onnx", std::process::id()));
+    std::fs::write(&path, model).map_err(|source| EvaluationError::Scratch {
+        path: path.clone(),
+        source,
+    })?;
+    let result = f(&path);
+    // The scratch copy is ours alone; failing to remove it leaves a temp file, nothing worse.
+    let _ = std::fs::remove_file(&path);
+    Ok(result)
+}
+
+/// Evaluates model bytes.
 fn evaluate_model_bytes(
     job: &str,
     model: &[u8],
     profile: &drift_check::ModelProfile,
     inputs: &EvaluationInputs,
 ) -> Result<Evaluation, SageMakerError> {
-    let path =
-        std::env::temp_dir().join(format!("damage-pricing-{}-{job}.onnx", std::process::id()));
-    std::fs::write(&path, model).map_err(|source| EvaluationError::Scratch {
-        path: path.clone(),
-        source,
-    })?;
-    let result = evaluate_candidate(&path, profile, inputs);
-    // The scratch copy is ours alone; failing to remove it leaves a temp file, nothing worse.
-    let _ = std::fs::remove_file(&path);
-    Ok(result?)
+    Ok(with_scratch_model(job, model, |path| {
+        evaluate_candidate(path, profile, inputs)
+    })??)
 }
 
 /// The evaluation a processing job runs: the model on `inputs.settings.photos` seeded synthetic

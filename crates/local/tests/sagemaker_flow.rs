@@ -14,6 +14,7 @@ use damage_pricing::ServiceIntegration;
 use damage_pricing::cloudwatch::{
     AlarmDefinition, Comparison, Datapoint, Dimension, LocalCloudWatch, MetricKey, MissingData,
 };
+use damage_pricing::lifecycle::evaluation_job;
 use damage_pricing::sagemaker::{
     Canary, CanaryTraffic, EvaluationSettings, LocalSageMaker, SageMakerSettings,
 };
@@ -84,19 +85,12 @@ fn tuning_params(name: &str) -> Value {
 }
 
 fn evaluation_params(run: &str, model_data_url: &str) -> Value {
-    let version = format!("damage-yolov8s-{run}");
-    json!({
-        "ProcessingJobName": format!("damage-yolov8s-eval-{run}"),
-        "Environment": {"MODEL_VERSION": version, "MODEL_PROFILE": "damage-detector"},
-        "ProcessingInputs": [
-            {"InputName": "model", "S3Input": {"S3Uri": model_data_url}},
-            {"InputName": "dataset", "S3Input": {"S3Uri": format!("s3://{DATA}/datasets/current/manifest.json")}}
-        ],
-        "ProcessingOutputConfig": {"Outputs": [
-            {"OutputName": "evaluation", "S3Output": {"S3Uri": format!("s3://{DATA}/evaluations/{version}")}},
-            {"OutputName": "baseline", "S3Output": {"S3Uri": format!("s3://{DATA}/baselines/{version}")}}
-        ]}
-    })
+    evaluation_job(
+        &format!("damage-yolov8s-eval-{run}"),
+        &format!("damage-yolov8s-{run}"),
+        "damage-detector",
+        model_data_url,
+    )
 }
 
 /// Registers `run` (pending), as RegisterCandidate does, and returns the package ARN.

@@ -100,17 +100,13 @@ pub async fn read_records(
     mut use_record: impl FnMut(&Value) -> RecordUse,
 ) -> Result<ReadStats, StoreError> {
     let mut stats = ReadStats::default();
-    let mut bodies = stream::iter(objects)
-        .map(|meta| async move {
-            match store.get(bucket, &meta.key, MAX_RECORD_BYTES).await {
-                Ok(object) => Ok((meta, Ok(object.body))),
-                Err(e @ (StoreError::NotFound { .. } | StoreError::TooLarge { .. })) => {
-                    Ok((meta, Err(e.to_string())))
-                }
-                Err(e) => Err(e),
-            }
-        })
-        .buffer_unordered(CONCURRENCY);
+    // Futures are lazy: making them all up front costs nothing and keeps the closure out of
+    // the stream's type.
+    let fetches: Vec<_> = objects
+        .iter()
+        .map(|meta| fetch_record(store, bucket, meta))
+        .collect();
+    let mut bodies = stream::iter(fetches).buffer_unordered(CONCURRENCY);
     while let Some((meta, body)) = bodies.try_next().await? {
         let parsed =
             body.and_then(|b| serde_json::from_slice::<Value>(&b).map_err(|e| e.to_string()));
@@ -125,6 +121,21 @@ pub async fn read_records(
         }
     }
     Ok(stats)
+}
+
+/// One record's body, or why it cannot be read (a record gone or too large is counted, not fatal).
+async fn fetch_record<'a>(
+    store: &'a dyn ObjectStore,
+    bucket: &'a str,
+    meta: &'a ObjectMeta,
+) -> Result<(&'a ObjectMeta, Result<Vec<u8>, String>), StoreError> {
+    match store.get(bucket, &meta.key, MAX_RECORD_BYTES).await {
+        Ok(object) => Ok((meta, Ok(object.body))),
+        Err(e @ (StoreError::NotFound { .. } | StoreError::TooLarge { .. })) => {
+            Ok((meta, Err(e.to_string())))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The model version of the newest prediction record among `objects` (by modification time,

@@ -1,0 +1,473 @@
+//! The model's life in local mode: the endpoint's first release deployed the way a deploy script
+//! would (AWS API calls against the SageMaker stand-in), a labelled training dataset in the data
+//! bucket, the endpoint alarms of `infra/template.yaml`, and canary traffic that measures the
+//! model under test while a deployment bakes.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use async_trait::async_trait;
+use detector::{Detector, Lighting, SynthConfig, generate};
+use platform::store::{ObjectStore, PutOptions, S3Location};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::cloudwatch::{
+    AlarmDefinition, AlarmState, Comparison, Datapoint, Dimension, LocalCloudWatch, MetricKey,
+    MissingData,
+};
+use crate::functions::{DATA_BUCKET, ENDPOINT_NAME};
+use crate::runner::{LocalFunction, ServiceIntegration};
+use crate::sagemaker::{
+    Canary, CanaryTraffic, EvaluationError, LocalSageMaker, SageMakerError, ServedModel,
+    with_scratch_model,
+};
+use crate::system::function_arn;
+
+/// The model package group of the detector (the template's `ModelPackageGroupName`).
+pub const MODEL_PACKAGE_GROUP: &str = "damage-detector";
+/// The endpoint's production variant.
+pub const VARIANT: &str = "AllTraffic";
+/// The training dataset's manifest, where drift-check's profile points retraining.
+pub const DATASET_MANIFEST_KEY: &str = "datasets/current/manifest.json";
+/// Largest model read back from the store.
+const MAX_MODEL_BYTES: u64 = 512 * 1024 * 1024;
+
+/// The three alarms `infra/template.yaml` puts on the endpoint and names in the retrain state
+/// machine's `AutoRollbackConfiguration`, with the template's default thresholds; their action
+/// is approval-guard. `ModelLatency` is in microseconds, as SageMaker publishes it.
+pub fn endpoint_alarms(names: &BTreeMap<String, String>) -> Vec<AlarmDefinition> {
+    let name = |key: &str| names.get(key).cloned().unwrap_or_else(|| key.to_string());
+    let dimensions = vec![
+        Dimension {
+            name: "EndpointName".into(),
+            value: ENDPOINT_NAME.into(),
+        },
+        Dimension {
+            name: "VariantName".into(),
+            value: VARIANT.into(),
+        },
+    ];
+    let alarm = |key: &str, description: &str, metric: &str| AlarmDefinition {
+        alarm_name: name(key),
+        alarm_description: Some(description.into()),
+        namespace: "AWS/SageMaker".into(),
+        metric_name: metric.into(),
+        dimensions: dimensions.clone(),
+        statistic: Some("Sum".into()),
+        extended_statistic: None,
+        period: 60,
+        evaluation_periods: 3,
+        datapoints_to_alarm: Some(2),
+        threshold: 1.0,
+        comparison_operator: Comparison::GreaterThanOrEqualToThreshold,
+        treat_missing_data: MissingData::NotBreaching,
+        alarm_actions: vec![function_arn("approval-guard")],
+    };
+    let latency = AlarmDefinition {
+        statistic: None,
+        extended_statistic: Some("p95".into()),
+        evaluation_periods: 5,
+        datapoints_to_alarm: Some(3),
+        threshold: 150_000.0,
+        comparison_operator: Comparison::GreaterThanThreshold,
+        ..alarm(
+            "LatencyAlarmName",
+            "Detector p95 model latency above the 150 ms target.",
+            "ModelLatency",
+        )
+    };
+    vec![
+        latency,
+        alarm(
+            "Errors5xxAlarmName",
+            "The endpoint answers with server errors.",
+            "Invocation5XXErrors",
+        ),
+        alarm(
+            "ModelErrorsAlarmName",
+            "The model container fails on invocations.",
+            "InvocationModelErrors",
+        ),
+    ]
+}
+
+fn endpoint_metric(name: &str) -> MetricKey {
+    MetricKey {
+        namespace: "AWS/SageMaker".into(),
+        name: name.into(),
+        dimensions: BTreeMap::from([
+            ("EndpointName".to_string(), ENDPOINT_NAME.to_string()),
+            ("VariantName".to_string(), VARIANT.to_string()),
+        ]),
+    }
+}
+
+/// Why a lifecycle step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LifecycleError {
+    #[error("cannot read the model {path}")]
+    ReadModel {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("SageMaker {action} failed: {error}: {cause}")]
+    SageMaker {
+        action: &'static str,
+        error: String,
+        cause: String,
+    },
+    #[error(transparent)]
+    Served(#[from] SageMakerError),
+    #[error(transparent)]
+    Store(#[from] platform::store::StoreError),
+    #[error("cannot encode a dataset photo")]
+    Encode(#[from] detector::RasterError),
+    #[error(transparent)]
+    Scratch(#[from] EvaluationError),
+    #[error("cannot load the served model {location}")]
+    Model {
+        location: S3Location,
+        #[source]
+        source: detector::DetectError,
+    },
+}
+
+async fn call(
+    sagemaker: &LocalSageMaker,
+    action: &'static str,
+    params: Value,
+) -> Result<Value, LifecycleError> {
+    sagemaker
+        .call(action, &params)
+        .await
+        .map_err(|f| LifecycleError::SageMaker {
+            action,
+            error: f.error,
+            cause: f.cause,
+        })
+}
+
+/// Deploys `model` as the endpoint's first release, as the deploy script of a new stack would:
+/// upload, evaluate (which writes the evaluation report approval-guard compares candidates with
+/// and the baseline drift-check compares production with), register as approved, create the
+/// model, its configuration and the endpoint. Needs the training dataset in place.
+pub async fn deploy_first_release(
+    sagemaker: &LocalSageMaker,
+    store: &dyn ObjectStore,
+    model: &Path,
+    model_version: &str,
+    model_profile: &str,
+) -> Result<ServedModel, LifecycleError> {
+    let bytes = std::fs::read(model).map_err(|source| LifecycleError::ReadModel {
+        path: model.to_path_buf(),
+        source,
+    })?;
+    let key = format!("models/{model_version}/model.onnx");
+    store
+        .put(DATA_BUCKET, &key, bytes, PutOptions::default())
+        .await?;
+    let model_data = format!("s3://{DATA_BUCKET}/{key}");
+    call(
+        sagemaker,
+        "createProcessingJob",
+        evaluation_job(
+            &format!("{model_version}-eval"),
+            model_version,
+            model_profile,
+            &model_data,
+        ),
+    )
+    .await?;
+    let package = call(
+        sagemaker,
+        "createModelPackage",
+        json!({
+            "ModelPackageGroupName": MODEL_PACKAGE_GROUP,
+            "ModelApprovalStatus": "Approved",
+            "ClientToken": model_version,
+            "InferenceSpecification": {"Containers": [{"ModelDataUrl": model_data}]},
+            "ModelMetrics": {"ModelQuality": {"Statistics": {"S3Uri": format!("s3://{DATA_BUCKET}/evaluations/{model_version}/report.json")}}},
+            "CustomerMetadataProperties": {"model_version": model_version}
+        }),
+    )
+    .await?;
+    let config = format!("{model_version}-cfg");
+    call(
+        sagemaker,
+        "createModel",
+        json!({"ModelName": model_version, "PrimaryContainer": {"ModelPackageName": package["ModelPackageArn"]}}),
+    )
+    .await?;
+    call(
+        sagemaker,
+        "createEndpointConfig",
+        json!({"EndpointConfigName": config, "ProductionVariants": [{"VariantName": VARIANT, "ModelName": model_version}]}),
+    )
+    .await?;
+    call(
+        sagemaker,
+        "createEndpoint",
+        json!({"EndpointName": ENDPOINT_NAME, "EndpointConfigName": config}),
+    )
+    .await?;
+    call(
+        sagemaker,
+        "describeEndpoint",
+        json!({"EndpointName": ENDPOINT_NAME}),
+    )
+    .await?;
+    Ok(sagemaker.serving_model(ENDPOINT_NAME).await?)
+}
+
+/// `CreateProcessingJob` parameters of an evaluation, as the retrain state machine's
+/// `EvaluateCandidate` state writes them: the model and the training dataset in, the evaluation
+/// report and the drift baseline out, under the model version.
+pub fn evaluation_job(
+    job_name: &str,
+    model_version: &str,
+    model_profile: &str,
+    model_data_url: &str,
+) -> Value {
+    json!({
+        "ProcessingJobName": job_name,
+        "Environment": {"MODEL_VERSION": model_version, "MODEL_PROFILE": model_profile},
+        "ProcessingInputs": [
+            {"InputName": "model", "S3Input": {"S3Uri": model_data_url}},
+            {"InputName": "dataset", "S3Input": {"S3Uri": format!("s3://{DATA_BUCKET}/{DATASET_MANIFEST_KEY}")}}
+        ],
+        "ProcessingOutputConfig": {"Outputs": [
+            {"OutputName": "evaluation", "S3Output": {"S3Uri": format!("s3://{DATA_BUCKET}/evaluations/{model_version}")}},
+            {"OutputName": "baseline", "S3Output": {"S3Uri": format!("s3://{DATA_BUCKET}/baselines/{model_version}")}}
+        ]}
+    })
+}
+
+/// Loads the model a [`ServedModel`] names from the store.
+pub async fn load_served(
+    store: &dyn ObjectStore,
+    served: &ServedModel,
+) -> Result<Detector, LifecycleError> {
+    let location = &served.model_data;
+    let object = store
+        .get(&location.bucket, &location.key, MAX_MODEL_BYTES)
+        .await?;
+    let name = served.model_version.as_deref().unwrap_or("served");
+    with_scratch_model(name, &object.body, |path| Detector::load(path))?.map_err(|source| {
+        LifecycleError::Model {
+            location: location.clone(),
+            source,
+        }
+    })
+}
+
+/// A labelled detector dataset in the manifest format `validate` checks: `count` synthetic
+/// photos in day, winter and night light (what a retrain after a night drift trains on), one in
+/// five in the validation split.
+pub async fn write_training_dataset(
+    store: &dyn ObjectStore,
+    count: usize,
+    seed: u64,
+) -> Result<S3Location, LifecycleError> {
+    let prefix = DATASET_MANIFEST_KEY.trim_end_matches("manifest.json");
+    let lightings = [Lighting::Day, Lighting::Winter, Lighting::Night];
+    let mut images = Vec::with_capacity(count);
+    for i in 0..count {
+        let photo = generate(
+            seed + i as u64,
+            &SynthConfig {
+                lighting: lightings[i % lightings.len()],
+                ..SynthConfig::default()
+            },
+        );
+        let image = format!("images/{i:04}.jpg");
+        let label = format!("labels/{i:04}.txt");
+        let body = photo.image.encode_jpeg(90)?;
+        store
+            .put(
+                DATA_BUCKET,
+                &format!("{prefix}{image}"),
+                body,
+                PutOptions::default(),
+            )
+            .await?;
+        store
+            .put(
+                DATA_BUCKET,
+                &format!("{prefix}{label}"),
+                photo.yolo_labels().into_bytes(),
+                PutOptions::default(),
+            )
+            .await?;
+        let split = if i % 5 == 4 { "val" } else { "train" };
+        images.push(json!({"image": image, "label": label, "split": split}));
+    }
+    let manifest = json!({
+        "name": "damage-detector-synthetic",
+        "classes": ["scratch", "dent"],
+        "images": images,
+    });
+    let location = S3Location::new(DATA_BUCKET, DATASET_MANIFEST_KEY);
+    platform::store::put_json(store, &location, &manifest, PutOptions::json()).await?;
+    Ok(location)
+}
+
+/// One baking poll of a canary, as the canary traffic saw it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CanaryPoll {
+    pub canary_model_version: Option<String>,
+    pub requests: usize,
+    pub latency_p95_ms: f64,
+    pub errors: usize,
+    /// Alarms that went into ALARM on this poll, with what their action answered.
+    pub alarms: Vec<AlarmAction>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AlarmAction {
+    pub alarm: String,
+    pub action: String,
+    pub result: Value,
+}
+
+/// Canary traffic in local mode: on each baking poll (a minute on the state machine's clock),
+/// `photos` are sent to the canary model, each inference's measured latency (plus any declared
+/// [`crate::sagemaker::CanaryFault`]) and errors are published as SageMaker's endpoint metrics,
+/// the alarms are evaluated, and an alarm that goes into ALARM is delivered to its action.
+pub struct CanaryReplay {
+    store: Arc<dyn ObjectStore>,
+    cloudwatch: Arc<LocalCloudWatch>,
+    functions: BTreeMap<String, Arc<dyn LocalFunction>>,
+    photos: Vec<Vec<u8>>,
+    state: Mutex<ReplayState>,
+}
+
+struct ReplayState {
+    clock_ms: i64,
+    models: BTreeMap<String, Arc<Detector>>,
+    polls: Vec<CanaryPoll>,
+}
+
+impl CanaryReplay {
+    pub fn new(
+        store: Arc<dyn ObjectStore>,
+        cloudwatch: Arc<LocalCloudWatch>,
+        functions: BTreeMap<String, Arc<dyn LocalFunction>>,
+        photos: Vec<Vec<u8>>,
+        start_ms: i64,
+    ) -> Self {
+        Self {
+            store,
+            cloudwatch,
+            functions,
+            photos,
+            state: Mutex::new(ReplayState {
+                clock_ms: start_ms,
+                models: BTreeMap::new(),
+                polls: Vec::new(),
+            }),
+        }
+    }
+
+    /// Every poll so far.
+    pub fn polls(&self) -> Vec<CanaryPoll> {
+        self.lock().polls.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ReplayState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    async fn model(&self, served: &ServedModel) -> Result<Arc<Detector>, LifecycleError> {
+        let key = served.model_data.to_string();
+        if let Some(model) = self.lock().models.get(&key) {
+            return Ok(model.clone());
+        }
+        let model = Arc::new(load_served(self.store.as_ref(), served).await?);
+        self.lock().models.insert(key, model.clone());
+        Ok(model)
+    }
+}
+
+#[async_trait]
+impl CanaryTraffic for CanaryReplay {
+    async fn bake(&self, canary: &Canary) {
+        let now_ms = {
+            let mut state = self.lock();
+            state.clock_ms += 60_000;
+            state.clock_ms
+        };
+        let extra_ms = canary
+            .canary
+            .canary_fault
+            .as_ref()
+            .map_or(0.0, |f| f.extra_latency_ms);
+        let mut latencies = Vec::with_capacity(self.photos.len());
+        let mut errors = 0;
+        match self.model(&canary.canary).await {
+            Ok(model) => {
+                for photo in &self.photos {
+                    let started = Instant::now();
+                    let answered = model.detect(photo).is_ok();
+                    let ms = started.elapsed().as_secs_f64() * 1000.0 + extra_ms;
+                    if answered {
+                        latencies.push(ms);
+                    } else {
+                        errors += 1;
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %platform::error::chain(&e), "canary model cannot be loaded: every request fails");
+                errors = self.photos.len();
+            }
+        }
+        for (i, ms) in latencies.iter().enumerate() {
+            self.cloudwatch.put_datapoint(
+                endpoint_metric("ModelLatency"),
+                Datapoint {
+                    timestamp_ms: now_ms - 1_000 * (i as i64 + 1),
+                    value: ms * 1000.0,
+                },
+            );
+        }
+        self.cloudwatch.put_datapoint(
+            endpoint_metric("InvocationModelErrors"),
+            Datapoint {
+                timestamp_ms: now_ms - 500,
+                value: errors as f64,
+            },
+        );
+        let mut alarms = Vec::new();
+        for event in self.cloudwatch.evaluate(now_ms) {
+            for (action, result) in event.deliver(&self.functions).await {
+                alarms.push(AlarmAction {
+                    alarm: event.alarm_name.clone(),
+                    action,
+                    result: result
+                        .unwrap_or_else(|e| json!({"error": e.error_type, "message": e.message})),
+                });
+            }
+        }
+        let p95 = stats::percentiles(&latencies, &[95.0]).map_or(f64::NAN, |p| p[0]);
+        self.lock().polls.push(CanaryPoll {
+            canary_model_version: canary.canary.model_version.clone(),
+            requests: self.photos.len(),
+            latency_p95_ms: p95,
+            errors,
+            alarms,
+        });
+    }
+}
+
+/// Whether any endpoint alarm is in ALARM now.
+pub fn alarms_firing(cloudwatch: &LocalCloudWatch, names: &[String]) -> Vec<String> {
+    names
+        .iter()
+        .filter(|n| cloudwatch.state(n) == Some(AlarmState::Alarm))
+        .cloned()
+        .collect()
+}

@@ -1,0 +1,363 @@
+//! Whole workflows through the real `statemachines/*.asl.json`, the real handlers and the local
+//! stand-ins: every way an inspection ends (published, reviewed and published, overridden,
+//! rejected, failed photos) and every way a drift-started retrain ends (deployed, rejected,
+//! rolled back by a canary alarm).
+
+use std::path::Path;
+
+use damage_pricing::demo::{SampleListing, sample_listings};
+use damage_pricing::functions::{DATA_BUCKET, UPLOADS_BUCKET};
+use damage_pricing::pipeline::{Local, LocalOptions, ProjectFiles, build, upload_listing};
+use damage_pricing::sagemaker::{CandidateSpec, EvaluationSettings};
+use damage_pricing::scenario::{
+    SampleSizes, add_candidate, first_release, night_listings, scheduled_drift_check,
+    slow_candidate, upload_and_price, write_profile_override,
+};
+use damage_pricing::{ExecutionRecord, LocalSystem};
+use platform::store::{ObjectStore, PutOptions};
+use serde_json::{Value, json};
+
+const SIZES: SampleSizes = SampleSizes {
+    drift_min_sample: 40,
+    paired_samples: 40,
+    max_latency_ratio: 2.0,
+};
+
+fn files() -> ProjectFiles {
+    ProjectFiles::locate(None)
+}
+
+fn options() -> LocalOptions {
+    LocalOptions {
+        evaluation: EvaluationSettings {
+            photos: SIZES.paired_samples,
+            ..EvaluationSettings::default()
+        },
+        baking_polls: 6,
+        canary_requests: 2,
+    }
+}
+
+async fn local(dir: &Path) -> Local {
+    build(dir, &files(), &options())
+        .await
+        .expect("local system")
+}
+
+async fn result_document(local: &Local, listing: &str) -> Option<Value> {
+    let object = local
+        .store
+        .get(DATA_BUCKET, &format!("results/{listing}.json"), 10_000_000)
+        .await
+        .ok()?;
+    serde_json::from_slice(&object.body).ok()
+}
+
+fn states(record: &ExecutionRecord) -> Vec<String> {
+    record
+        .history
+        .iter()
+        .filter_map(|e| match &e.kind {
+            asl::EventKind::StateEntered { state, .. } => Some(state.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The token of the review `listing`'s execution waits for.
+fn review_token(system: &LocalSystem, listing: &str) -> String {
+    system
+        .waiting()
+        .into_iter()
+        .find(|(name, _, state)| name.starts_with(listing) && state == "RequestReview")
+        .map(|(_, token, _)| token)
+        .unwrap_or_else(|| panic!("{listing} waits for no review: {:?}", system.waiting()))
+}
+
+async fn upload(local: &Local, sample: &SampleListing) -> Vec<Value> {
+    upload_listing(local, &sample.manifest, &sample.photos)
+        .await
+        .expect("upload")
+}
+
+fn sample(id: &str) -> SampleListing {
+    sample_listings()
+        .into_iter()
+        .find(|s| s.manifest.listing_id == id)
+        .expect("sample listing")
+}
+
+#[tokio::test]
+async fn reviews_resume_publish_override_or_reject() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut local = local(dir.path()).await;
+    for id in ["L-1001", "L-1002", "L-1003"] {
+        upload(&local, &sample(id)).await;
+    }
+    let started = local.system.run_pending().await.unwrap();
+    assert_eq!(started.len(), 3, "one inspection per complete listing");
+    for record in &started {
+        assert_eq!(
+            record.status, "RUNNING",
+            "{} waits for a person",
+            record.name
+        );
+        assert_eq!(record.waiting_for, vec!["RequestReview".to_string()]);
+    }
+    // The review request went out through SNS with the token in it.
+    let requests = local.store.list("local-aws", "sns/").await.unwrap().len();
+    assert!(requests >= 3, "review requests published: {requests}");
+
+    // Approved as priced.
+    let approved = local
+        .system
+        .send_task_success(
+            &review_token(&local.system, "L-1001"),
+            json!({"verdict": "approve", "reviewer": "ana"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(approved.status, "SUCCEEDED");
+    assert!(states(&approved).ends_with(&[
+        "CheckVerdict".into(),
+        "RecordReviewer".into(),
+        "PublishPrice".into(),
+        "Priced".into()
+    ]));
+    assert_eq!(
+        approved.output.as_ref().unwrap()["review"]["verdict"]["reviewer"],
+        "ana"
+    );
+
+    // Approved with the reviewer's price.
+    let overridden = local
+        .system
+        .send_task_success(
+            &review_token(&local.system, "L-1002"),
+            json!({"verdict": "approve", "reviewer": "ben", "adjusted_price": 21_500.0}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(overridden.status, "SUCCEEDED");
+    assert!(states(&overridden).contains(&"ApplyReviewedPrice".to_string()));
+    assert_eq!(
+        overridden.output.as_ref().unwrap()["adjusted_price"],
+        21_500.0
+    );
+
+    // Rejected: nothing published, the seller is told.
+    let rejected = local
+        .system
+        .send_task_success(
+            &review_token(&local.system, "L-1003"),
+            json!({"verdict": "reject", "reviewer": "ana", "note": "photos of another car"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(rejected.status, "SUCCEEDED");
+    assert!(states(&rejected).ends_with(&["NotifyRejected".into(), "Rejected".into()]));
+    assert!(!states(&rejected).contains(&"PublishPrice".to_string()));
+
+    // Every priced listing has its result document, whatever the verdict.
+    for id in ["L-1001", "L-1002", "L-1003"] {
+        let doc = result_document(&local, id).await.expect("result document");
+        assert_eq!(doc["listing_id"], id);
+    }
+}
+
+#[tokio::test]
+async fn a_verdict_without_a_reviewer_fails_the_execution() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut local = local(dir.path()).await;
+    upload(&local, &sample("L-1001")).await;
+    local.system.run_pending().await.unwrap();
+    let record = local
+        .system
+        .send_task_success(
+            &review_token(&local.system, "L-1001"),
+            json!({"verdict": "approve"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(record.status, "FAILED");
+    assert!(states(&record).contains(&"InvalidVerdict".to_string()));
+}
+
+#[tokio::test]
+async fn refused_uploads_start_nothing_and_changed_photos_fail_the_listing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut local = local(dir.path()).await;
+
+    // A HEIC photo: quarantined at intake, the listing never starts.
+    let answers = upload(&local, &sample("L-1004")).await;
+    assert!(
+        answers
+            .iter()
+            .any(|a| a.to_string().contains("unsupported_format")),
+        "{answers:?}"
+    );
+    assert!(local.system.run_pending().await.unwrap().is_empty());
+    let quarantined = local
+        .store
+        .list(DATA_BUCKET, "quarantine/listings/L-1004/")
+        .await
+        .unwrap();
+    assert!(!quarantined.is_empty(), "the refused photo is kept");
+
+    // A photo that passed intake and was then overwritten with a broken file before pricing:
+    // pricing refuses to price what was not validated, the execution fails with the function's
+    // error name and the failure is notified.
+    let listing = night_listings(1).remove(0);
+    let id = listing.manifest.listing_id.clone();
+    upload(&local, &listing).await;
+    let (name, bytes) = &listing.photos[0];
+    local
+        .store
+        .put(
+            UPLOADS_BUCKET,
+            &format!("listings/{id}/photos/{name}"),
+            bytes[..bytes.len() / 3].to_vec(),
+            PutOptions::default(),
+        )
+        .await
+        .unwrap();
+    let records = local.system.run_pending().await.unwrap();
+    assert_eq!(records.len(), 1);
+    let record = &records[0];
+    assert_eq!(record.status, "FAILED");
+    assert_eq!(record.error.as_deref(), Some("ListingIncomplete"));
+    assert!(
+        record
+            .cause
+            .as_deref()
+            .unwrap_or("")
+            .contains("changed since validation")
+    );
+    assert!(states(record).ends_with(&["NotifyFailure".into(), "Failed".into()]));
+    assert!(
+        result_document(&local, &id).await.is_none(),
+        "nothing priced"
+    );
+}
+
+/// The stack with its first release serving, and a week of night photos uploaded and priced.
+async fn drifted_stack(dir: &Path) -> Local {
+    let mut local = local(dir).await;
+    write_profile_override(local.store.as_ref(), SIZES)
+        .await
+        .unwrap();
+    first_release(&local, &files().first_release, 12)
+        .await
+        .unwrap();
+    assert_eq!(local.endpoint.model_version(), "damage-yolov8s-release-1");
+    upload_and_price(&mut local, &night_listings(8))
+        .await
+        .unwrap();
+    local
+}
+
+fn candidate(description: &str) -> CandidateSpec {
+    CandidateSpec {
+        description: description.into(),
+        hyper_parameters: Default::default(),
+        objective: None,
+        canary_fault: None,
+    }
+}
+
+/// What to show when a retrain ended elsewhere than expected: its path and the gate's reasons.
+fn outcome_of(record: &ExecutionRecord) -> (Vec<String>, Option<String>, Value) {
+    let gate = record
+        .output
+        .as_ref()
+        .map(|o| o["gate"].clone())
+        .unwrap_or(Value::Null);
+    (states(record), record.error.clone(), gate)
+}
+
+/// The scheduled check after the night window, which must start exactly one retrain.
+async fn drift_and_retrain(local: &mut Local) -> ExecutionRecord {
+    let outcome = scheduled_drift_check(local).await.unwrap();
+    assert_eq!(outcome.check["verdict"], "retrain", "{}", outcome.check);
+    assert_eq!(outcome.executions.len(), 1, "one retrain started");
+    let retrain = outcome.executions.into_iter().next().unwrap();
+    assert_eq!(retrain.state_machine, "retrain");
+    retrain
+}
+
+#[tokio::test]
+async fn drift_starts_a_retrain_whose_better_candidate_is_deployed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut local = drifted_stack(dir.path()).await;
+    add_candidate(
+        dir.path(),
+        "001-retrained",
+        &files().model,
+        &candidate("retrained with night photos"),
+    )
+    .unwrap();
+    let retrain = drift_and_retrain(&mut local).await;
+    assert_eq!(retrain.status, "SUCCEEDED", "{:?}", outcome_of(&retrain));
+    let states = states(&retrain);
+    assert!(
+        states.contains(&"UpdateEndpointCanary".to_string()),
+        "{:?}",
+        outcome_of(&retrain)
+    );
+    assert!(states.ends_with(&["NotifyDeployed".into(), "Deployed".into()]));
+    // The endpoint now answers with the candidate, and pricing's records say so.
+    let version = local.endpoint.model_version();
+    assert_ne!(version, "damage-yolov8s-release-1");
+    assert_eq!(
+        retrain.output.as_ref().unwrap()["run"]["model_version"],
+        version.as_str()
+    );
+    let polls = local.canary.polls();
+    assert_eq!(polls.len(), options().baking_polls as usize);
+    assert!(polls.iter().all(|p| p.alarms.is_empty()));
+}
+
+#[tokio::test]
+async fn a_candidate_no_better_than_the_champion_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut local = drifted_stack(dir.path()).await;
+    // "Retraining" gives back the champion's own weights: not significantly better.
+    add_candidate(
+        dir.path(),
+        "001-same-weights",
+        &files().first_release,
+        &candidate("no better than the champion"),
+    )
+    .unwrap();
+    let retrain = drift_and_retrain(&mut local).await;
+    assert_eq!(retrain.status, "SUCCEEDED");
+    let states = states(&retrain);
+    assert!(states.ends_with(&["NotifyRejected".into(), "CandidateRejected".into()]));
+    assert!(!states.contains(&"CreateModel".to_string()));
+    assert_eq!(local.endpoint.model_version(), "damage-yolov8s-release-1");
+}
+
+#[tokio::test]
+async fn a_canary_alarm_rolls_the_candidate_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut local = drifted_stack(dir.path()).await;
+    add_candidate(dir.path(), "001-slow", &files().model, &slow_candidate()).unwrap();
+    let retrain = drift_and_retrain(&mut local).await;
+    assert_eq!(retrain.status, "FAILED", "{:?}", outcome_of(&retrain));
+    assert_eq!(retrain.error.as_deref(), Some("CanaryRolledBack"));
+    assert!(states(&retrain).contains(&"RolledBack".to_string()));
+    let polls = local.canary.polls();
+    assert!(
+        polls.len() < options().baking_polls as usize,
+        "rolled back before baking ended"
+    );
+    let fired: Vec<_> = polls.iter().flat_map(|p| p.alarms.iter()).collect();
+    assert!(
+        fired
+            .iter()
+            .any(|a| a.alarm.ends_with("endpoint-latency-p95")
+                && a.action.ends_with("approval-guard")),
+        "the latency alarm reached approval-guard: {fired:?}"
+    );
+    assert_eq!(local.endpoint.model_version(), "damage-yolov8s-release-1");
+}
