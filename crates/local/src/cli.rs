@@ -15,6 +15,7 @@ use crate::pipeline::{
     upload_listing,
 };
 use crate::sagemaker::EvaluationSettings;
+use crate::scenario::scheduled_drift_check;
 use crate::services::SERVICES_BUCKET;
 
 pub const USAGE: &str = "\
@@ -28,8 +29,8 @@ USAGE:
     damage-pricing price FOLDER [--base-price EUR] [--state DIR]
         Prices the photos in FOLDER (JPEG or PNG) as one listing with the committed model.
     damage-pricing drift [--input EVENT.json] [--state DIR]
-        Runs drift-check on the demo's data (by default as the scheduler does) and whatever
-        it starts; prints its answer and where the report is.
+        Runs drift-check on the demo's data and whatever it starts; prints its answer. Without
+        --input, as the schedule does: at the next midnight, over the week before it.
     damage-pricing run DEFINITION.asl.json --input FILE [--mock-config FILE --test-case NAME] [--state DIR]
         Runs any state machine locally; Task states named in the mock config's test case are
         answered from it (the Step Functions Local mock format), the others by local stand-ins.
@@ -327,24 +328,30 @@ async fn drift(args: &Args, files: &ProjectFiles, out: &mut dyn Write) -> Result
             args.state.display()
         )));
     }
-    let event = match &args.input {
-        Some(path) => read_json(path)?,
-        None => serde_json::json!({"trigger": "schedule"}),
-    };
     collect_metrics(&root);
     let mut local = build(&root, files, &demo_options()).await?;
-    let answer = local.invoke("drift-check", event).await?;
+    let (answer, executions) = match &args.input {
+        Some(path) => {
+            let answer = local.invoke("drift-check", read_json(path)?).await?;
+            let executions = local
+                .system
+                .run_pending()
+                .await
+                .map_err(PipelineError::from)?;
+            (answer, executions)
+        }
+        // As the schedule does: at the next midnight, over the whole days before it.
+        None => {
+            let outcome = scheduled_drift_check(&mut local).await?;
+            (outcome.check, outcome.executions)
+        }
+    };
     let _ = writeln!(
         out,
         "{}",
         serde_json::to_string_pretty(&answer).unwrap_or_default()
     );
-    for record in local
-        .system
-        .run_pending()
-        .await
-        .map_err(PipelineError::from)?
-    {
+    for record in executions {
         let _ = writeln!(
             out,
             "execution {} of {}: {}{}",

@@ -350,6 +350,7 @@ pub async fn build_with(
         clock,
         functions,
     };
+    local.system.remember_saved_executions().await?;
     local.sync_endpoint().await?;
     Ok(local)
 }

@@ -42,6 +42,14 @@ impl QueueStarter {
     }
 
     /// Records whether an execution is still running (waiting for a callback, say).
+    /// A name used by an execution an earlier run saved: starting it again is refused as
+    /// Step Functions refuses a name used in the last 90 days.
+    pub fn remember(&self, state_machine_arn: &str, name: &str) {
+        self.lock()
+            .names
+            .insert((state_machine_arn.to_string(), name.to_string()));
+    }
+
     pub fn set_running(&self, state_machine_arn: &str, name: &str, running: bool) {
         let key = (state_machine_arn.to_string(), name.to_string());
         let mut state = self.lock();

@@ -199,6 +199,27 @@ impl LocalSystem {
         self.settle(index).await
     }
 
+    /// Remembers the names of the executions earlier runs saved in this directory, so that a
+    /// start with one of them answers `ExecutionAlreadyExists`. Returns how many there were.
+    pub async fn remember_saved_executions(&self) -> Result<usize, SystemError> {
+        let saved = self.store.list(SERVICES_BUCKET, "executions/").await?;
+        let mut count = 0;
+        for meta in &saved {
+            let Some((machine, file)) = meta
+                .key
+                .strip_prefix("executions/")
+                .and_then(|rest| rest.split_once('/'))
+            else {
+                continue;
+            };
+            if let Some(name) = file.strip_suffix(".json") {
+                self.starter.remember(&state_machine_arn(machine), name);
+                count += 1;
+            }
+        }
+        Ok(count)
+    }
+
     /// Runs every execution the functions have queued (and those their executions queue in turn).
     pub async fn run_pending(&mut self) -> Result<Vec<ExecutionRecord>, SystemError> {
         let mut records = Vec::new();

@@ -335,6 +335,14 @@ async fn a_candidate_no_better_than_the_champion_is_rejected() {
     assert!(states.ends_with(&["NotifyRejected".into(), "CandidateRejected".into()]));
     assert!(!states.contains(&"CreateModel".to_string()));
     assert_eq!(local.endpoint.model_version(), "damage-yolov8s-release-1");
+
+    // The same window checked again by a later run in the same directory: the retrain's name is
+    // taken, so nothing starts twice.
+    drop(local);
+    let mut again = self::local(dir.path()).await;
+    let repeat = scheduled_drift_check(&mut again).await.unwrap();
+    assert_eq!(repeat.check["retrain"]["outcome"], "already_started");
+    assert!(repeat.executions.is_empty());
 }
 
 #[tokio::test]
