@@ -118,16 +118,16 @@ pub fn sample_listings() -> Vec<SampleListing> {
         listing(
             "L-1001",
             18_500.0,
-            100,
+            110,
             &damaged,
             "scratches and a dent are priced",
         ),
         listing(
             "L-1002",
             21_900.0,
-            200,
+            140,
             &clean,
-            "a clean car keeps its price",
+            "a clean car keeps its price; smooth panels look blurry, so a person checks",
         ),
         listing(
             "L-1003",
@@ -218,8 +218,8 @@ fn say(out: &mut dyn Write, line: &str) {
 /// A table of the listings: base price, deduction, adjusted price, how the execution ended.
 pub fn summary_table(report: &DemoReport) -> String {
     let mut rows = vec![format!(
-        "{:<8} {:>10} {:>10} {:>10}  {:<10} {}",
-        "listing", "base", "deduction", "adjusted", "execution", "review reasons"
+        "{:<8} {:>10} {:>10} {:>10}  {:<20} {}",
+        "listing", "base", "deduction", "adjusted", "outcome", "review reasons"
     )];
     for result in &report.results {
         let id = result["listing_id"].as_str().unwrap_or("?");
@@ -234,14 +234,14 @@ pub fn summary_table(report: &DemoReport) -> String {
                     == Some(id)
                     || e.name.starts_with(id)
             })
-            .map(|e| e.status.as_str())
+            .map(outcome)
             .unwrap_or("-");
         let reasons: Vec<&str> = result["review"]["reasons"]
             .as_array()
             .map(|r| r.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
         rows.push(format!(
-            "{:<8} {:>10.2} {:>10.2} {:>10.2}  {:<10} {}",
+            "{:<8} {:>10.2} {:>10.2} {:>10.2}  {:<20} {}",
             id,
             result["base_price"].as_f64().unwrap_or(f64::NAN),
             result["reconditioning_estimate"]
@@ -257,6 +257,24 @@ pub fn summary_table(report: &DemoReport) -> String {
         ));
     }
     rows.join("\n")
+}
+
+/// How an inspection ended, from the states it went through.
+fn outcome(record: &ExecutionRecord) -> &'static str {
+    let visited = |name: &str| {
+        record
+            .history
+            .iter()
+            .any(|e| matches!(&e.kind, EventKind::StateEntered { state, .. } if state == name))
+    };
+    match (record.status.as_str(), visited("RequestReview")) {
+        ("RUNNING", _) => "waiting for review",
+        ("FAILED", _) => "failed",
+        (_, false) if visited("Priced") => "published",
+        (_, true) if visited("Priced") => "reviewed, published",
+        (_, true) if visited("Rejected") => "reviewed, rejected",
+        _ => "ended",
+    }
 }
 
 /// What the lifecycle half of the demo did.

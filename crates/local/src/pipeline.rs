@@ -49,7 +49,7 @@ impl ProjectFiles {
         Self {
             statemachines: base.join("statemachines"),
             model: base.join("models/damage-detector.onnx"),
-            first_release: base.join("models/previous/damage-tinyyolo-20261122.onnx"),
+            first_release: base.join("models/first-release/damage-detector-day.onnx"),
         }
     }
 }

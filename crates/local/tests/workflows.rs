@@ -88,6 +88,33 @@ fn sample(id: &str) -> SampleListing {
 }
 
 #[tokio::test]
+async fn a_confident_listing_is_published_without_review() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut local = local(dir.path()).await;
+    // The demo's first release: confident on daylight photos.
+    let detector = detector::Detector::load(files().first_release).unwrap();
+    local.endpoint.deploy(detector, "day-release".into());
+    upload(&local, &sample("L-1001")).await;
+    let records = local.system.run_pending().await.unwrap();
+    assert_eq!(records.len(), 1);
+    let record = &records[0];
+    assert_eq!(record.status, "SUCCEEDED");
+    assert_eq!(
+        states(record),
+        ["PriceListing", "IsReviewRequired", "PublishPrice", "Priced"]
+    );
+    let doc = result_document(&local, "L-1001").await.expect("result");
+    assert_eq!(doc["review"]["required"], false);
+    assert!(
+        doc["adjusted_price"].as_f64().unwrap() < 18_500.0,
+        "damage priced"
+    );
+    assert_eq!(doc["model_version"], "day-release");
+    let events = local.store.list("local-aws", "events/").await.unwrap();
+    assert_eq!(events.len(), 1, "one ListingPriced event");
+}
+
+#[tokio::test]
 async fn reviews_resume_publish_override_or_reject() {
     let dir = tempfile::tempdir().unwrap();
     let mut local = local(dir.path()).await;
