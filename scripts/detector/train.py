@@ -2,7 +2,8 @@
 Ultralytics YOLOv8 output layout: `output0` of shape [1, 4 + classes, anchors], rows 0-3 the box
 centre and size (cx, cy, w, h) in input pixels, then one sigmoid score per class.
 
-The recipe is fixed by the arguments' defaults and the seed; see models/README.md.
+The recipe is fixed by the arguments' defaults and the seed; see models/README.md. It runs on a CPU
+or, much faster, on a GPU (JAX picks the device).
 
 Usage (from the repository root, after scripts/detector/make_dataset.sh):
     scripts/detector/.venv/bin/python scripts/detector/train.py \
@@ -10,8 +11,10 @@ Usage (from the repository root, after scripts/detector/make_dataset.sh):
 """
 
 import argparse
+import functools
 import glob
 import json
+import multiprocessing
 import os
 import time
 
@@ -22,28 +25,40 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 from PIL import Image
 
-SIZE = 320  # square model input
-STRIDE = 8  # one output level
-GRID = SIZE // STRIDE
-ANCHORS = GRID * GRID
 LABELS = ["scratch", "dent"]
 NUM_CLASSES = len(LABELS)
-# (in channels, out channels, stride, dilation) of the 3x3 convolutions; SiLU after each.
-LAYERS = [
-    (3, 16, 2, 1),
-    (16, 24, 2, 1),
-    (24, 32, 2, 1),
-    (32, 32, 1, 1),
-    (32, 32, 1, 2),
-    (32, 32, 1, 4),
-    (32, 32, 1, 8),
-]
-HEAD_IN = LAYERS[-1][1]
+STRIDE = 8  # one output level
 PAD = 114.0 / 255.0
+BN_EPS = 1e-5
+BN_MOMENTUM = 0.03
 
-_cells = (np.arange(GRID, dtype=np.float32) + 0.5) * STRIDE
-ANCHOR_X = np.tile(_cells, GRID)  # anchor a = gy * GRID + gx
-ANCHOR_Y = np.repeat(_cells, GRID)
+# The architecture's globals, set by `configure` (main calls it with the command-line values).
+SIZE = GRID = ANCHORS = None  # square model input, output grid side, anchors
+LAYERS = None  # (in channels, out channels, stride, dilation) of the 3x3 convolutions; SiLU after each
+RESIDUAL = None  # whether a stride-1 layer adds its input to its output
+CONFIG = None  # the arguments of `configure`, for worker processes
+ANCHOR_X = ANCHOR_Y = None  # anchor centres in input pixels; anchor a = gy * GRID + gx
+
+
+def configure(size, widths, residual):
+    """Sets the architecture: `size` the square input (a multiple of 8), `widths` the channels of the
+    three stride-2 convolutions and of the four dilated stride-1 ones (dilations 1, 2, 4, 8)."""
+    global SIZE, GRID, ANCHORS, LAYERS, RESIDUAL, ANCHOR_X, ANCHOR_Y, CONFIG
+    CONFIG = (size, widths, residual)
+    assert size % STRIDE == 0, "the input size must be a multiple of the stride"
+    c1, c2, c3, c4 = widths
+    SIZE, GRID = size, size // STRIDE
+    ANCHORS = GRID * GRID
+    LAYERS = [(3, c1, 2, 1), (c1, c2, 2, 1), (c2, c3, 2, 1),
+              (c3, c4, 1, 1), (c4, c4, 1, 2), (c4, c4, 1, 4), (c4, c4, 1, 8)]
+    RESIDUAL = residual
+    cells = (np.arange(GRID, dtype=np.float32) + 0.5) * STRIDE
+    ANCHOR_X, ANCHOR_Y = np.tile(cells, GRID), np.repeat(cells, GRID)
+
+
+def is_residual(layer):
+    cin, cout, stride, _ = layer
+    return RESIDUAL and stride == 1 and cin == cout
 
 
 def letterbox_params(width, height):
@@ -87,17 +102,32 @@ def read_labels(path, width, height, mapping):
     return boxes
 
 
-def load_split(root):
-    """All photos under root/**/images with their labels: uint8 inputs and boxes in input pixels."""
+def load_photo(path):
+    img = np.asarray(Image.open(path).convert("RGB"))
+    x, mapping = letterbox(img)
+    label = path.replace(os.sep + "images" + os.sep, os.sep + "labels" + os.sep).rsplit(".", 1)[0] + ".txt"
+    return np.round(x * 255.0).astype(np.uint8), read_labels(label, img.shape[1], img.shape[0], mapping)
+
+
+def load_split(root, workers):
+    """All photos under root/**/images with their labels: uint8 inputs and boxes in input pixels.
+    Cached beside the photos per input size (`.cache-SIZE.npz`), so runs at the same size share it."""
     paths = sorted(glob.glob(os.path.join(root, "**", "images", "*.jpg"), recursive=True))
-    images = np.zeros((len(paths), 3, SIZE, SIZE), np.uint8)
-    boxes = []
-    for i, p in enumerate(paths):
-        img = np.asarray(Image.open(p).convert("RGB"))
-        x, mapping = letterbox(img)
-        images[i] = np.round(x * 255.0).astype(np.uint8)
-        label = p.replace(os.sep + "images" + os.sep, os.sep + "labels" + os.sep).rsplit(".", 1)[0] + ".txt"
-        boxes.append(read_labels(label, img.shape[1], img.shape[0], mapping))
+    cache = os.path.join(root, f".cache-{SIZE}.npz")
+    if os.path.exists(cache):
+        saved = np.load(cache, allow_pickle=False)
+        if saved["paths"].tolist() == paths:
+            boxes = [[tuple(b) for b in saved["boxes"][saved["owner"] == i].tolist()] for i in range(len(paths))]
+            return paths, saved["images"], [[(int(b[0]), *b[1:]) for b in bs] for bs in boxes]
+    with multiprocessing.Pool(workers, initializer=configure, initargs=CONFIG) as pool:
+        loaded = pool.map(load_photo, paths, chunksize=16)
+    images = np.stack([x for x, _ in loaded]) if loaded else np.zeros((0, 3, SIZE, SIZE), np.uint8)
+    boxes = [b for _, b in loaded]
+    owner = np.array([i for i, bs in enumerate(boxes) for _ in bs], np.int64)
+    flat = np.array([b for bs in boxes for b in bs], np.float64).reshape(-1, 5)
+    tmp = cache + f".{os.getpid()}.npz"
+    np.savez(tmp, paths=np.array(paths), images=images, boxes=flat, owner=owner)
+    os.replace(tmp, cache)
     return paths, images, boxes
 
 
@@ -125,14 +155,17 @@ def assign(boxes):
     return cls, box, np.isfinite(area).astype(np.float32)
 
 
-def flip_targets(cls, box, pos):
-    """Targets of the horizontally mirrored image (the anchor grid is symmetric)."""
+def flip_batch(x, cls, box, pos, flip):
+    """Mirrors the images where `flip` is set, with their targets (the anchor grid is symmetric)."""
     def mirror(t):
-        return t.reshape(t.shape[:-1] + (GRID, GRID))[..., ::-1].reshape(t.shape)
+        m = t.reshape(t.shape[:-1] + (GRID, GRID))[..., ::-1].reshape(t.shape)
+        return jnp.where(flip.reshape((-1,) + (1,) * (t.ndim - 1)), m, t)
 
     box_m = mirror(box)
-    box_m = np.stack([SIZE - box_m[..., 2, :], box_m[..., 1, :], SIZE - box_m[..., 0, :], box_m[..., 3, :]], axis=-2)
-    return mirror(cls), box_m, mirror(pos)
+    box_m = jnp.where(flip[:, None, None], jnp.stack(
+        [SIZE - box_m[:, 2], box_m[:, 1], SIZE - box_m[:, 0], box_m[:, 3]], 1), box_m)
+    x = jnp.where(flip[:, None, None, None], x[..., ::-1], x)
+    return x, mirror(cls), box_m, mirror(pos)
 
 
 def init_params(key):
@@ -142,22 +175,20 @@ def init_params(key):
         w = jax.random.normal(sub, (cout, cin, 3, 3)) * np.sqrt(2.0 / (cin * 9))
         params.append((w, jnp.ones(cout), jnp.zeros(cout)))  # conv weight, BN scale, BN shift
     key, sub = jax.random.split(key)
-    head_w = jax.random.normal(sub, (4 + NUM_CLASSES, HEAD_IN, 1, 1)) * 0.01
+    head_w = jax.random.normal(sub, (4 + NUM_CLASSES, LAYERS[-1][1], 1, 1)) * 0.01
     # Boxes start near 2 strides from the centre each side; classes near a 1% prior.
     head_b = jnp.concatenate([jnp.full(4, 1.85), jnp.full(NUM_CLASSES, -4.6)])
     params.append((head_w, head_b))
     return params
 
 
-BN_EPS = 1e-5
-BN_MOMENTUM = 0.03
-
-
 def forward(params, stats, x, train=False):
     """Raw head output [B, 4 + C, A] and the batch statistics of each batch-normalised layer.
     Training normalises with the batch's statistics, inference with the running ones (`stats`)."""
     batch_stats = []
-    for (w, gamma, beta), (mean, var), (_, _, stride, dilation) in zip(params[:-1], stats, LAYERS):
+    for (w, gamma, beta), (mean, var), layer in zip(params[:-1], stats, LAYERS):
+        _, _, stride, dilation = layer
+        inp = x
         x = jax.lax.conv_general_dilated(
             x, w, (stride, stride), [(dilation, dilation)] * 2, rhs_dilation=(dilation, dilation),
             dimension_numbers=("NCHW", "OIHW", "NCHW"),
@@ -168,6 +199,8 @@ def forward(params, stats, x, train=False):
         scale = gamma / jnp.sqrt(var + BN_EPS)
         x = (x - mean[None, :, None, None]) * scale[None, :, None, None] + beta[None, :, None, None]
         x = x * jax.nn.sigmoid(x)
+        if is_residual(layer):
+            x = x + inp
     w, b = params[-1]
     x = jax.lax.conv_general_dilated(x, w, (1, 1), "VALID", dimension_numbers=("NCHW", "OIHW", "NCHW"))
     x = x + b[None, :, None, None]
@@ -192,17 +225,33 @@ def giou(a, b):
     return inter / union - (hull - union) / hull
 
 
-def loss_fn(params, stats, x, cls_t, box_t, pos):
+def box_iou(a, b):
+    ix = jnp.clip(jnp.minimum(a[:, 2], b[:, 2]) - jnp.maximum(a[:, 0], b[:, 0]), 0)
+    iy = jnp.clip(jnp.minimum(a[:, 3], b[:, 3]) - jnp.maximum(a[:, 1], b[:, 1]), 0)
+    inter = ix * iy
+    union = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]) + (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) - inter
+    return inter / (union + 1e-6)
+
+
+def loss_fn(params, stats, x, cls_t, box_t, pos, quality):
     raw, batch_stats = forward(params, stats, x, train=True)
     logits = raw[:, 4:]
     p = jax.nn.sigmoid(logits)
-    # Focal loss (gamma 2, alpha 0.25) on every anchor and class.
-    bce = jnp.maximum(logits, 0) - logits * cls_t + jnp.log1p(jnp.exp(-jnp.abs(logits)))
-    p_t = p * cls_t + (1 - p) * (1 - cls_t)
-    alpha = 0.25 * cls_t + 0.75 * (1 - cls_t)
+    boxes = decode_boxes(raw)
     n_pos = jnp.maximum(pos.sum(), 1.0)
-    cls_loss = (alpha * (1 - p_t) ** 2 * bce).sum() / n_pos
-    box_loss = ((1 - giou(decode_boxes(raw), box_t)) * pos).sum() / n_pos
+    if quality:
+        # Quality focal loss (beta 2): a positive's class target is the IoU of its predicted box with
+        # the truth, so scores rank well-placed boxes first (what AP at IoU 0.5 rewards).
+        target = cls_t * jax.lax.stop_gradient(box_iou(boxes, box_t))[:, None, :]
+        bce = jnp.maximum(logits, 0) - logits * target + jnp.log1p(jnp.exp(-jnp.abs(logits)))
+        cls_loss = ((target - p) ** 2 * bce).sum() / n_pos
+    else:
+        # Focal loss (gamma 2, alpha 0.25) on every anchor and class.
+        bce = jnp.maximum(logits, 0) - logits * cls_t + jnp.log1p(jnp.exp(-jnp.abs(logits)))
+        p_t = p * cls_t + (1 - p) * (1 - cls_t)
+        alpha = 0.25 * cls_t + 0.75 * (1 - cls_t)
+        cls_loss = (alpha * (1 - p_t) ** 2 * bce).sum() / n_pos
+    box_loss = ((1 - giou(boxes, box_t)) * pos).sum() / n_pos
     return cls_loss + 2.0 * box_loss, (cls_loss, box_loss, batch_stats)
 
 
@@ -216,13 +265,23 @@ def adam_step(params, grads, state, lr, step, wd=5e-4, b1=0.9, b2=0.999, eps=1e-
     return params, (m, v)
 
 
-@jax.jit
-def train_step(params, stats, state, x, cls_t, box_t, pos, lr, step):
+EMA_DECAY = 0.9995
+
+
+@functools.partial(jax.jit, static_argnames=("quality",))
+def train_step(params, ema, stats, state, data, idx, flip, lr, step, quality):
+    """One Adam step on the photos `idx` of `data` (images, class, box and positive targets, all
+    on the device), mirrored where `flip` is set; `ema` is the exponential average of the weights."""
+    images, cls_all, box_all, pos_all = data
+    x, cls_t, box_t, pos = flip_batch(images[idx].astype(jnp.float32) / 255.0, cls_all[idx], box_all[idx],
+                                      pos_all[idx], flip)
     (loss, (cls_loss, box_loss, batch_stats)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-        params, stats, x, cls_t, box_t, pos)
+        params, stats, x, cls_t, box_t, pos, quality)
     params, state = adam_step(params, grads, state, lr, step)
     stats = jax.tree_util.tree_map(lambda s, b: (1 - BN_MOMENTUM) * s + BN_MOMENTUM * b, stats, batch_stats)
-    return params, stats, state, loss, (cls_loss, box_loss)
+    decay = EMA_DECAY * (1 - jnp.exp(-step / 2000.0))  # ramps up, as in YOLOv5/v8
+    ema = jax.tree_util.tree_map(lambda e, p: decay * e + (1 - decay) * p, ema, params)
+    return params, ema, stats, state, loss, (cls_loss, box_loss)
 
 
 @jax.jit
@@ -316,7 +375,8 @@ def export_onnx(params, stats, path, model_version):
         return name
 
     x = "images"
-    for i, ((w, gamma, beta), (mean, var), (_, _, stride, dilation)) in enumerate(zip(params[:-1], stats, LAYERS)):
+    for i, ((w, gamma, beta), (mean, var), layer) in enumerate(zip(params[:-1], stats, LAYERS)):
+        _, _, stride, dilation = layer
         scale = np.asarray(gamma) / np.sqrt(np.asarray(var) + BN_EPS)
         w = np.asarray(w) * scale[:, None, None, None]
         b = np.asarray(beta) - np.asarray(mean) * scale
@@ -326,7 +386,11 @@ def export_onnx(params, stats, path, model_version):
             pads=[dilation] * 4))
         nodes.append(helper.make_node("Sigmoid", [f"conv{i}"], [f"sig{i}"]))
         nodes.append(helper.make_node("Mul", [f"conv{i}", f"sig{i}"], [f"act{i}"]))
-        x = f"act{i}"
+        if is_residual(layer):
+            nodes.append(helper.make_node("Add", [f"act{i}", x], [f"res{i}"]))
+            x = f"res{i}"
+        else:
+            x = f"act{i}"
     w, b = params[-1]
     nodes += [
         helper.make_node("Conv", [x, const("head.w", np.asarray(w, np.float32)), const("head.b", np.asarray(b, np.float32))],
@@ -369,7 +433,8 @@ def check_export(model, params, stats, image):
 
     x = image[None].astype(np.float32) / 255.0
     (out,) = ReferenceEvaluator(model).run(None, {"images": x})
-    pb, ps = (np.asarray(t) for t in predict(params, stats, jnp.asarray(x)))
+    with jax.default_matmul_precision("highest"):  # GPUs otherwise convolve in TF32
+        pb, ps = (np.asarray(t) for t in predict(params, stats, jnp.asarray(x)))
     cxcy = (pb[:, :2] + pb[:, 2:]) / 2
     wh = pb[:, 2:] - pb[:, :2]
     expected = np.concatenate([cxcy, wh, ps], 1)
@@ -393,61 +458,94 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="scripts/detector/data")
     ap.add_argument("--out", default="models/damage-detector.onnx")
-    ap.add_argument("--steps", type=int, default=3000)
-    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--size", type=int, default=320, help="square model input (multiple of 8)")
+    ap.add_argument("--widths", default="16,32,48,48",
+                    help="channels of the three stride-2 and of the four dilated convolutions")
+    ap.add_argument("--no-residual", action="store_true", help="no skip connections on stride-1 layers")
+    ap.add_argument("--focal", action="store_true", help="plain focal loss instead of quality focal loss")
+    ap.add_argument("--steps", type=int, default=15000)
+    ap.add_argument("--time-budget", type=float,
+                    help="seconds of training: lowers --steps (to a multiple of 500) from the rate of the "
+                         "first 300 steps, before the schedule depends on it; the summary records the steps")
+    ap.add_argument("--prepare-only", action="store_true", help="decode and cache the photos, then stop")
+    ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--seed", type=int, default=20261122)
-    ap.add_argument("--model-version", default="damage-tinyyolo-20261122")
-    ap.add_argument("--checkpoint", default="scripts/detector/data/checkpoint.npz",
-                    help="written at every evaluation and at the end")
+    ap.add_argument("--model-version", default="damage-tinyyolo-20261123")
+    ap.add_argument("--eval-every", type=int, default=2500, help="held-out AP and export every N steps")
+    ap.add_argument("--workers", type=int, default=os.cpu_count(), help="processes decoding photos")
+    ap.add_argument("--checkpoint", help="written at every evaluation and at the end (default DATA/checkpoint.npz)")
     ap.add_argument("--init", help="start from this checkpoint instead of random weights")
     args = ap.parse_args()
+    configure(args.size, [int(w) for w in args.widths.split(",")], not args.no_residual)
+    quality = not args.focal
+    checkpoint = args.checkpoint or os.path.join(args.data, "checkpoint.npz")
 
     t0 = time.time()
-    _, train_x, train_boxes = load_split(os.path.join(args.data, "train"))
-    _, test_x, test_boxes = load_split(os.path.join(args.data, "heldout"))
+    _, train_x, train_boxes = load_split(os.path.join(args.data, "train"), args.workers)
+    _, test_x, test_boxes = load_split(os.path.join(args.data, "heldout"), args.workers)
+    if args.prepare_only:
+        print(f"cached {len(train_x)} train / {len(test_x)} held-out photos in {time.time() - t0:.0f}s")
+        return
     targets = [assign(b) for b in train_boxes]
-    cls_t = np.stack([t[0] for t in targets])
-    box_t = np.stack([t[1] for t in targets])
-    pos_t = np.stack([t[2] for t in targets])
-    print(f"loaded {len(train_x)} train / {len(test_x)} held-out photos in {time.time() - t0:.0f}s", flush=True)
+    # The whole training set and its targets live on the device; batches are gathered there.
+    data = tuple(jnp.asarray(a) for a in (
+        train_x, np.stack([t[0] for t in targets]), np.stack([t[1] for t in targets]), np.stack([t[2] for t in targets])))
+    print(f"loaded {len(train_x)} train / {len(test_x)} held-out photos in {time.time() - t0:.0f}s "
+          f"on {jax.devices()[0].platform}", flush=True)
 
     rng = np.random.default_rng(args.seed)
     params = init_params(jax.random.PRNGKey(args.seed))
     stats = [(jnp.zeros(cout), jnp.ones(cout)) for _, cout, _, _ in LAYERS]
     if args.init:
         params, stats = load_checkpoint(args.init, params, stats)
+    ema = params
     state = (jax.tree_util.tree_map(jnp.zeros_like, params), jax.tree_util.tree_map(jnp.zeros_like, params))
-    warmup = 200
+    warmup, probe = 500, 300
     t0 = time.time()
-    for step in range(1, args.steps + 1):
+    step = 0
+    while step < args.steps:
+        step += 1
+        if step == probe + 1 and args.time_budget:
+            # Steps 2..probe (step 1 compiles) give the rate; the schedule below does not depend on
+            # the total before the warm-up ends, so the run is the one `--steps N` would make.
+            rate = (probe - 1) / (time.time() - t_probe)
+            fit = int((probe + rate * (args.time_budget - (time.time() - t0))) // 500 * 500)
+            args.steps = max(warmup + 500, min(args.steps, fit))
+            print(f"{rate:.1f} steps/s: {args.steps} steps fit the time budget", flush=True)
         idx = rng.choice(len(train_x), args.batch, replace=False)
-        x = train_x[idx].astype(np.float32) / 255.0
-        c, b, p = cls_t[idx], box_t[idx], pos_t[idx]
         flip = rng.random(args.batch) < 0.5
-        if flip.any():
-            x[flip] = x[flip][..., ::-1]
-            c[flip], b[flip], p[flip] = flip_targets(c[flip], b[flip], p[flip])
-        progress = step / args.steps
-        lr = args.lr * min(1.0, step / warmup) * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * progress)))
-        params, stats, state, loss, (cl, bl) = train_step(params, stats, state, x, c, b, p, lr, step)
-        if step % 50 == 0 or step == 1:
+        if step <= warmup:
+            lr = args.lr * step / warmup
+        else:
+            progress = (step - warmup) / (args.steps - warmup)
+            lr = args.lr * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * progress)))
+        params, ema, stats, state, loss, (cl, bl) = train_step(
+            params, ema, stats, state, data, idx, flip, np.float32(lr), np.float32(step), quality)
+        if step == 1:
+            jax.block_until_ready(params)
+            t_probe = time.time()
+        if step % 250 == 0 or step == 1:
             print(f"step {step} loss {float(loss):.3f} cls {float(cl):.3f} box {float(bl):.3f} "
                   f"lr {lr:.5f} {time.time() - t0:.0f}s", flush=True)
-        if step % 500 == 0 and step < args.steps:
-            print("held-out AP@0.5", evaluate(params, stats, test_x, test_boxes), flush=True)
-            export_onnx(params, stats, args.out, args.model_version)
-            save_checkpoint(args.checkpoint, params, stats)
+        if step % args.eval_every == 0 and step < args.steps:
+            print(f"step {step} held-out AP@0.5", evaluate(ema, stats, test_x, test_boxes), flush=True)
+            export_onnx(ema, stats, args.out, args.model_version)
+            save_checkpoint(checkpoint, ema, stats)
+    train_seconds = time.time() - t0
 
-    report = evaluate(params, stats, test_x, test_boxes)
+    report = evaluate(ema, stats, test_x, test_boxes)
     print("held-out AP@0.5 (python)", report, flush=True)
-    model = export_onnx(params, stats, args.out, args.model_version)
-    save_checkpoint(args.checkpoint, params, stats)
-    err = check_export(model, params, stats, test_x[0])
+    model = export_onnx(ema, stats, args.out, args.model_version)
+    save_checkpoint(checkpoint, ema, stats)
+    err = check_export(model, ema, stats, test_x[0])
     print(f"exported {args.out} ({os.path.getsize(args.out)} bytes), max |onnx - jax| = {err:.2e}")
-    summary = {"steps": args.steps, "batch": args.batch, "lr": args.lr, "seed": args.seed,
+    summary = {"size": SIZE, "widths": args.widths, "residual": RESIDUAL, "loss": "quality-focal" if quality else "focal",
+               "steps": args.steps, "batch": args.batch, "lr": args.lr, "seed": args.seed,
+               "parameters": int(sum(np.size(leaf) for leaf in jax.tree_util.tree_leaves(params))),
                "train_photos": int(len(train_x)), "heldout_photos": int(len(test_x)),
-               "heldout_ap50_python": report, "train_seconds": round(time.time() - t0)}
+               "heldout_ap50_python": report, "train_seconds": round(train_seconds),
+               "device": str(jax.devices()[0].device_kind), "jax": jax.__version__, "onnx": onnx.__version__}
     with open(os.path.splitext(args.out)[0] + ".train.json", "w") as f:
         json.dump(summary, f, indent=2)
 

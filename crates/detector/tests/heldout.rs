@@ -10,10 +10,10 @@ fn model_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/damage-detector.onnx")
 }
 
-/// Per-label AP@0.5 floors for the committed model. The project's target is 0.6 for every label;
-/// the committed model meets it for dents and misses it for scratches (see models/README.md), so the
-/// scratch floor guards against regressions below what the model does today, not the target.
-const AP50_FLOOR: [(&str, f32); 2] = [("scratch", 0.3), ("dent", 0.6)];
+/// Per-label AP@0.5 floors for the committed model: above the project's target of 0.6 for every
+/// label, about 0.1 below what it measures on these 48 photos (scratch 0.82, dent 0.95; see
+/// models/README.md). The previous model (scratch 0.38) fails them.
+const AP50_FLOOR: [(&str, f32); 2] = [("scratch", 0.7), ("dent", 0.85)];
 
 #[test]
 fn committed_model_finds_damage_in_heldout_photos() {
@@ -87,7 +87,8 @@ fn detections_are_in_original_pixels_at_any_resolution() {
             matched += usize::from(hit);
         }
     }
-    assert!(matched >= 4, "found {matched} of 6 dents");
+    // The committed model finds all 6; one miss is allowed.
+    assert!(matched >= 5, "found {matched} of 6 dents");
 }
 
 #[test]
