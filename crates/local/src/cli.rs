@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use std::time::Instant;
 
-use crate::demo::{DEMO_SIZES, DemoReport, run_inspection, run_lifecycle, set_up, summary_table};
+use crate::demo::{DEMO_PROFILE, DemoReport, run_inspection, run_lifecycle, set_up, summary_table};
 use crate::functions::DATA_BUCKET;
 use crate::pipeline::{
     LocalOptions, Manifest, ManifestPhoto, PipelineError, ProjectFiles, build, run_and_review,
@@ -197,11 +197,11 @@ fn fresh(state: &Path, name: &str) -> Result<PathBuf, CliError> {
     Ok(root)
 }
 
-/// The demo's lifecycle sizes: see [`crate::demo::DEMO_SIZES`].
+/// The demo's lifecycle sizes: see [`crate::demo::DEMO_PROFILE`].
 fn demo_options() -> LocalOptions {
     LocalOptions {
         evaluation: EvaluationSettings {
-            photos: DEMO_SIZES.paired_samples,
+            photos: DEMO_PROFILE.paired_samples,
             ..EvaluationSettings::default()
         },
         ..LocalOptions::default()

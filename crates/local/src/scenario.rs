@@ -19,13 +19,14 @@ use crate::system::ExecutionRecord;
 /// The profile drift-check and approval-guard use for the detector.
 pub const PROFILE: &str = "damage-detector";
 
-/// Smaller samples than production needs, so that a demo or a test runs in seconds on a laptop,
-/// and a looser latency comparison, because here the champion and the candidate are timed on one
-/// shared CPU in a debug build, where a p95 moves by more than production's 1.2 ratio from one run
-/// to the next. Written as the data bucket's override of the profile, which both functions read
-/// first; the statistics and every other rule are the production ones.
+/// How local mode departs from the bundled profile: smaller samples than production needs, so
+/// that a demo or a test runs in seconds on a laptop, and looser latency gates, because here the
+/// champion and the candidate are timed on one shared CPU in a debug build, where a p95 moves by
+/// more than production's margins from one run to the next. Written as the data bucket's override
+/// of the profile, which both functions read first; the statistics and every other rule are the
+/// production ones.
 #[derive(Debug, Clone, Copy)]
-pub struct SampleSizes {
+pub struct LocalProfile {
     /// drift-check's minimum sample per feature (production: 200).
     pub drift_min_sample: u64,
     /// approval-guard's minimum paired samples against the champion (production: 500); also the
@@ -33,12 +34,14 @@ pub struct SampleSizes {
     pub paired_samples: usize,
     /// approval-guard's largest candidate/champion p95 latency ratio (production: 1.2).
     pub max_latency_ratio: f64,
+    /// approval-guard's absolute p95 latency gate in ms (production: 150, on a GPU).
+    pub max_latency_p95_ms: f64,
 }
 
-/// Writes the profile override with `sizes`.
+/// Writes the profile override.
 pub async fn write_profile_override(
     store: &dyn ObjectStore,
-    sizes: SampleSizes,
+    sizes: LocalProfile,
 ) -> Result<(), PipelineError> {
     let bundled = drift_check::profile::bundled(PROFILE).unwrap_or("{}");
     let mut profile: Value = serde_json::from_str(bundled)
@@ -46,6 +49,11 @@ pub async fn write_profile_override(
     profile["drift"]["min_sample_size"] = json!(sizes.drift_min_sample);
     profile["gates"]["champion"]["min_paired_samples"] = json!(sizes.paired_samples);
     profile["gates"]["champion"]["max_latency_ratio"] = json!(sizes.max_latency_ratio);
+    if let Some(gates) = profile["gates"]["absolute"].as_array_mut() {
+        for gate in gates.iter_mut().filter(|g| g["metric"] == "latency_p95_ms") {
+            gate["threshold"] = json!(sizes.max_latency_p95_ms);
+        }
+    }
     let location =
         platform::store::S3Location::new(DATA_BUCKET, drift_check::profile::override_key(PROFILE));
     platform::store::put_json(store, &location, &profile, PutOptions::json()).await?;

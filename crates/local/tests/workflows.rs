@@ -5,23 +5,29 @@
 
 use std::path::Path;
 
-use damage_pricing::demo::{SampleListing, sample_listings};
+use damage_pricing::demo::{SampleListing, listing, sample_listings};
 use damage_pricing::functions::{DATA_BUCKET, UPLOADS_BUCKET};
 use damage_pricing::pipeline::{Local, LocalOptions, ProjectFiles, build, upload_listing};
 use damage_pricing::sagemaker::{CandidateSpec, EvaluationSettings};
 use damage_pricing::scenario::{
-    SampleSizes, add_candidate, first_release, night_listings, scheduled_drift_check,
+    LocalProfile, add_candidate, first_release, night_listings, scheduled_drift_check,
     slow_candidate, upload_and_price, write_profile_override,
 };
 use damage_pricing::{ExecutionRecord, LocalSystem};
+use detector::SynthConfig;
 use platform::store::{ObjectStore, PutOptions};
 use serde_json::{Value, json};
 
-const SIZES: SampleSizes = SampleSizes {
+const SIZES: LocalProfile = LocalProfile {
     drift_min_sample: 40,
     paired_samples: 40,
     max_latency_ratio: 2.0,
+    max_latency_p95_ms: 1_000.0,
 };
+
+/// The lifecycle tests time real inferences (the canary's latency alarm is the template's
+/// 150 ms p95): one at a time, so that tests running beside each other do not slow them down.
+static ONE_LIFECYCLE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn files() -> ProjectFiles {
     ProjectFiles::locate(None)
@@ -80,6 +86,14 @@ async fn upload(local: &Local, sample: &SampleListing) -> Vec<Value> {
         .expect("upload")
 }
 
+/// A listing with one blurred photo: validate flags it for a retake, so a person reviews it
+/// whatever the model finds.
+fn needs_review(id: &str, seed: u64) -> SampleListing {
+    let mut configs = vec![SynthConfig::default(); 3];
+    configs[1].blur_sigma = 6.0;
+    listing(id, 15_000.0, seed, &configs, "a blurred photo")
+}
+
 fn sample(id: &str) -> SampleListing {
     sample_listings()
         .into_iter()
@@ -118,8 +132,8 @@ async fn a_confident_listing_is_published_without_review() {
 async fn reviews_resume_publish_override_or_reject() {
     let dir = tempfile::tempdir().unwrap();
     let mut local = local(dir.path()).await;
-    for id in ["L-1001", "L-1002", "L-1003"] {
-        upload(&local, &sample(id)).await;
+    for (id, seed) in [("R-1", 7_000), ("R-2", 7_100), ("R-3", 7_200)] {
+        upload(&local, &needs_review(id, seed)).await;
     }
     let started = local.system.run_pending().await.unwrap();
     assert_eq!(started.len(), 3, "one inspection per complete listing");
@@ -139,7 +153,7 @@ async fn reviews_resume_publish_override_or_reject() {
     let approved = local
         .system
         .send_task_success(
-            &review_token(&local.system, "L-1001"),
+            &review_token(&local.system, "R-1"),
             json!({"verdict": "approve", "reviewer": "ana"}),
         )
         .await
@@ -160,8 +174,8 @@ async fn reviews_resume_publish_override_or_reject() {
     let overridden = local
         .system
         .send_task_success(
-            &review_token(&local.system, "L-1002"),
-            json!({"verdict": "approve", "reviewer": "ben", "adjusted_price": 21_500.0}),
+            &review_token(&local.system, "R-2"),
+            json!({"verdict": "approve", "reviewer": "ben", "adjusted_price": 14_000.0}),
         )
         .await
         .unwrap();
@@ -169,14 +183,14 @@ async fn reviews_resume_publish_override_or_reject() {
     assert!(states(&overridden).contains(&"ApplyReviewedPrice".to_string()));
     assert_eq!(
         overridden.output.as_ref().unwrap()["adjusted_price"],
-        21_500.0
+        14_000.0
     );
 
     // Rejected: nothing published, the seller is told.
     let rejected = local
         .system
         .send_task_success(
-            &review_token(&local.system, "L-1003"),
+            &review_token(&local.system, "R-3"),
             json!({"verdict": "reject", "reviewer": "ana", "note": "photos of another car"}),
         )
         .await
@@ -186,7 +200,7 @@ async fn reviews_resume_publish_override_or_reject() {
     assert!(!states(&rejected).contains(&"PublishPrice".to_string()));
 
     // Every priced listing has its result document, whatever the verdict.
-    for id in ["L-1001", "L-1002", "L-1003"] {
+    for id in ["R-1", "R-2", "R-3"] {
         let doc = result_document(&local, id).await.expect("result document");
         assert_eq!(doc["listing_id"], id);
     }
@@ -196,12 +210,12 @@ async fn reviews_resume_publish_override_or_reject() {
 async fn a_verdict_without_a_reviewer_fails_the_execution() {
     let dir = tempfile::tempdir().unwrap();
     let mut local = local(dir.path()).await;
-    upload(&local, &sample("L-1001")).await;
+    upload(&local, &needs_review("R-4", 7_300)).await;
     local.system.run_pending().await.unwrap();
     let record = local
         .system
         .send_task_success(
-            &review_token(&local.system, "L-1001"),
+            &review_token(&local.system, "R-4"),
             json!({"verdict": "approve"}),
         )
         .await
@@ -268,6 +282,7 @@ async fn refused_uploads_start_nothing_and_changed_photos_fail_the_listing() {
 }
 
 /// The stack with its first release serving, and a week of night photos uploaded and priced.
+/// Hold [`ONE_LIFECYCLE_AT_A_TIME`] while using it.
 async fn drifted_stack(dir: &Path) -> Local {
     let mut local = local(dir).await;
     write_profile_override(local.store.as_ref(), SIZES)
@@ -314,6 +329,7 @@ async fn drift_and_retrain(local: &mut Local) -> ExecutionRecord {
 
 #[tokio::test]
 async fn drift_starts_a_retrain_whose_better_candidate_is_deployed() {
+    let _one = ONE_LIFECYCLE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let mut local = drifted_stack(dir.path()).await;
     add_candidate(
@@ -346,6 +362,7 @@ async fn drift_starts_a_retrain_whose_better_candidate_is_deployed() {
 
 #[tokio::test]
 async fn a_candidate_no_better_than_the_champion_is_rejected() {
+    let _one = ONE_LIFECYCLE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let mut local = drifted_stack(dir.path()).await;
     // "Retraining" gives back the champion's own weights: not significantly better.
@@ -374,6 +391,7 @@ async fn a_candidate_no_better_than_the_champion_is_rejected() {
 
 #[tokio::test]
 async fn a_canary_alarm_rolls_the_candidate_back() {
+    let _one = ONE_LIFECYCLE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let mut local = drifted_stack(dir.path()).await;
     add_candidate(dir.path(), "001-slow", &files().model, &slow_candidate()).unwrap();
