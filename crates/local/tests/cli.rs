@@ -81,3 +81,26 @@ async fn bad_arguments_are_named() {
         assert!(message.contains(expected), "{args:?}: {message}");
     }
 }
+
+#[tokio::test]
+async fn the_readme_run_example_runs_with_the_committed_mock_config() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let path = |p: &str| format!("{root}/{p}");
+    let state = tempfile::tempdir().unwrap();
+    let (result, out) = cli(&[
+        "run",
+        &path("statemachines/inspection.asl.json"),
+        "--input",
+        &path("events/pricing/inspection-input.json"),
+        "--mock-config",
+        &path("statemachines/tests/mock-config.json"),
+        "--test-case",
+        "ReviewApproved",
+        "--state",
+        state.path().to_str().unwrap(),
+    ])
+    .await;
+    result.unwrap();
+    assert!(out.contains("status: SUCCEEDED"), "{out}");
+    assert!(out.contains("PublishPrice"), "{out}");
+}

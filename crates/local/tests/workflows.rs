@@ -1,13 +1,17 @@
 //! Whole workflows through the real `statemachines/*.asl.json`, the real handlers and the local
 //! stand-ins: every way an inspection ends (published, reviewed and published, overridden,
-//! rejected, failed photos) and every way a drift-started retrain ends (deployed, rejected,
-//! rolled back by a canary alarm).
+//! rejected, invalid verdict, refused or changed photos), every way a drift-started retrain ends
+//! (deployed, rejected, rolled back by a canary alarm), and how the first approved model creates
+//! the endpoint while a failed endpoint lookup does not.
 
 use std::path::Path;
 
 use damage_pricing::demo::{SampleListing, listing, sample_listings};
 use damage_pricing::functions::{DATA_BUCKET, UPLOADS_BUCKET};
-use damage_pricing::pipeline::{Local, LocalOptions, ProjectFiles, build, upload_listing};
+use damage_pricing::lifecycle::{DATASET_MANIFEST_KEY, write_training_dataset};
+use damage_pricing::pipeline::{
+    Local, LocalOptions, ProjectFiles, build, build_with, upload_listing,
+};
 use damage_pricing::sagemaker::{CandidateSpec, EvaluationSettings};
 use damage_pricing::scenario::{
     LocalProfile, add_candidate, first_release, night_listings, scheduled_drift_check,
@@ -413,4 +417,90 @@ async fn a_canary_alarm_rolls_the_candidate_back() {
         "the latency alarm reached approval-guard: {fired:?}"
     );
     assert_eq!(local.endpoint.model_version(), "damage-yolov8s-release-1");
+}
+
+/// A stack with the training dataset and a candidate but no endpoint yet, and the retrain input
+/// an operator would start it with.
+async fn stack_without_endpoint(local: &Local, dir: &Path) -> Value {
+    write_profile_override(local.store.as_ref(), SIZES)
+        .await
+        .unwrap();
+    write_training_dataset(local.store.as_ref(), 12, 1)
+        .await
+        .unwrap();
+    add_candidate(
+        dir,
+        "001-first",
+        &files().model,
+        &candidate("the first model"),
+    )
+    .unwrap();
+    json!({
+        "trigger": {"source": "manual"},
+        "model_profile": "damage-detector",
+        "dataset": {"bucket": DATA_BUCKET, "manifest_key": DATASET_MANIFEST_KEY}
+    })
+}
+
+#[tokio::test]
+async fn the_first_approved_model_creates_the_endpoint() {
+    let _one = ONE_LIFECYCLE_AT_A_TIME.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut local = local(dir.path()).await;
+    let input = stack_without_endpoint(&local, dir.path()).await;
+    let retrain = local
+        .system
+        .start("retrain", "first-model", input, None)
+        .await
+        .unwrap();
+    assert_eq!(retrain.status, "SUCCEEDED", "{:?}", outcome_of(&retrain));
+    let states = states(&retrain);
+    let after_lookup: Vec<&str> = states
+        .iter()
+        .skip_while(|s| *s != "FindEndpoint")
+        .take(3)
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        after_lookup,
+        ["FindEndpoint", "IsEndpointMissing", "CreateEndpoint"]
+    );
+    assert!(states.ends_with(&["NotifyDeployed".into(), "Deployed".into()]));
+    let served = local.sync_endpoint().await.unwrap();
+    assert_eq!(
+        retrain.output.as_ref().unwrap()["run"]["model_version"],
+        served.as_str()
+    );
+}
+
+#[tokio::test]
+async fn a_refused_endpoint_lookup_fails_rather_than_creating_an_endpoint() {
+    let _one = ONE_LIFECYCLE_AT_A_TIME.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mocks = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../statemachines/tests/mock-config.json"),
+    )
+    .unwrap();
+    let case = asl::MockConfig::parse(&mocks)
+        .unwrap()
+        .test_case("retrain", "EndpointLookupThrottled")
+        .unwrap();
+    let definitions = [("retrain", files().statemachines.join("retrain.asl.json"))];
+    let mut local = build_with(dir.path(), &files(), &definitions, Some(&case), &options())
+        .await
+        .unwrap();
+    let input = stack_without_endpoint(&local, dir.path()).await;
+    let retrain = local
+        .system
+        .start("retrain", "throttled-lookup", input, Some(case))
+        .await
+        .unwrap();
+    assert_eq!(retrain.status, "FAILED");
+    assert_eq!(
+        retrain.error.as_deref(),
+        Some("SageMaker.SageMakerException")
+    );
+    let states = states(&retrain);
+    assert!(states.contains(&"EndpointLookupFailed".to_string()));
+    assert!(!states.contains(&"CreateEndpoint".to_string()));
 }
