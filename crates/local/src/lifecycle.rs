@@ -35,9 +35,10 @@ pub const DATASET_MANIFEST_KEY: &str = "datasets/current/manifest.json";
 /// Largest model read back from the store.
 const MAX_MODEL_BYTES: u64 = 512 * 1024 * 1024;
 
-/// The three alarms `infra/template.yaml` puts on the endpoint and names in the retrain state
-/// machine's `AutoRollbackConfiguration`, with the template's default thresholds; their action
-/// is approval-guard. `ModelLatency` is in microseconds, as SageMaker publishes it.
+/// The three alarms `infra/template.yaml` puts on the endpoint and the retrain state machine names
+/// in its `AutoRollbackConfiguration`, with the template's default thresholds (a test holds the
+/// two in step); their action is approval-guard. `ModelLatency` is in microseconds, as SageMaker
+/// publishes it.
 pub fn endpoint_alarms(names: &BTreeMap<String, String>) -> Vec<AlarmDefinition> {
     let name = |key: &str| names.get(key).cloned().unwrap_or_else(|| key.to_string());
     let dimensions = vec![
@@ -470,4 +471,97 @@ pub fn alarms_firing(cloudwatch: &LocalCloudWatch, names: &[String]) -> Vec<Stri
         .filter(|n| cloudwatch.state(n) == Some(AlarmState::Alarm))
         .cloned()
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `Key: value` lines of the template resource whose `AlarmName` ends with `suffix`
+    /// (each alarm is a flat block of properties in `infra/template.yaml`).
+    fn template_alarm(template: &str, suffix: &str) -> BTreeMap<String, String> {
+        // Resources start at two spaces of indentation; their properties are deeper.
+        let mut blocks: Vec<Vec<&str>> = Vec::new();
+        for line in template.lines() {
+            let starts_resource = line.starts_with("  ") && !line[2..].starts_with(' ');
+            match blocks.last_mut() {
+                Some(block) if !starts_resource => block.push(line),
+                _ => blocks.push(vec![line]),
+            }
+        }
+        let name = format!("{suffix}\"");
+        let block = blocks
+            .iter()
+            .find(|b| {
+                b.iter().any(|l| l.contains("AWS::CloudWatch::Alarm"))
+                    && b.iter()
+                        .any(|l| l.contains("AlarmName") && l.ends_with(&name))
+            })
+            .unwrap_or_else(|| panic!("no alarm named *{suffix} in the template"));
+        block
+            .iter()
+            .filter_map(|l| l.trim().split_once(": "))
+            .map(|(k, v)| (k.to_string(), v.trim().to_string()))
+            .collect()
+    }
+
+    /// A template parameter's default.
+    fn parameter_default(template: &str, name: &str) -> String {
+        let start = template.find(&format!("\n  {name}:\n")).expect("parameter");
+        template[start..]
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("Default: "))
+            .expect("default")
+            .to_string()
+    }
+
+    #[test]
+    fn endpoint_alarms_are_the_templates() {
+        let template = include_str!("../../../infra/template.yaml");
+        let names = crate::pipeline::local_substitutions();
+        for alarm in endpoint_alarms(&names) {
+            let suffix = alarm
+                .alarm_name
+                .strip_prefix("damage-pricing")
+                .expect("local stack name");
+            let t = template_alarm(template, suffix);
+            let threshold = match t["Threshold"].strip_prefix("!Ref ") {
+                Some(parameter) => parameter_default(template, parameter),
+                None => t["Threshold"].clone(),
+            };
+            let statistic = alarm.statistic.clone().or(alarm.extended_statistic.clone());
+            let template_statistic = t.get("Statistic").or(t.get("ExtendedStatistic")).cloned();
+            assert_eq!(t["Namespace"], alarm.namespace, "{suffix}");
+            assert_eq!(t["MetricName"], alarm.metric_name, "{suffix}");
+            assert_eq!(template_statistic, statistic, "{suffix}");
+            assert_eq!(t["Period"], alarm.period.to_string(), "{suffix}");
+            assert_eq!(
+                t["EvaluationPeriods"],
+                alarm.evaluation_periods.to_string(),
+                "{suffix}"
+            );
+            assert_eq!(
+                t.get("DatapointsToAlarm").cloned(),
+                alarm.datapoints_to_alarm.map(|d| d.to_string()),
+                "{suffix}"
+            );
+            assert_eq!(
+                threshold.parse::<f64>().unwrap(),
+                alarm.threshold,
+                "{suffix}"
+            );
+            assert_eq!(
+                t["ComparisonOperator"],
+                format!("{:?}", alarm.comparison_operator),
+                "{suffix}"
+            );
+            assert_eq!(
+                Some(t["TreatMissingData"].as_str()),
+                serde_json::to_value(alarm.treat_missing_data)
+                    .unwrap()
+                    .as_str(),
+                "{suffix}"
+            );
+        }
+    }
 }
