@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, VecDeque};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use platform::workflow::{StartOutcome, WorkflowError, WorkflowStarter};
+use platform::workflow::{StartOutcome, WorkflowError, WorkflowStarter, execution_arn};
 use serde_json::Value;
 
 /// A start waiting to run.
@@ -81,10 +81,7 @@ impl WorkflowStarter for QueueStarter {
             input: input.clone(),
         });
         Ok(StartOutcome::Started {
-            execution_arn: format!(
-                "{}:{name}",
-                state_machine_arn.replace(":stateMachine:", ":execution:")
-            ),
+            execution_arn: execution_arn(state_machine_arn, name),
         })
     }
 

@@ -17,6 +17,14 @@ use crate::store::BoxError;
 /// Step Functions execution names: 1 to 80 characters of `[A-Za-z0-9-_]`.
 pub const MAX_EXECUTION_NAME: usize = 80;
 
+/// The ARN Step Functions gives execution `name` of the state machine `state_machine_arn`.
+pub fn execution_arn(state_machine_arn: &str, name: &str) -> String {
+    format!(
+        "{}:{name}",
+        state_machine_arn.replace(":stateMachine:", ":execution:")
+    )
+}
+
 /// Makes any text a valid execution name: other characters become `_`, and a name over 80
 /// characters keeps its first 63 and a hash of the whole, so distinct inputs stay distinct.
 pub fn execution_name(raw: &str) -> String {
@@ -269,10 +277,7 @@ impl WorkflowStarter for RecordingStarter {
             running: true,
         });
         Ok(StartOutcome::Started {
-            execution_arn: format!(
-                "{}:{name}",
-                state_machine_arn.replace(":stateMachine:", ":execution:")
-            ),
+            execution_arn: execution_arn(state_machine_arn, name),
         })
     }
 

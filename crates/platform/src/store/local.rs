@@ -20,7 +20,9 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::{Object, ObjectMeta, ObjectStore, PutOptions, PutOutcome, S3Location, StoreError};
+use super::{
+    Object, ObjectMeta, ObjectStore, PutOptions, PutOutcome, S3Location, StoreError, refuse_larger,
+};
 
 const META_DIR: &str = ".meta";
 
@@ -276,14 +278,7 @@ impl ObjectStore for LocalStore {
                 bucket: bucket.into(),
                 key: key.into(),
             })?;
-        if meta.size > max_bytes {
-            return Err(StoreError::TooLarge {
-                bucket: bucket.into(),
-                key: key.into(),
-                size: meta.size,
-                limit: max_bytes,
-            });
-        }
+        refuse_larger(bucket, key, meta.size, max_bytes)?;
         let body = fs::read(self.path_of(bucket, key)).map_err(|e| io_error(bucket, key, e))?;
         Ok(Object { meta, body })
     }

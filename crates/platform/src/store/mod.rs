@@ -185,6 +185,20 @@ pub trait ObjectStore: Send + Sync {
     async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError>;
 }
 
+/// Refuses an object of `size` bytes when it is larger than `max_bytes` (checked before a body
+/// is read whenever the size is known).
+pub fn refuse_larger(bucket: &str, key: &str, size: u64, max_bytes: u64) -> Result<(), StoreError> {
+    if size > max_bytes {
+        return Err(StoreError::TooLarge {
+            bucket: bucket.into(),
+            key: key.into(),
+            size,
+            limit: max_bytes,
+        });
+    }
+    Ok(())
+}
+
 /// Reads and parses a JSON document, refusing one larger than `max_bytes`.
 pub async fn get_json<T: serde::de::DeserializeOwned>(
     store: &dyn ObjectStore,

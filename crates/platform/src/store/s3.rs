@@ -11,7 +11,9 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use super::{Object, ObjectMeta, ObjectStore, PutOptions, PutOutcome, S3Location, StoreError};
+use super::{
+    Object, ObjectMeta, ObjectStore, PutOptions, PutOutcome, S3Location, StoreError, refuse_larger,
+};
 use crate::aws::{FailureKind, classify};
 
 /// S3 through the SDK. Retries of throttling and transient errors are the SDK's (standard mode,
@@ -124,14 +126,7 @@ impl ObjectStore for S3Store {
             .and_then(|n| u64::try_from(n).ok())
             .unwrap_or(0);
         // Refuse before reading the body: dropping the stream closes the connection.
-        if size > max_bytes {
-            return Err(StoreError::TooLarge {
-                bucket: bucket.into(),
-                key: key.into(),
-                size,
-                limit: max_bytes,
-            });
-        }
+        refuse_larger(bucket, key, size, max_bytes)?;
         let meta = ObjectMeta {
             key: key.into(),
             size,
@@ -152,14 +147,7 @@ impl ObjectStore for S3Store {
             })?
             .into_bytes()
             .to_vec();
-        if body.len() as u64 > max_bytes {
-            return Err(StoreError::TooLarge {
-                bucket: bucket.into(),
-                key: key.into(),
-                size: body.len() as u64,
-                limit: max_bytes,
-            });
-        }
+        refuse_larger(bucket, key, body.len() as u64, max_bytes)?;
         Ok(Object { meta, body })
     }
 
