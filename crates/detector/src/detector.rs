@@ -85,13 +85,33 @@ impl Detector {
     /// project's classes, the size 640 and the version the file name without extension.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, DetectError> {
         let path = path.as_ref();
-        let load_error = |source: TractError| DetectError::ModelLoad {
-            path: path.display().to_string(),
-            source: source.into(),
-        };
+        let source = path.display().to_string();
         let proto = tract_onnx::onnx()
             .proto_model_for_path(path)
-            .map_err(load_error)?;
+            .map_err(|e| load_error(&source, e))?;
+        let fallback_version = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Self::from_proto(&proto, &source, fallback_version)
+    }
+
+    /// Loads an ONNX model held in memory (an artefact read from object storage), as [`load`]
+    /// does; `name` stands for the file in errors and is the version when the metadata names none.
+    ///
+    /// [`load`]: Self::load
+    pub fn from_bytes(name: &str, bytes: &[u8]) -> Result<Self, DetectError> {
+        let proto = tract_onnx::onnx()
+            .proto_model_for_read(&mut std::io::Cursor::new(bytes))
+            .map_err(|e| load_error(name, e))?;
+        Self::from_proto(&proto, name, name.to_string())
+    }
+
+    fn from_proto(
+        proto: &tract_onnx::pb::ModelProto,
+        source: &str,
+        fallback_version: String,
+    ) -> Result<Self, DetectError> {
         let meta = |key: &str| {
             proto
                 .metadata_props
@@ -116,18 +136,14 @@ impl Detector {
                 .map(|c| c.label().to_string())
                 .collect(),
         };
-        let model_version = meta("model_version").unwrap_or_else(|| {
-            path.file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        });
+        let model_version = meta("model_version").unwrap_or(fallback_version);
         let size = input_size as usize;
         let plan = tract_onnx::onnx()
-            .model_for_proto_model(&proto)
+            .model_for_proto_model(proto)
             .and_then(|m| m.with_input_fact(0, f32::fact([1, 3, size, size]).into()))
             .and_then(|m| m.into_optimized())
             .and_then(|m| m.into_runnable())
-            .map_err(load_error)?;
+            .map_err(|e| load_error(source, e))?;
         Ok(Self {
             plan,
             input_size,
@@ -253,6 +269,13 @@ impl Detector {
             .get(class_id)
             .cloned()
             .unwrap_or_else(|| format!("class_{class_id}"))
+    }
+}
+
+fn load_error(source: &str, error: TractError) -> DetectError {
+    DetectError::ModelLoad {
+        path: source.to_string(),
+        source: error.into(),
     }
 }
 

@@ -196,6 +196,11 @@ impl LocalEndpoint {
     /// Serves `detector` under the version its metadata names.
     pub fn new(detector: Detector) -> Self {
         let model_version = detector.model_version().to_string();
+        Self::serving(detector, model_version)
+    }
+
+    /// Serves `detector` as `model_version`.
+    pub fn serving(detector: Detector, model_version: String) -> Self {
         Self {
             served: RwLock::new(Arc::new(Served {
                 detector,

@@ -20,10 +20,7 @@ use crate::cloudwatch::{
 };
 use crate::functions::{DATA_BUCKET, ENDPOINT_NAME};
 use crate::runner::{LocalFunction, ServiceIntegration};
-use crate::sagemaker::{
-    Canary, CanaryTraffic, EvaluationError, LocalSageMaker, SageMakerError, ServedModel,
-    with_scratch_model,
-};
+use crate::sagemaker::{Canary, CanaryTraffic, LocalSageMaker, SageMakerError, ServedModel};
 use crate::system::function_arn;
 
 /// The model package group of the detector (the template's `ModelPackageGroupName`).
@@ -127,8 +124,6 @@ pub enum LifecycleError {
     Store(#[from] platform::store::StoreError),
     #[error("cannot encode a dataset photo")]
     Encode(#[from] detector::RasterError),
-    #[error(transparent)]
-    Scratch(#[from] EvaluationError),
     #[error("cannot load the served model {location}")]
     Model {
         location: S3Location,
@@ -256,8 +251,7 @@ pub async fn load_served(
     let object = store
         .get(&location.bucket, &location.key, MAX_MODEL_BYTES)
         .await?;
-    let name = served.model_version.as_deref().unwrap_or("served");
-    with_scratch_model(name, &object.body, |path| Detector::load(path))?.map_err(|source| {
+    Detector::from_bytes(&location.to_string(), &object.body).map_err(|source| {
         LifecycleError::Model {
             location: location.clone(),
             source,

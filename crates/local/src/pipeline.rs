@@ -22,7 +22,9 @@ use crate::functions::{
 };
 use crate::lifecycle::{CanaryReplay, LifecycleError, endpoint_alarms, load_served};
 use crate::runner::{LocalFunction, LocalRunner};
-use crate::sagemaker::{EvaluationSettings, LocalSageMaker, SageMakerError, SageMakerSettings};
+use crate::sagemaker::{
+    EvaluationSettings, LocalSageMaker, SageMakerError, SageMakerSettings, ServedModel,
+};
 use crate::system::{ExecutionRecord, Foundation, LocalSystem, SystemError};
 
 /// Where the project's files are: state machines and the committed model.
@@ -144,23 +146,34 @@ impl Local {
     /// Makes the local endpoint serve what the SageMaker stand-in says the endpoint serves (after
     /// a deployment or a rollback). Returns the version now served.
     pub async fn sync_endpoint(&self) -> Result<String, PipelineError> {
-        match self.sagemaker.serving_model(ENDPOINT_NAME).await {
-            Ok(served) => {
-                let version = served
-                    .model_version
-                    .clone()
-                    .unwrap_or_else(|| served.endpoint_config.clone());
+        match deployed(&self.sagemaker).await? {
+            Some((served, version)) => {
                 if version != self.endpoint.model_version() {
                     let detector = load_served(self.store.as_ref(), &served).await?;
                     self.endpoint.deploy(detector, version.clone());
                 }
                 Ok(version)
             }
-            Err(SageMakerError::Registry(RegistryError::NotFound { .. })) => {
-                Ok(self.endpoint.model_version())
-            }
-            Err(e) => Err(e.into()),
+            None => Ok(self.endpoint.model_version()),
         }
+    }
+}
+
+/// What the SageMaker stand-in says the endpoint serves, and as which version; `None` before the
+/// first deployment.
+async fn deployed(
+    sagemaker: &LocalSageMaker,
+) -> Result<Option<(ServedModel, String)>, PipelineError> {
+    match sagemaker.serving_model(ENDPOINT_NAME).await {
+        Ok(served) => {
+            let version = served
+                .model_version
+                .clone()
+                .unwrap_or_else(|| served.endpoint_config.clone());
+            Ok(Some((served, version)))
+        }
+        Err(SageMakerError::Registry(RegistryError::NotFound { .. })) => Ok(None),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -268,11 +281,19 @@ pub async fn build_with(
         )
         .await?,
     );
-    let detector = Detector::load(&files.model).map_err(|source| PipelineError::Model {
-        path: files.model.clone(),
-        source,
-    })?;
-    let endpoint = Arc::new(LocalEndpoint::new(detector));
+    // The endpoint serves what the SageMaker state says; before any deployment, the committed model.
+    let endpoint = Arc::new(match deployed(&sagemaker).await? {
+        Some((served, version)) => {
+            LocalEndpoint::serving(load_served(store.as_ref(), &served).await?, version)
+        }
+        None => {
+            let detector = Detector::load(&files.model).map_err(|source| PipelineError::Model {
+                path: files.model.clone(),
+                source,
+            })?;
+            LocalEndpoint::new(detector)
+        }
+    });
 
     let validate = Arc::new(ValidateFunction {
         store: store.clone(),
@@ -351,7 +372,6 @@ pub async fn build_with(
         functions,
     };
     local.system.remember_saved_executions().await?;
-    local.sync_endpoint().await?;
     Ok(local)
 }
 

@@ -25,7 +25,7 @@
 //!   Otherwise, once the polls are spent, it is `InService` on the new configuration.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -1192,12 +1192,6 @@ pub struct Evaluation {
 /// Why an evaluation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum EvaluationError {
-    #[error("cannot write the model to a scratch file {path}")]
-    Scratch {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
     #[error(transparent)]
     Detector(#[from] detector::DetectError),
     #[error("cannot encode a held-out photo")]
@@ -1210,25 +1204,6 @@ pub enum EvaluationError {
     Baseline(#[from] drift_check::baseline::BaselineError),
 }
 
-/// Runs `f` on model bytes written to a scratch file (the detector loads models from paths),
-/// removed afterwards.
-pub fn with_scratch_model<T>(
-    name: &str,
-    model: &[u8],
-    f: impl FnOnce(&Path) -> T,
-) -> Result<T, EvaluationError> {
-    let path =
-        std::env::temp_dir().join(format!("damage-pricing-{}-{name}.onnx", std::process::id()));
-    std::fs::write(&path, model).map_err(|source| EvaluationError::Scratch {
-        path: path.clone(),
-        source,
-    })?;
-    let result = f(&path);
-    // The scratch copy is ours alone; failing to remove it leaves a temp file, nothing worse.
-    let _ = std::fs::remove_file(&path);
-    Ok(result)
-}
-
 /// Evaluates model bytes.
 fn evaluate_model_bytes(
     job: &str,
@@ -1236,9 +1211,8 @@ fn evaluate_model_bytes(
     profile: &drift_check::ModelProfile,
     inputs: &EvaluationInputs,
 ) -> Result<Evaluation, SageMakerError> {
-    Ok(with_scratch_model(job, model, |path| {
-        evaluate_candidate(path, profile, inputs)
-    })??)
+    let detector = Detector::from_bytes(job, model).map_err(EvaluationError::from)?;
+    Ok(evaluate_candidate(detector, profile, inputs)?)
 }
 
 /// The evaluation a processing job runs: the model on `inputs.settings.photos` seeded synthetic
@@ -1251,11 +1225,11 @@ fn evaluate_model_bytes(
 /// * drift-check's baseline of the held-out photos: validate's photo features and the served
 ///   detections, with the serving recall as the baseline TPR.
 pub fn evaluate_candidate(
-    model: &Path,
+    model: Detector,
     profile: &drift_check::ModelProfile,
     inputs: &EvaluationInputs,
 ) -> Result<Evaluation, EvaluationError> {
-    let detector = Detector::load(model)?.with_options(DetectOptions {
+    let detector = model.with_options(DetectOptions {
         min_confidence: 0.001,
         iou_threshold: 0.6,
         max_detections: 300,
