@@ -7,6 +7,7 @@ pub mod aws;
 pub mod config;
 pub mod emf;
 pub mod error;
+pub mod listing;
 pub mod store;
 pub mod telemetry;
 pub mod workflow;

@@ -3,17 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Side of the car a photo shows; duplicate evidence is merged per side.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Side {
-    Front,
-    Rear,
-    Left,
-    Right,
-    Roof,
-    Other,
-}
+pub use platform::listing::Side;
 
 /// A stored object as the workflow carries it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,6 +9,8 @@ use sha2::{Digest, Sha256};
 
 use crate::records::{PhotoSummary, RejectReason, Rejection, Status, Upload, Verdict};
 
+pub use platform::listing::Side;
+
 /// Largest manifest read; anything bigger is not a manifest.
 pub const MAX_MANIFEST_BYTES: u64 = 256 * 1024;
 /// Most photos one listing may name.
@@ -28,17 +30,6 @@ pub struct Manifest {
 pub struct ManifestPhoto {
     pub name: String,
     pub side: Side,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Side {
-    Front,
-    Rear,
-    Left,
-    Right,
-    Roof,
-    Other,
 }
 
 fn invalid(detail: impl Into<String>) -> Rejection {
