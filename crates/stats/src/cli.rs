@@ -6,6 +6,7 @@ use std::io::BufReader;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::{Value, json};
 use thiserror::Error;
 
@@ -16,31 +17,97 @@ use crate::samples::{DEFAULT_CHUNK_LEN, SampleError, read_chunks, read_values};
 use crate::tpr::tpr_drop;
 use crate::{StatsError, ks_2samp};
 
-/// Usage text printed on a usage error.
-pub const USAGE: &str = "\
-usage: drift-stats <statistic> [options] <files>
+/// The command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "drift-stats",
+    version,
+    about = "Exact drift and comparison statistics on sample files, printed as one JSON document.",
+    after_help = "Files hold a JSON array of numbers or one CSV column (optional header). Output is \
+                  JSON on stdout; compute_seconds excludes reading the files."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub statistic: Statistic,
+}
 
-  ks A B                                   two-sample Kolmogorov-Smirnov (scipy ks_2samp)
-  psi [--bins N] [--epsilon E] BASE CUR    PSI, N equal-frequency bins from BASE (default 10)
-  ttest [--alternative ALT] A B            paired t-test on A - B, with Cohen's d_z
-  wilcoxon [--alternative ALT] A B         Wilcoxon signed-rank test on A - B
-  percentiles [--p P,P,...] FILE           linear percentiles (default 50,95,99)
-  tpr --baseline R --hits H --total T      true-positive-rate drop
-  bench [--bins N] [--repeat R] BASE CUR   time psi and ks on both files held in memory
+/// One statistic and its inputs.
+#[derive(Debug, Subcommand)]
+pub enum Statistic {
+    /// Two-sample Kolmogorov-Smirnov test (scipy's ks_2samp).
+    Ks { a: String, b: String },
+    /// Population stability index of CUR against N equal-frequency bins of BASE. CUR is streamed
+    /// (constant memory); the time is split into baseline_seconds and window_seconds.
+    Psi {
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+        bins: u32,
+        #[arg(long, default_value_t = DEFAULT_EPSILON)]
+        epsilon: f64,
+        base: String,
+        cur: String,
+    },
+    /// Paired t-test on A - B, with Cohen's d_z.
+    Ttest {
+        #[arg(long, value_enum, default_value_t = AlternativeArg::TwoSided)]
+        alternative: AlternativeArg,
+        a: String,
+        b: String,
+    },
+    /// Wilcoxon signed-rank test on A - B.
+    Wilcoxon {
+        #[arg(long, value_enum, default_value_t = AlternativeArg::TwoSided)]
+        alternative: AlternativeArg,
+        a: String,
+        b: String,
+    },
+    /// Linear percentiles of FILE.
+    Percentiles {
+        #[arg(long, value_delimiter = ',', default_values_t = [50.0, 95.0, 99.0])]
+        p: Vec<f64>,
+        file: String,
+    },
+    /// True-positive-rate drop of HITS/TOTAL against the BASELINE rate.
+    Tpr {
+        #[arg(long)]
+        baseline: f64,
+        #[arg(long)]
+        hits: u64,
+        #[arg(long)]
+        total: u64,
+    },
+    /// Reads both files, then times R runs of psi_whole (bins and proportions from BASE, histogram
+    /// of CUR, PSI), psi_window (the bins known) and ks, on one thread; prints every run's seconds.
+    Bench {
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+        bins: u32,
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+        repeat: u32,
+        base: String,
+        cur: String,
+    },
+}
 
-Files hold a JSON array of numbers or one CSV column (optional header).
-ALT is two-sided (default), less or greater. Output is JSON on stdout; compute_seconds
-excludes reading the files. psi streams CUR (constant memory) and splits its time into
-baseline_seconds (bins and expected proportions from BASE) and window_seconds (binning CUR).
-bench reads both files first, then times R runs of each computation (default 5): psi_whole
-(bins and expected proportions from BASE, histogram of CUR, PSI), psi_window (histogram of CUR
-and PSI, the bins known) and ks, on one thread, and prints every run's seconds.";
+/// The alternative hypothesis of the paired tests, as spelt on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum AlternativeArg {
+    TwoSided,
+    Less,
+    Greater,
+}
 
-/// Why the command failed.
+impl From<AlternativeArg> for Alternative {
+    fn from(arg: AlternativeArg) -> Self {
+        match arg {
+            AlternativeArg::TwoSided => Alternative::TwoSided,
+            AlternativeArg::Less => Alternative::Less,
+            AlternativeArg::Greater => Alternative::Greater,
+        }
+    }
+}
+
+/// Why the command failed once its arguments were understood.
 #[derive(Debug, Error)]
 pub enum CliError {
-    #[error("{0}")]
-    Usage(String),
     #[error("cannot open {path}: {source}")]
     Open {
         path: String,
@@ -50,73 +117,6 @@ pub enum CliError {
     Read { path: String, source: SampleError },
     #[error(transparent)]
     Stats(#[from] StatsError),
-}
-
-fn usage<T>(message: impl Into<String>) -> Result<T, CliError> {
-    Err(CliError::Usage(message.into()))
-}
-
-/// Options and positional arguments after the statistic name.
-struct Args {
-    options: Vec<(String, String)>,
-    files: Vec<String>,
-}
-
-impl Args {
-    fn parse(raw: &[String], allowed: &[&str]) -> Result<Self, CliError> {
-        let mut options = Vec::new();
-        let mut files = Vec::new();
-        let mut iter = raw.iter();
-        while let Some(arg) = iter.next() {
-            if let Some(name) = arg.strip_prefix("--") {
-                let (name, value) = match name.split_once('=') {
-                    Some((n, v)) => (n.to_owned(), v.to_owned()),
-                    None => match iter.next() {
-                        Some(v) => (name.to_owned(), v.clone()),
-                        None => return usage(format!("--{name} needs a value")),
-                    },
-                };
-                if !allowed.contains(&name.as_str()) {
-                    return usage(format!("unknown option --{name}"));
-                }
-                options.push((name, value));
-            } else {
-                files.push(arg.clone());
-            }
-        }
-        Ok(Self { options, files })
-    }
-
-    fn get<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, CliError> {
-        match self.options.iter().rev().find(|(n, _)| n == name) {
-            None => Ok(None),
-            Some((_, v)) => match v.parse() {
-                Ok(parsed) => Ok(Some(parsed)),
-                Err(_) => usage(format!("invalid value for --{name}: {v}")),
-            },
-        }
-    }
-
-    fn require<T: std::str::FromStr>(&self, name: &str) -> Result<T, CliError> {
-        self.get(name)?
-            .map_or_else(|| usage(format!("--{name} is required")), Ok)
-    }
-
-    fn files<const N: usize>(&self) -> Result<[&str; N], CliError> {
-        let names: Vec<&str> = self.files.iter().map(String::as_str).collect();
-        names
-            .try_into()
-            .or_else(|_| usage(format!("expected {N} file(s), got {}", self.files.len())))
-    }
-
-    fn alternative(&self) -> Result<Alternative, CliError> {
-        match self.get::<String>("alternative")?.as_deref() {
-            None | Some("two-sided") => Ok(Alternative::TwoSided),
-            Some("less") => Ok(Alternative::Less),
-            Some("greater") => Ok(Alternative::Greater),
-            Some(other) => usage(format!("unknown --alternative {other}")),
-        }
-    }
 }
 
 fn open(path: &str) -> Result<BufReader<File>, CliError> {
@@ -146,52 +146,43 @@ fn to_json(value: impl serde::Serialize) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
-/// Runs the command line (without the program name) and returns the JSON to print.
-pub fn run(raw: &[String]) -> Result<Value, CliError> {
-    let Some((statistic, rest)) = raw.split_first() else {
-        return usage("missing statistic name");
-    };
-    match statistic.as_str() {
-        "ks" => {
-            let args = Args::parse(rest, &[])?;
-            let [a, b] = args.files()?;
+/// Computes the statistic a parsed command line asks for and returns the JSON to print.
+pub fn run(statistic: &Statistic) -> Result<Value, CliError> {
+    match statistic {
+        Statistic::Ks { a, b } => {
             let (a, b) = (load(a)?, load(b)?);
             let (result, elapsed) = timed(|| ks_2samp(&a, &b));
             Ok(json!({"statistic": "ks", "result": to_json(result?),
                       "compute_seconds": elapsed.as_secs_f64()}))
         }
-        "psi" => run_psi(&Args::parse(rest, &["bins", "epsilon"])?),
-        "bench" => run_bench(&Args::parse(rest, &["bins", "repeat"])?),
-        "ttest" | "wilcoxon" => {
-            let args = Args::parse(rest, &["alternative"])?;
-            let alternative = args.alternative()?;
-            let [a, b] = args.files()?;
+        Statistic::Psi {
+            bins,
+            epsilon,
+            base,
+            cur,
+        } => run_psi(*bins as usize, *epsilon, base, cur),
+        Statistic::Bench {
+            bins,
+            repeat,
+            base,
+            cur,
+        } => run_bench(*bins as usize, *repeat as usize, base, cur),
+        Statistic::Ttest { alternative, a, b } => {
             let (a, b) = (load(a)?, load(b)?);
-            let (result, elapsed) = if statistic == "ttest" {
-                timed(|| paired_t_test(&a, &b, alternative).map(to_json))
-            } else {
-                timed(|| wilcoxon_signed_rank(&a, &b, alternative).map(to_json))
-            };
-            Ok(json!({"statistic": statistic, "result": result?,
+            let (result, elapsed) = timed(|| paired_t_test(&a, &b, (*alternative).into()));
+            Ok(json!({"statistic": "ttest", "result": to_json(result?),
                       "compute_seconds": elapsed.as_secs_f64()}))
         }
-        "percentiles" => {
-            let args = Args::parse(rest, &["p"])?;
-            let percents: Vec<f64> = match args.get::<String>("p")? {
-                None => vec![50.0, 95.0, 99.0],
-                Some(list) => list
-                    .split(',')
-                    .map(|p| {
-                        p.trim()
-                            .parse()
-                            .or_else(|_| usage(format!("invalid percentile {p}")))
-                    })
-                    .collect::<Result<_, _>>()?,
-            };
-            let [file] = args.files()?;
+        Statistic::Wilcoxon { alternative, a, b } => {
+            let (a, b) = (load(a)?, load(b)?);
+            let (result, elapsed) = timed(|| wilcoxon_signed_rank(&a, &b, (*alternative).into()));
+            Ok(json!({"statistic": "wilcoxon", "result": to_json(result?),
+                      "compute_seconds": elapsed.as_secs_f64()}))
+        }
+        Statistic::Percentiles { p, file } => {
             let values = load(file)?;
-            let (result, elapsed) = timed(|| percentiles(&values, &percents));
-            let result: Vec<Value> = percents
+            let (result, elapsed) = timed(|| percentiles(&values, p));
+            let result: Vec<Value> = p
                 .iter()
                 .zip(result?)
                 .map(|(p, v)| json!({"percentile": p, "value": v}))
@@ -201,26 +192,25 @@ pub fn run(raw: &[String]) -> Result<Value, CliError> {
                       "compute_seconds": elapsed.as_secs_f64()}),
             )
         }
-        "tpr" => {
-            let args = Args::parse(rest, &["baseline", "hits", "total"])?;
-            args.files::<0>()?;
-            let result = tpr_drop(
-                args.require("baseline")?,
-                args.require("hits")?,
-                args.require("total")?,
-            )?;
+        Statistic::Tpr {
+            baseline,
+            hits,
+            total,
+        } => {
+            let result = tpr_drop(*baseline, *hits, *total)?;
             Ok(json!({"statistic": "tpr", "result": to_json(result)}))
         }
-        other => usage(format!("unknown statistic `{other}`")),
     }
 }
 
 /// PSI: bins and expected proportions from the whole baseline, then the current sample
 /// streamed chunk by chunk into a histogram (memory independent of its size).
-fn run_psi(args: &Args) -> Result<Value, CliError> {
-    let n_bins: usize = args.get("bins")?.unwrap_or(10);
-    let epsilon: f64 = args.get("epsilon")?.unwrap_or(DEFAULT_EPSILON);
-    let [baseline_path, current_path] = args.files()?;
+fn run_psi(
+    n_bins: usize,
+    epsilon: f64,
+    baseline_path: &str,
+    current_path: &str,
+) -> Result<Value, CliError> {
     let baseline = load(baseline_path)?;
     let (expected, baseline_time) = timed(|| quantile_histogram(&baseline, n_bins));
     let expected = expected?;
@@ -261,13 +251,12 @@ fn time_runs<T>(repeat: usize, mut f: impl FnMut() -> T) -> (Vec<f64>, T) {
 
 /// Times the statistics on two samples held in memory, the work a side-by-side comparison
 /// with an in-memory implementation (numpy, scipy) must time: reading the files is left out.
-fn run_bench(args: &Args) -> Result<Value, CliError> {
-    let n_bins: usize = args.get("bins")?.unwrap_or(10);
-    let repeat: usize = args.get("repeat")?.unwrap_or(5);
-    if repeat == 0 {
-        return usage("--repeat must be at least 1");
-    }
-    let [baseline_path, current_path] = args.files()?;
+fn run_bench(
+    n_bins: usize,
+    repeat: usize,
+    baseline_path: &str,
+    current_path: &str,
+) -> Result<Value, CliError> {
     let (baseline, current) = (load(baseline_path)?, load(current_path)?);
     let psi_of = |expected: &Histogram| -> Result<_, StatsError> {
         let mut actual = Histogram::new(expected.bins().clone());
@@ -296,8 +285,19 @@ mod tests {
     use super::*;
     use std::io::Write;
 
-    fn args(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| (*s).to_owned()).collect()
+    /// Parses a command line as the binary does, then runs it.
+    fn cli(list: &[&str]) -> Result<Value, CliError> {
+        let parsed =
+            Cli::try_parse_from(std::iter::once("drift-stats").chain(list.iter().copied()))
+                .unwrap_or_else(|e| panic!("{list:?} should parse: {e}"));
+        run(&parsed.statistic)
+    }
+
+    /// The clap error kind of a command line that must not parse.
+    fn usage_error(list: &[&str]) -> clap::error::ErrorKind {
+        Cli::try_parse_from(std::iter::once("drift-stats").chain(list.iter().copied()))
+            .expect_err("should be a usage error")
+            .kind()
     }
 
     fn write_temp(dir: &Path, name: &str, content: &str) -> String {
@@ -318,7 +318,7 @@ mod tests {
         let dir = temp_dir("ks");
         let a = write_temp(&dir, "a.json", "[1, 2, 3]");
         let b = write_temp(&dir, "b.csv", "value\n4\n5\n6\n");
-        let out = run(&args(&["ks", &a, &b])).unwrap();
+        let out = cli(&["ks", &a, &b]).unwrap();
         assert_eq!(out["result"]["statistic"], 1.0);
         assert!((out["result"]["p_value"].as_f64().unwrap() - 0.1).abs() < 1e-15);
         assert_eq!(out["result"]["method"], "exact");
@@ -330,7 +330,7 @@ mod tests {
         let dir = temp_dir("psi");
         let base = write_temp(&dir, "base.json", "[1, 2, 3, 4]");
         let cur = write_temp(&dir, "cur.csv", "1\n2\n3\n4\nnan\n");
-        let out = run(&args(&["psi", "--bins", "2", &base, &cur])).unwrap();
+        let out = cli(&["psi", "--bins=2", &base, &cur]).unwrap();
         assert_eq!(out["edges"], json!([2.5]));
         assert_eq!(out["result"]["psi"], 0.0);
         assert_eq!(out["result"]["nan_count"], 1);
@@ -342,12 +342,9 @@ mod tests {
         let dir = temp_dir("bench");
         let base = write_temp(&dir, "base.csv", "1\n2\n3\n4\n5\n6\n");
         let cur = write_temp(&dir, "cur.json", "[2, 3, 5, 7, 8, 9]");
-        let out = run(&args(&[
-            "bench", "--bins", "3", "--repeat", "2", &base, &cur,
-        ]))
-        .unwrap();
-        let psi_out = run(&args(&["psi", "--bins", "3", &base, &cur])).unwrap();
-        let ks_out = run(&args(&["ks", &base, &cur])).unwrap();
+        let out = cli(&["bench", "--bins", "3", "--repeat", "2", &base, &cur]).unwrap();
+        let psi_out = cli(&["psi", "--bins", "3", &base, &cur]).unwrap();
+        let ks_out = cli(&["ks", &base, &cur]).unwrap();
         assert_eq!(out["psi_whole"]["psi"], psi_out["result"]["psi"]);
         assert_eq!(out["psi_window"]["psi"], psi_out["result"]["psi"]);
         assert_eq!(out["ks"]["statistic"], ks_out["result"]["statistic"]);
@@ -355,10 +352,6 @@ mod tests {
         for name in ["psi_whole", "psi_window", "ks"] {
             assert_eq!(out[name]["seconds"].as_array().unwrap().len(), 2);
         }
-        assert!(matches!(
-            run(&args(&["bench", "--repeat", "0", &base, &cur])),
-            Err(CliError::Usage(_))
-        ));
     }
 
     #[test]
@@ -366,54 +359,75 @@ mod tests {
         let dir = temp_dir("paired");
         let a = write_temp(&dir, "a.json", "[2, 4, 6]");
         let b = write_temp(&dir, "b.json", "[1, 2, 3]");
-        let out = run(&args(&["ttest", "--alternative=greater", &a, &b])).unwrap();
+        let out = cli(&["ttest", "--alternative=greater", &a, &b]).unwrap();
         assert!((out["result"]["cohens_d"].as_f64().unwrap() - 2.0).abs() < 1e-12);
         assert_eq!(out["result"]["alternative"], "greater");
-        let out = run(&args(&["wilcoxon", &a, &b])).unwrap();
+        let out = cli(&["wilcoxon", &a, &b]).unwrap();
         assert_eq!(out["result"]["r_plus"], 6.0);
-        let out = run(&args(&["percentiles", "--p", "0,100", &a])).unwrap();
+        let out = cli(&["percentiles", "--p", "0,100", &a]).unwrap();
         assert_eq!(out["result"][1]["value"], 6.0);
-        let out = run(&args(&[
-            "tpr",
-            "--baseline",
-            "0.9",
-            "--hits",
-            "85",
-            "--total",
-            "100",
-        ]))
-        .unwrap();
+        let out = cli(&["percentiles", &a]).unwrap();
+        assert_eq!(out["result"].as_array().unwrap().len(), 3);
+        let out = cli(&["tpr", "--baseline", "0.9", "--hits", "85", "--total", "100"]).unwrap();
         assert!((out["result"]["drop"].as_f64().unwrap() - 0.05).abs() < 1e-12);
     }
 
     #[test]
-    fn errors_are_named() {
-        assert!(matches!(run(&args(&[])), Err(CliError::Usage(_))));
-        assert!(matches!(run(&args(&["nope"])), Err(CliError::Usage(_))));
-        assert!(matches!(run(&args(&["ks", "a"])), Err(CliError::Usage(_))));
+    fn usage_errors_are_refused_by_the_parser() {
+        use clap::error::ErrorKind;
+        assert_eq!(
+            usage_error(&[]),
+            ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        );
+        assert_eq!(usage_error(&["nope"]), ErrorKind::InvalidSubcommand);
+        assert_eq!(
+            usage_error(&["ks", "a"]),
+            ErrorKind::MissingRequiredArgument
+        );
+        assert_eq!(
+            usage_error(&["ks", "a", "b", "c"]),
+            ErrorKind::UnknownArgument
+        );
+        assert_eq!(
+            usage_error(&["psi", "--colour", "red", "a", "b"]),
+            ErrorKind::UnknownArgument
+        );
+        assert_eq!(
+            usage_error(&["bench", "--repeat", "0", "a", "b"]),
+            ErrorKind::ValueValidation
+        );
+        assert_eq!(
+            usage_error(&["ttest", "--alternative", "sideways", "a", "b"]),
+            ErrorKind::InvalidValue
+        );
+        assert_eq!(usage_error(&["--help"]), ErrorKind::DisplayHelp);
+        assert_eq!(usage_error(&["psi", "--help"]), ErrorKind::DisplayHelp);
+        assert_eq!(usage_error(&["--version"]), ErrorKind::DisplayVersion);
+    }
+
+    #[test]
+    fn errors_after_parsing_are_named() {
         assert!(matches!(
-            run(&args(&["psi", "--colour", "red", "a", "b"])),
-            Err(CliError::Usage(_))
-        ));
-        assert!(matches!(
-            run(&args(&[
-                "ks",
-                "does-not-exist/a.json",
-                "does-not-exist/b.json"
-            ])),
+            cli(&["ks", "does-not-exist/a.json", "does-not-exist/b.json"]),
             Err(CliError::Open { .. })
         ));
         let dir = temp_dir("errors");
         let bad = write_temp(&dir, "bad.csv", "1\nx\n");
         let good = write_temp(&dir, "good.csv", "1\n");
         assert!(matches!(
-            run(&args(&["ks", &bad, &good])),
+            cli(&["ks", &bad, &good]),
             Err(CliError::Read { .. })
         ));
         let nan = write_temp(&dir, "nan.csv", "nan\n");
         assert!(matches!(
-            run(&args(&["ks", &nan, &good])),
+            cli(&["ks", &nan, &good]),
             Err(CliError::Stats(StatsError::NonFinite { .. }))
         ));
+    }
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
     }
 }

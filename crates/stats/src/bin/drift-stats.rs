@@ -1,21 +1,19 @@
-//! `drift-stats`: the crate's statistics on two sample files, printed as JSON.
+//! `drift-stats`: the crate's statistics on sample files, printed as JSON.
 use std::process::ExitCode;
 
-use stats::cli::{CliError, USAGE, run};
+use clap::Parser;
+use stats::cli::{Cli, run};
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match run(&args) {
+    // Usage errors, --help and --version exit here (2 for a usage error, 0 otherwise).
+    let cli = Cli::parse();
+    match run(&cli.statistic) {
         Ok(json) => {
             println!("{json}");
             ExitCode::SUCCESS
         }
         Err(error) => {
             eprintln!("drift-stats: {error}");
-            if matches!(error, CliError::Usage(_)) {
-                eprintln!("{USAGE}");
-                return ExitCode::from(2);
-            }
             ExitCode::FAILURE
         }
     }
