@@ -659,10 +659,11 @@ impl Inner {
         template
             .eval(input, context, &mut shared.rng)
             .map_err(|e| match e {
-                TemplateError::PathNotFound(path) => Failure::new(
-                    "States.ParameterPathFailure",
-                    format!("the path '{path}' selects nothing in the input"),
-                ),
+                // AWS fails the execution here, whatever Retry or Catch says.
+                TemplateError::PathNotFound { path, field } => Failure::runtime(format!(
+                    "The JSONPath '{path}' specified for the field '{}' could not be found in the input '{input}'",
+                    field.as_deref().unwrap_or("-")
+                )),
                 TemplateError::Intrinsic(cause) => Failure::new("States.IntrinsicFailure", cause),
             })
     }
@@ -1242,7 +1243,7 @@ async fn run_task(
                 *counter - 1
             };
             match mock.answer(attempt) {
-                Some(MockAnswer::Return(value)) => Ok(value.clone()),
+                Some(MockAnswer::Return(value)) => mocked_lambda_result(&task.resource, value),
                 Some(MockAnswer::Throw(failure)) => Err(Failure::from(failure.clone())),
                 None => Err(Failure::runtime(format!(
                     "the mocked response of state '{}' has no answer for attempt {attempt}",
@@ -1287,6 +1288,53 @@ async fn run_task(
         },
     });
     result
+}
+
+/// Lambda resources as AWS answers them, given a mocked Lambda Invoke response (`StatusCode`,
+/// `Payload`, ...), which is the shape the mock format documents for Lambda:
+/// - a response with `FunctionError` is the function's error: the error is the payload's
+///   `errorType` (`Lambda.Unknown` without one), the cause the payload as JSON;
+/// - a Task whose `Resource` is the function's ARN gets only the `Payload` as its result, while
+///   `arn:aws:states:::lambda:invoke` gets the whole response.
+///
+/// Any other mocked value is the result as it stands.
+fn mocked_lambda_result(resource: &str, value: &Value) -> Result<Value, Failure> {
+    const INVOKE_RESPONSE: &[&str] = &[
+        "StatusCode",
+        "Payload",
+        "ExecutedVersion",
+        "FunctionError",
+        "LogResult",
+    ];
+    let direct = is_lambda_function_arn(resource);
+    let is_lambda = direct || resource.starts_with("arn:aws:states:::lambda:invoke");
+    let Some(response) = value.as_object().filter(|map| {
+        is_lambda
+            && map.contains_key("Payload")
+            && map.keys().all(|k| INVOKE_RESPONSE.contains(&k.as_str()))
+    }) else {
+        return Ok(value.clone());
+    };
+    let payload = response.get("Payload").cloned().unwrap_or(Value::Null);
+    if response.contains_key("FunctionError") {
+        let error = payload
+            .get("errorType")
+            .and_then(Value::as_str)
+            .unwrap_or("Lambda.Unknown");
+        return Err(Failure::new(error, payload.to_string()));
+    }
+    Ok(if direct { payload } else { value.clone() })
+}
+
+/// `arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`.
+fn is_lambda_function_arn(resource: &str) -> bool {
+    let parts: Vec<&str> = resource.split(':').collect();
+    parts.len() >= 7
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "lambda"
+        && parts[5] == "function"
+        && !parts[6].is_empty()
 }
 
 async fn call_runner(inner: &Inner, request: TaskRequest) -> Result<Value, Failure> {

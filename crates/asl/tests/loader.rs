@@ -99,10 +99,16 @@ fn refusals_name_state_and_field() {
             "reference path",
         ),
         (
-            task(json!({"Parameters": {"x.$": "States.Base64Encode($.a)"}})),
+            task(json!({"Parameters": {"x.$": "States.Base64Encrypt($.a)"}})),
             "S",
             "Parameters",
-            "Base64Encode",
+            "States.Base64Encrypt",
+        ),
+        (
+            task(json!({"Parameters": {"x.$": "States.JsonMerge($.a, $.b)"}})),
+            "S",
+            "Parameters",
+            "3 arguments",
         ),
         (
             task(json!({"Parameters": {"x.$": "nope"}})),
