@@ -382,7 +382,7 @@ pub(crate) fn new_uuid(rng: &mut SmallRng) -> String {
     )
 }
 
-fn hash(data: &str, algorithm: &str) -> Result<String, String> {
+pub(crate) fn hash(data: &str, algorithm: &str) -> Result<String, String> {
     let bytes = data.as_bytes();
     Ok(match algorithm {
         "MD5" => hex::encode(Md5::digest(bytes)),

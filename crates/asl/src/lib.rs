@@ -15,6 +15,7 @@ mod definition;
 mod execution;
 mod history;
 mod intrinsic;
+pub mod jsonata;
 mod mock;
 mod path;
 mod runner;
