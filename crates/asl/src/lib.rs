@@ -18,6 +18,7 @@ mod intrinsic;
 pub mod jsonata;
 mod mock;
 mod path;
+mod query;
 mod runner;
 mod template;
 
