@@ -274,10 +274,8 @@ impl<'a> Evaluator<'a> {
             result = self.step(step, &items, scope, i + 1 == steps.len())?;
             match &result {
                 J::Arr(next, _) if !next.is_empty() => items = next.clone(),
-                _ => {
-                    result = J::Undef;
-                    break;
-                }
+                // An empty sequence collapses to undefined; an empty array value stays.
+                _ => break,
             }
         }
         if keep_array {
