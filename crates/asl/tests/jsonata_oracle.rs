@@ -429,14 +429,61 @@ fn oracle(cases: &[Value]) -> Option<Vec<Value>> {
     Some(serde_json::from_slice(&output.stdout).expect("the oracle prints JSON"))
 }
 
+/// Step Functions-style expressions: no input, `$states` and workflow variables bound.
+const BOUND_CASES: &[&str] = &[
+    "$states.input.order.total * $rate",
+    "$states.input.order.items[qty > 1].sku",
+    "$sum($states.input.order.items.(qty * price))",
+    "$states.context.Execution.Name & '-' & $suffix",
+    "$count($states.result.Payload.lines)",
+    "$states.result.Payload.lines[0]",
+    "$exists($states.errorOutput)",
+    "{'total': $states.input.order.total, 'items': $count($states.input.order.items)}",
+    "$states.input.order.total > $limit ? 'review' : 'publish'",
+    "$map($states.input.order.items, function($i) { $i.sku })",
+    "$merge([$states.input.order, {'rate': $rate}])",
+    "$string($states.input.order.items[0])",
+    "$keys($states.input.order)",
+    "$states.input.missing",
+    "$rate + $states.input.missing",
+    "$filter($states.result.Payload.lines, function($l) { $contains($l, 'b') })",
+    "$states.input.order.items ~> $count()",
+    "[$states.input.order.items.sku, $suffix]",
+    "$lookup($states.input.order, 'total')",
+    "$round($states.input.order.total * $rate, 1)",
+];
+
+fn bindings() -> Value {
+    json!({
+        "states": {
+            "input": {"order": {"total": 42.5, "items": [{"sku": "a", "qty": 2, "price": 3.5}, {"sku": "b", "qty": 1, "price": 10}]}},
+            "result": {"StatusCode": 200, "Payload": {"lines": ["abc", "xyz", "bcd"]}},
+            "context": {"Execution": {"Name": "exec-1"}, "State": {"Name": "Price"}}
+        },
+        "rate": 1.2,
+        "limit": 40,
+        "suffix": "x"
+    })
+}
+
 /// Our result in the oracle's shape.
 fn ours(expr: &str, input: &Value) -> Value {
+    ours_with(expr, Some(input), &json!({}))
+}
+
+fn ours_with(expr: &str, input: Option<&Value>, bindings: &Value) -> Value {
     let mut rng = SmallRng::seed_from_u64(1);
     let environment = Environment {
         now: datetime!(2026-01-01 00:00:00 UTC),
         rng: &mut rng,
     };
-    match Expression::parse(expr).and_then(|e| e.evaluate(Some(input), &[], environment)) {
+    let variables: Vec<(&str, &Value)> = bindings
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.as_str(), v))
+        .collect();
+    match Expression::parse(expr).and_then(|e| e.evaluate(input, &variables, environment)) {
         Ok(Some(value)) => json!({ "value": value }),
         Ok(None) => json!({}),
         Err(e) => json!({ "error": e.code }),
@@ -477,10 +524,15 @@ fn agrees_with_the_reference_implementation() {
             .iter()
             .map(|e| (e.to_string(), array_input.clone())),
     );
-    let requests: Vec<Value> = cases
+    let mut requests: Vec<Value> = cases
         .iter()
         .map(|(expr, input)| json!({"expr": expr, "input": input}))
         .collect();
+    requests.extend(
+        BOUND_CASES
+            .iter()
+            .map(|expr| json!({"expr": expr, "bindings": bindings()})),
+    );
     let Some(expected) = oracle(&requests) else {
         return;
     };
@@ -494,7 +546,15 @@ fn agrees_with_the_reference_implementation() {
             failures.push(format!("{expr}\n    ours:   {mine}\n    theirs: {theirs}"));
         }
     }
-    let total = cases.len();
+    for (expr, theirs) in BOUND_CASES.iter().zip(&expected[cases.len()..]) {
+        let mine = ours_with(expr, None, &bindings());
+        if !agree(&mine, theirs) {
+            failures.push(format!(
+                "{expr} (bound)\n    ours:   {mine}\n    theirs: {theirs}"
+            ));
+        }
+    }
+    let total = cases.len() + BOUND_CASES.len();
     println!(
         "JSONata oracle: {} of {total} cases agree, {} refused as unsupported, {} differ",
         total - failures.len() - refused.len(),
