@@ -12,6 +12,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::choice::Rule;
 use crate::path::Path;
+use crate::query::{Jt, Outcome};
 use crate::template::{Template, parse_expression};
 
 /// Why a definition was refused.
@@ -70,15 +71,12 @@ impl Definition {
                 "the definition must be a JSON object",
             ));
         };
-        if let Some(language) = map.get("QueryLanguage")
-            && language != "JSONPath"
-        {
-            return Err(machine_error(
-                &scope,
-                "QueryLanguage",
-                "only JSONPath is supported (JSONata is refused)",
-            ));
-        }
+        let language = match map.get("QueryLanguage") {
+            None => Language::JsonPath,
+            Some(value) => Language::parse(value).ok_or_else(|| {
+                machine_error(&scope, "QueryLanguage", "must be JSONPath or JSONata")
+            })?,
+        };
         let timeout_seconds = match map.get("TimeoutSeconds") {
             None => None,
             Some(v) => Some(v.as_u64().filter(|s| *s > 0).ok_or_else(|| {
@@ -98,6 +96,7 @@ impl Definition {
                 "QueryLanguage",
             ],
             &mut state_types,
+            language,
         )?;
         Ok(Definition {
             root,
@@ -159,6 +158,23 @@ fn machine_error(scope: &str, field: &str, message: &str) -> LoadError {
     }
 }
 
+/// The query language of a state: the top level's `QueryLanguage`, or the state's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Language {
+    JsonPath,
+    Jsonata,
+}
+
+impl Language {
+    fn parse(value: &Value) -> Option<Language> {
+        match value.as_str()? {
+            "JSONPath" => Some(Language::JsonPath),
+            "JSONata" => Some(Language::Jsonata),
+            _ => None,
+        }
+    }
+}
+
 /// A set of states with a start: the top level, a Parallel branch or a Map item processor.
 #[derive(Debug, Clone)]
 pub(crate) struct Machine {
@@ -184,6 +200,33 @@ pub(crate) struct State {
     pub(crate) output_path: Select,
     /// `Next`; `None` for `End: true` and for Choice, Succeed and Fail.
     pub(crate) next: Option<String>,
+    /// JSONata states: `Arguments` (Task, Parallel).
+    pub(crate) arguments: Option<Jt>,
+    /// JSONata states: `Output` and `Assign`; `None` for JSONPath states.
+    pub(crate) outcome: Option<Outcome>,
+}
+
+/// One of a Choice state's rules.
+#[derive(Debug, Clone)]
+pub(crate) struct Choice {
+    pub(crate) test: Test,
+    pub(crate) next: String,
+    /// JSONata rules: the rule's own `Output` and `Assign`.
+    pub(crate) outcome: Outcome,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Test {
+    Rule(Rule),
+    /// JSONata `Condition`: must give a boolean.
+    Condition(Jt),
+}
+
+/// A Fail state's Error or Cause.
+#[derive(Debug, Clone)]
+pub(crate) enum Text {
+    Template(Template),
+    Jsonata(Jt),
 }
 
 #[derive(Debug, Clone)]
@@ -195,14 +238,14 @@ pub(crate) enum Kind {
     },
     Task(Box<Task>),
     Choice {
-        choices: Vec<(Rule, String)>,
+        choices: Vec<Choice>,
         default: Option<String>,
     },
     Wait(WaitFor),
     Succeed,
     Fail {
-        error: Option<Template>,
-        cause: Option<Template>,
+        error: Option<Text>,
+        cause: Option<Text>,
     },
     Parallel {
         branches: Vec<Machine>,
@@ -253,6 +296,8 @@ pub enum IntegrationPattern {
 pub(crate) enum Seconds {
     Fixed(u64),
     Path(Path),
+    /// JSONata: `{% %}` giving the number.
+    Expr(Jt),
 }
 
 #[derive(Debug, Clone)]
@@ -269,12 +314,29 @@ pub(crate) enum WaitFor {
     Seconds(Seconds),
     Timestamp(OffsetDateTime),
     TimestampPath(Path),
+    /// JSONata `Timestamp` given by an expression.
+    TimestampExpr(Jt),
+}
+
+/// Where a Map state's items come from.
+#[derive(Debug, Clone)]
+pub(crate) enum Items {
+    Path(Path),
+    /// JSONata `Items`: an array or an expression giving one.
+    Jsonata(Jt),
+}
+
+/// A Map state's ItemSelector.
+#[derive(Debug, Clone)]
+pub(crate) enum Selector {
+    Template(Template),
+    Jsonata(Jt),
 }
 
 #[derive(Debug, Clone)]
 pub(crate) struct MapState {
-    pub(crate) items_path: Path,
-    pub(crate) item_selector: Option<Template>,
+    pub(crate) items: Items,
+    pub(crate) item_selector: Option<Selector>,
     /// 0 means no limit.
     pub(crate) max_concurrency: usize,
     pub(crate) processor: Machine,
@@ -302,6 +364,8 @@ pub(crate) struct Catcher {
     pub(crate) error_equals: Vec<String>,
     pub(crate) next: String,
     pub(crate) result_path: Option<Path>,
+    /// JSONata catchers: `Output` and `Assign`.
+    pub(crate) outcome: Outcome,
 }
 
 /// The `States.*` error names a Retry or Catch may name.
@@ -316,14 +380,26 @@ const KNOWN_ERRORS: &[&str] = &[
     "States.NoChoiceMatched",
     "States.BranchFailed",
     "States.Permissions",
+    "States.QueryEvaluationError",
 ];
 
 /// Fields this executor knows but deliberately does not implement, with the reason.
 fn refusal(field: &str) -> Option<&'static str> {
     Some(match field {
-        "Arguments" | "Output" => "JSONata fields are not supported (JSONPath only)",
-        "QueryLanguage" => "only JSONPath is supported, set once at the top level",
-        "Assign" => "variables (Assign) are not supported",
+        "Arguments" | "Output" => "a JSONata field: set \"QueryLanguage\": \"JSONata\"",
+        "Assign" => "variables (Assign) are supported in JSONata states only",
+        "InputPath"
+        | "Parameters"
+        | "ResultSelector"
+        | "ResultPath"
+        | "OutputPath"
+        | "ItemsPath"
+        | "SecondsPath"
+        | "TimestampPath"
+        | "ErrorPath"
+        | "CausePath"
+        | "TimeoutSecondsPath"
+        | "HeartbeatSecondsPath" => "a JSONPath field, not allowed in a JSONata state",
         "Credentials" => "cross-account Credentials are not supported",
         "ItemReader" => "distributed Map (ItemReader) is not supported",
         "ResultWriter"
@@ -343,6 +419,7 @@ fn parse_machine(
     scope: &str,
     allowed: &[&str],
     names: &mut BTreeMap<String, &'static str>,
+    language: Language,
 ) -> Result<Machine, LoadError> {
     for key in map.keys() {
         if !allowed.contains(&key.as_str()) {
@@ -374,7 +451,7 @@ fn parse_machine(
                 "state names have 1 to 80 characters",
             ));
         }
-        let state = parse_state(name, state_json, names)?;
+        let state = parse_state(name, state_json, names, language)?;
         if names.insert(name.clone(), state.kind.type_name()).is_some() {
             return Err(state_error(
                 name,
@@ -457,8 +534,8 @@ fn transitions(state: &State) -> Vec<(String, &str)> {
         Kind::Parallel { handling, .. } => &handling.catch[..],
         Kind::Map(map) => &map.handling.catch[..],
         Kind::Choice { choices, default } => {
-            for (i, (_, next)) in choices.iter().enumerate() {
-                out.push((format!("Choices[{i}].Next"), next));
+            for (i, choice) in choices.iter().enumerate() {
+                out.push((format!("Choices[{i}].Next"), &choice.next));
             }
             if let Some(default) = default {
                 out.push(("Default".into(), default));
@@ -481,7 +558,15 @@ pub(crate) fn state_error(state: &str, field: &str, message: &str) -> LoadError 
     }
 }
 
-const IO: &[&str] = &["Type", "Comment", "InputPath", "OutputPath"];
+const IO: &[&str] = &[
+    "Type",
+    "Comment",
+    "InputPath",
+    "OutputPath",
+    "QueryLanguage",
+];
+/// Fields every JSONata state (but Succeed and Fail) may have.
+const JSONATA_IO: &[&str] = &["Type", "Comment", "QueryLanguage", "Output", "Assign"];
 const TRANSITION: &[&str] = &["Next", "End"];
 const HANDLING: &[&str] = &[
     "Parameters",
@@ -497,6 +582,7 @@ struct Fields<'a> {
     map: &'a Map<String, Value>,
     /// Prepended to field names in errors: empty for the state itself, `Retry[0].` inside it.
     prefix: String,
+    language: Language,
 }
 
 impl<'a> Fields<'a> {
@@ -642,6 +728,7 @@ impl<'a> Fields<'a> {
             state: self.state,
             map,
             prefix: format!("{}{prefix}.", self.prefix),
+            language: self.language,
         })
     }
 
@@ -706,7 +793,12 @@ impl<'a> Fields<'a> {
         let mut out = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
             let f = self.nested(item, format!("Catch[{i}]"))?;
-            f.allow_only(&["ErrorEquals", "Next", "ResultPath", "Comment"])?;
+            let jsonata = self.language == Language::Jsonata;
+            if jsonata {
+                f.allow_only(&["ErrorEquals", "Next", "Output", "Assign", "Comment"])?;
+            } else {
+                f.allow_only(&["ErrorEquals", "Next", "ResultPath", "Comment"])?;
+            }
             let next = f
                 .string("Next")?
                 .ok_or_else(|| f.err("Next", "required string"))?;
@@ -714,9 +806,40 @@ impl<'a> Fields<'a> {
                 error_equals: f.error_equals(i + 1 == items.len())?,
                 next: next.to_string(),
                 result_path: f.result_path("ResultPath")?,
+                outcome: f.outcome()?,
             });
         }
         Ok(out)
+    }
+
+    /// `Output` and `Assign` (JSONata only; the JSONPath field lists refuse them earlier).
+    fn outcome(&self) -> Result<Outcome, LoadError> {
+        Outcome::parse(self.map).map_err(|(field, message)| self.err(&field, &message))
+    }
+
+    /// A JSONata field's value: literals and `{% %}` expressions.
+    fn jt(&self, field: &str) -> Result<Option<Jt>, LoadError> {
+        self.map
+            .get(field)
+            .map(|v| Jt::parse(v).map_err(|e| self.err(field, &e)))
+            .transpose()
+    }
+
+    /// JSONata `Seconds`/`TimeoutSeconds`/...: an integer or an expression.
+    fn jsonata_seconds(
+        &self,
+        field: &str,
+        zero_allowed: bool,
+    ) -> Result<Option<Seconds>, LoadError> {
+        match self.jt(field)? {
+            None => Ok(None),
+            Some(Jt::Expr(e)) => Ok(Some(Seconds::Expr(Jt::Expr(e)))),
+            Some(_) => match self.uint(field)? {
+                Some(0) if !zero_allowed => Err(self.err(field, "must be positive")),
+                Some(n) => Ok(Some(Seconds::Fixed(n))),
+                None => Ok(None),
+            },
+        }
     }
 
     fn error_equals(&self, last: bool) -> Result<Vec<String>, LoadError> {
@@ -751,18 +874,43 @@ fn parse_state(
     name: &str,
     json: &Value,
     names: &mut BTreeMap<String, &'static str>,
+    inherited: Language,
 ) -> Result<State, LoadError> {
     let Value::Object(map) = json else {
         return Err(state_error(name, "-", "a state must be a JSON object"));
+    };
+    let language = match map.get("QueryLanguage") {
+        None => inherited,
+        Some(value) => match Language::parse(value) {
+            None => {
+                return Err(state_error(
+                    name,
+                    "QueryLanguage",
+                    "must be JSONPath or JSONata",
+                ));
+            }
+            Some(Language::JsonPath) if inherited == Language::Jsonata => {
+                return Err(state_error(
+                    name,
+                    "QueryLanguage",
+                    "a state cannot use JSONPath when its state machine uses JSONata",
+                ));
+            }
+            Some(language) => language,
+        },
     };
     let f = Fields {
         state: name,
         map,
         prefix: String::new(),
+        language,
     };
     let type_name = f
         .string("Type")?
         .ok_or_else(|| f.err("Type", "required string"))?;
+    if language == Language::Jsonata {
+        return parse_jsonata_state(&f, type_name, names);
+    }
     let (kind, next) = match type_name {
         "Pass" => {
             f.allow(&[IO, TRANSITION, &["Parameters", "Result", "ResultPath"]])?;
@@ -797,7 +945,13 @@ fn parse_state(
             let choices = rules
                 .iter()
                 .enumerate()
-                .map(|(i, rule)| Rule::parse_top(rule, &format!("Choices[{i}]")))
+                .map(|(i, rule)| {
+                    Rule::parse_top(rule, &format!("Choices[{i}]")).map(|(rule, next)| Choice {
+                        test: Test::Rule(rule),
+                        next,
+                        outcome: Outcome::default(),
+                    })
+                })
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|(field, message)| f.err(&field, &message))?;
             let default = f.string("Default")?.map(str::to_string);
@@ -847,6 +1001,7 @@ fn parse_state(
                     &scope,
                     &["StartAt", "States", "Comment"],
                     names,
+                    language,
                 )?);
             }
             let handling = Box::new(f.handling(true)?);
@@ -875,6 +1030,162 @@ fn parse_state(
         input_path: f.select("InputPath")?,
         output_path: f.select("OutputPath")?,
         next,
+        arguments: None,
+        outcome: None,
+    })
+}
+
+/// A state in the JSONata query language: `Arguments`, `Output`, `Assign` and `{% %}` fields in
+/// place of the JSONPath processing fields (which are refused).
+fn parse_jsonata_state(
+    f: &Fields<'_>,
+    type_name: &str,
+    names: &mut BTreeMap<String, &'static str>,
+) -> Result<State, LoadError> {
+    const HANDLING: &[&str] = &["Retry", "Catch"];
+    let (kind, next) = match type_name {
+        "Pass" => {
+            f.allow(&[JSONATA_IO, TRANSITION])?;
+            let kind = Kind::Pass {
+                parameters: None,
+                result: None,
+                result_path: Some(Path::root()),
+            };
+            (kind, f.next()?)
+        }
+        "Task" => {
+            f.allow(&[
+                JSONATA_IO,
+                TRANSITION,
+                HANDLING,
+                &[
+                    "Resource",
+                    "Arguments",
+                    "TimeoutSeconds",
+                    "HeartbeatSeconds",
+                ],
+            ])?;
+            (Kind::Task(Box::new(parse_task(f)?)), f.next()?)
+        }
+        "Choice" => {
+            f.allow(&[JSONATA_IO, &["Choices", "Default"]])?;
+            let rules = f.list("Choices")?;
+            if rules.is_empty() {
+                return Err(f.err("Choices", "required non-empty array"));
+            }
+            let mut choices = Vec::with_capacity(rules.len());
+            for (i, rule) in rules.iter().enumerate() {
+                let r = f.nested(rule, format!("Choices[{i}]"))?;
+                r.allow_only(&["Condition", "Next", "Output", "Assign", "Comment"])?;
+                let condition = match r.jt("Condition")? {
+                    None => return Err(r.err("Condition", "required in a JSONata Choice rule")),
+                    Some(Jt::Literal(Value::Bool(b))) => Jt::Literal(Value::Bool(b)),
+                    Some(Jt::Literal(_)) => {
+                        return Err(r.err("Condition", "must be a boolean or a {% %} expression"));
+                    }
+                    Some(condition) => condition,
+                };
+                let next = r
+                    .string("Next")?
+                    .ok_or_else(|| r.err("Next", "required string"))?;
+                choices.push(Choice {
+                    test: Test::Condition(condition),
+                    next: next.to_string(),
+                    outcome: r.outcome()?,
+                });
+            }
+            let default = f.string("Default")?.map(str::to_string);
+            (Kind::Choice { choices, default }, None)
+        }
+        "Wait" => {
+            f.allow(&[JSONATA_IO, TRANSITION, &["Seconds", "Timestamp"]])?;
+            let seconds = f.jsonata_seconds("Seconds", true)?.map(WaitFor::Seconds);
+            let timestamp = match f.jt("Timestamp")? {
+                None => None,
+                Some(Jt::Literal(Value::String(text))) => Some(WaitFor::Timestamp(
+                    OffsetDateTime::parse(&text, &Rfc3339).map_err(|e| {
+                        f.err("Timestamp", &format!("not an RFC 3339 timestamp: {e}"))
+                    })?,
+                )),
+                Some(Jt::Expr(e)) => Some(WaitFor::TimestampExpr(Jt::Expr(e))),
+                Some(_) => return Err(f.err("Timestamp", "must be a string")),
+            };
+            let wait = match (seconds, timestamp) {
+                (Some(w), None) | (None, Some(w)) => w,
+                (None, None) => {
+                    return Err(f.err("Seconds", "one of Seconds or Timestamp is required"));
+                }
+                (Some(_), Some(_)) => {
+                    return Err(f.err("Seconds", "only one of Seconds or Timestamp may be given"));
+                }
+            };
+            (Kind::Wait(wait), f.next()?)
+        }
+        "Succeed" => {
+            f.allow(&[&["Type", "Comment", "QueryLanguage", "Output"]])?;
+            (Kind::Succeed, None)
+        }
+        "Fail" => {
+            f.allow(&[&["Type", "Comment", "QueryLanguage", "Error", "Cause"]])?;
+            let kind = Kind::Fail {
+                error: f.jt("Error")?.map(Text::Jsonata),
+                cause: f.jt("Cause")?.map(Text::Jsonata),
+            };
+            (kind, None)
+        }
+        "Parallel" => {
+            f.allow(&[JSONATA_IO, TRANSITION, HANDLING, &["Branches", "Arguments"]])?;
+            let branches_json = f.list("Branches")?;
+            if branches_json.is_empty() {
+                return Err(f.err("Branches", "required non-empty array"));
+            }
+            let mut branches = Vec::with_capacity(branches_json.len());
+            for (i, branch) in branches_json.iter().enumerate() {
+                let scope = format!("state '{}' Branches[{i}]", f.state);
+                let map = branch
+                    .as_object()
+                    .ok_or_else(|| f.err(&format!("Branches[{i}]"), "must be an object"))?;
+                branches.push(parse_machine(
+                    map,
+                    &scope,
+                    &["StartAt", "States", "Comment"],
+                    names,
+                    Language::Jsonata,
+                )?);
+            }
+            let handling = Box::new(f.handling(false)?);
+            (Kind::Parallel { branches, handling }, f.next()?)
+        }
+        "Map" => {
+            f.allow(&[
+                JSONATA_IO,
+                TRANSITION,
+                HANDLING,
+                &[
+                    "Items",
+                    "ItemSelector",
+                    "MaxConcurrency",
+                    "ItemProcessor",
+                    "Iterator",
+                ],
+            ])?;
+            (Kind::Map(Box::new(parse_map(f, names)?)), f.next()?)
+        }
+        other => return Err(f.err("Type", &format!("'{other}' is not a state type"))),
+    };
+    let outcome = match kind {
+        // Fail has no Output or Assign (refused above); Succeed may have Output only.
+        Kind::Fail { .. } => Outcome::default(),
+        _ => f.outcome()?,
+    };
+    Ok(State {
+        name: f.state.to_string(),
+        kind,
+        input_path: Select::All,
+        output_path: Select::All,
+        next,
+        arguments: f.jt("Arguments")?,
+        outcome: Some(outcome),
     })
 }
 
@@ -889,8 +1200,17 @@ fn parse_task(f: &Fields<'_>) -> Result<Task, LoadError> {
     } else {
         IntegrationPattern::RequestResponse
     };
-    let timeout = f.seconds("TimeoutSeconds", false)?;
-    let heartbeat = f.seconds("HeartbeatSeconds", false)?;
+    let (timeout, heartbeat) = if f.language == Language::Jsonata {
+        (
+            f.jsonata_seconds("TimeoutSeconds", false)?,
+            f.jsonata_seconds("HeartbeatSeconds", false)?,
+        )
+    } else {
+        (
+            f.seconds("TimeoutSeconds", false)?,
+            f.seconds("HeartbeatSeconds", false)?,
+        )
+    };
     if let (Some(Seconds::Fixed(t)), Some(Seconds::Fixed(h))) = (&timeout, &heartbeat)
         && h >= t
     {
@@ -931,13 +1251,15 @@ fn parse_wait(f: &Fields<'_>) -> Result<WaitFor, LoadError> {
     }
 }
 
-fn fail_field(f: &Fields<'_>, field: &str) -> Result<Option<Template>, LoadError> {
+fn fail_field(f: &Fields<'_>, field: &str) -> Result<Option<Text>, LoadError> {
     let path_field = format!("{field}Path");
     match (f.string(field)?, f.string(&path_field)?) {
         (Some(_), Some(_)) => Err(f.err(&path_field, &format!("cannot be combined with {field}"))),
-        (Some(text), None) => Ok(Some(Template::Literal(Value::String(text.to_string())))),
+        (Some(text), None) => Ok(Some(Text::Template(Template::Literal(Value::String(
+            text.to_string(),
+        ))))),
         (None, Some(expr)) => parse_expression(expr)
-            .map(Some)
+            .map(|t| Some(Text::Template(t)))
             .map_err(|e| f.err(&path_field, &e)),
         (None, None) => Ok(None),
     }
@@ -947,12 +1269,24 @@ fn parse_map(
     f: &Fields<'_>,
     names: &mut BTreeMap<String, &'static str>,
 ) -> Result<MapState, LoadError> {
-    let items_path = f.path("ItemsPath")?.unwrap_or_else(Path::root);
-    let item_selector = match (f.template("ItemSelector")?, f.template("Parameters")?) {
-        (Some(_), Some(_)) => {
-            return Err(f.err("Parameters", "cannot be combined with ItemSelector"));
-        }
-        (selector, parameters) => selector.or(parameters),
+    let (items, item_selector) = if f.language == Language::Jsonata {
+        let items = match f.jt("Items")? {
+            None => Items::Jsonata(Jt::Expr("$states.input".into())),
+            Some(Jt::Literal(v)) if !v.is_array() => {
+                return Err(f.err("Items", "must be an array or a {% %} expression"));
+            }
+            Some(items) => Items::Jsonata(items),
+        };
+        (items, f.jt("ItemSelector")?.map(Selector::Jsonata))
+    } else {
+        let items = Items::Path(f.path("ItemsPath")?.unwrap_or_else(Path::root));
+        let selector = match (f.template("ItemSelector")?, f.template("Parameters")?) {
+            (Some(_), Some(_)) => {
+                return Err(f.err("Parameters", "cannot be combined with ItemSelector"));
+            }
+            (selector, parameters) => selector.or(parameters),
+        };
+        (items, selector.map(Selector::Template))
     };
     let max_concurrency = usize::try_from(f.uint("MaxConcurrency")?.unwrap_or(0))
         .map_err(|_| f.err("MaxConcurrency", "is too large"))?;
@@ -988,9 +1322,10 @@ fn parse_map(
         &scope,
         &["StartAt", "States", "Comment", "ProcessorConfig"],
         names,
+        f.language,
     )?;
     Ok(MapState {
-        items_path,
+        items,
         item_selector,
         max_concurrency,
         processor,

@@ -24,13 +24,14 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 
 use crate::definition::{
-    Definition, Handling, IntegrationPattern, Jitter, Kind, Machine, MapState, Retrier, Seconds,
-    Select, State, Task, WaitFor,
+    Definition, Handling, IntegrationPattern, Items, Jitter, Kind, Machine, MapState, Retrier,
+    Seconds, Select, Selector, State, Task, Test, Text, WaitFor,
 };
 use crate::history::{EventKind, HistoryEvent};
 use crate::intrinsic::new_uuid;
 use crate::mock::{MockAnswer, TestCase};
 use crate::path::Path;
+use crate::query::{Jt, Outcome};
 use crate::runner::{TaskFailure, TaskRequest, TaskRunner};
 use crate::template::{Template, TemplateError};
 
@@ -485,6 +486,16 @@ impl From<TaskFailure> for Failure {
 }
 
 const RUNTIME: &str = "States.Runtime";
+const QUERY_ERROR: &str = "States.QueryEvaluationError";
+
+/// The variables (`Assign`) of one scope: the execution, or one Map iteration or Parallel branch,
+/// which starts with a copy of the outer scope's (so it reads them, and its own assignments stay
+/// inside, as AWS documents).
+type Vars = Mutex<serde_json::Map<String, Value>>;
+
+fn copy_vars(vars: &Vars) -> Vars {
+    Mutex::new(vars.lock().unwrap_or_else(PoisonError::into_inner).clone())
+}
 const TIMEOUT: &str = "States.Timeout";
 const HEARTBEAT_TIMEOUT: &str = "States.HeartbeatTimeout";
 
@@ -659,12 +670,45 @@ impl Inner {
         template
             .eval(input, context, &mut shared.rng)
             .map_err(|e| match e {
-                TemplateError::PathNotFound(path) => Failure::new(
-                    "States.ParameterPathFailure",
-                    format!("the path '{path}' selects nothing in the input"),
-                ),
+                // AWS fails the execution here, whatever Retry or Catch says.
+                TemplateError::PathNotFound { path, field } => Failure::runtime(format!(
+                    "The JSONPath '{path}' specified for the field '{}' could not be found in the input '{input}'",
+                    field.as_deref().unwrap_or("-")
+                )),
                 TemplateError::Intrinsic(cause) => Failure::new("States.IntrinsicFailure", cause),
             })
+    }
+
+    /// Evaluates a JSONata field with `$states` and the scope's variables bound.
+    fn query(&self, jt: &Jt, states: &Value, vars: &Vars) -> Result<Value, Failure> {
+        let variables = vars.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let mut shared = self.lock();
+        let now = self.at(shared.now);
+        jt.eval(states, &variables, now, &mut shared.rng)
+            .map_err(|cause| Failure::new(QUERY_ERROR, cause))
+    }
+
+    /// A JSONata state's (or catcher's, or rule's) `Output` (else `default`) and `Assign`. Both
+    /// see the variables as they were before the state; the assignments land together.
+    fn conclude(
+        &self,
+        outcome: &Outcome,
+        states: &Value,
+        default: Value,
+        vars: &Vars,
+    ) -> Result<Value, Failure> {
+        let output = match &outcome.output {
+            Some(jt) => self.query(jt, states, vars)?,
+            None => default,
+        };
+        let mut assigned = Vec::with_capacity(outcome.assign.len());
+        for (name, jt) in &outcome.assign {
+            assigned.push((name.clone(), self.query(jt, states, vars)?));
+        }
+        vars.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(assigned);
+        Ok(output)
     }
 
     fn sleep_until(&self, deadline: Duration, auto: bool) -> Sleep<'_> {
@@ -786,7 +830,8 @@ async fn run_root(inner: &Inner, input: Value) -> Result<Value, Failure> {
     inner.record(EventKind::ExecutionStarted {
         input: input.clone(),
     });
-    let run = run_machine(inner, &inner.definition.root, input);
+    let vars = Vars::default();
+    let run = run_machine(inner, &inner.definition.root, input, &vars);
     match inner.definition.timeout_seconds {
         None => run.await,
         Some(seconds) => {
@@ -806,6 +851,7 @@ fn run_machine<'a>(
     inner: &'a Inner,
     machine: &'a Machine,
     input: Value,
+    vars: &'a Vars,
 ) -> BoxFuture<'a, Result<Value, Failure>> {
     Box::pin(async move {
         let mut name = machine.start_at.as_str();
@@ -824,7 +870,7 @@ fn run_machine<'a>(
                 state: state.name.clone(),
                 input: input.clone(),
             });
-            let (output, next) = run_state(inner, state, input).await?;
+            let (output, next) = run_state(inner, state, input, vars).await?;
             inner.record(EventKind::StateExited {
                 state: state.name.clone(),
                 output: output.clone(),
@@ -848,14 +894,31 @@ enum Work<'a> {
     Map(&'a MapState),
 }
 
+/// `$states` as a JSONata state's fields see it.
+fn states(input: &Value, context: &Value) -> Value {
+    json!({"input": input, "context": context})
+}
+
 async fn run_state<'a>(
     inner: &'a Inner,
     state: &'a State,
     raw: Value,
+    vars: &'a Vars,
 ) -> Result<(Value, Option<&'a str>), Failure> {
     let entered = inner.now_text();
     let effective = select_input(&state.input_path, &raw, "InputPath")?;
     let next = state.next.as_deref();
+    // JSONata states: Output and Assign after the state's own work, on `$states.input` and the
+    // context; Task, Parallel and Map conclude inside their attempts, with `$states.result`.
+    let conclude = |default: Value| -> Result<Value, Failure> {
+        match &state.outcome {
+            Some(outcome) => {
+                let context = inner.context(&state.name, &entered, 0);
+                inner.conclude(outcome, &states(&raw, &context), default, vars)
+            }
+            None => select_input(&state.output_path, &default, "OutputPath"),
+        }
+    };
     match &state.kind {
         Kind::Pass {
             parameters,
@@ -871,11 +934,8 @@ async fn run_state<'a>(
                 )?,
                 (None, None) => effective,
             };
-            let output = apply_result_path(result_path.as_ref(), raw, value)?;
-            Ok((
-                select_input(&state.output_path, &output, "OutputPath")?,
-                next,
-            ))
+            let output = apply_result_path(result_path.as_ref(), raw.clone(), value)?;
+            Ok((conclude(output)?, next))
         }
         Kind::Task(task) => {
             run_handled(
@@ -886,6 +946,7 @@ async fn run_state<'a>(
                 raw,
                 effective,
                 &entered,
+                vars,
             )
             .await
         }
@@ -898,6 +959,7 @@ async fn run_state<'a>(
                 raw,
                 effective,
                 &entered,
+                vars,
             )
             .await
         }
@@ -910,22 +972,51 @@ async fn run_state<'a>(
                 raw,
                 effective,
                 &entered,
+                vars,
             )
             .await
         }
         Kind::Choice { choices, default } => {
             let context = inner.context(&state.name, &entered, 0);
-            for (rule, target) in choices {
-                if rule.eval(&effective, &context).map_err(Failure::runtime)? {
-                    let output = select_input(&state.output_path, &effective, "OutputPath")?;
-                    return Ok((output, Some(target)));
+            let states = states(&raw, &context);
+            for choice in choices {
+                let matched = match &choice.test {
+                    Test::Rule(rule) => {
+                        rule.eval(&effective, &context).map_err(Failure::runtime)?
+                    }
+                    Test::Condition(jt) => match inner.query(jt, &states, vars)? {
+                        Value::Bool(b) => b,
+                        other => {
+                            return Err(Failure::new(
+                                QUERY_ERROR,
+                                format!(
+                                    "a Condition of '{}' gave {other}, not a boolean",
+                                    state.name
+                                ),
+                            ));
+                        }
+                    },
+                };
+                if matched {
+                    let output = match &state.outcome {
+                        Some(outcome) => {
+                            let rule = Outcome {
+                                output: choice
+                                    .outcome
+                                    .output
+                                    .clone()
+                                    .or_else(|| outcome.output.clone()),
+                                assign: choice.outcome.assign.clone(),
+                            };
+                            inner.conclude(&rule, &states, raw.clone(), vars)?
+                        }
+                        None => select_input(&state.output_path, &effective, "OutputPath")?,
+                    };
+                    return Ok((output, Some(&choice.next)));
                 }
             }
             match default {
-                Some(target) => {
-                    let output = select_input(&state.output_path, &effective, "OutputPath")?;
-                    Ok((output, Some(target)))
-                }
+                Some(target) => Ok((conclude(effective)?, Some(target))),
                 None => Err(Failure::new(
                     "States.NoChoiceMatched",
                     format!(
@@ -936,33 +1027,30 @@ async fn run_state<'a>(
             }
         }
         Kind::Wait(wait) => {
-            let deadline = wait_deadline(inner, wait, &effective)?;
+            let context = inner.context(&state.name, &entered, 0);
+            let deadline = wait_deadline(inner, wait, &effective, &states(&raw, &context), vars)?;
             inner.record(EventKind::WaitStarted {
                 state: state.name.clone(),
                 until: timestamp(inner.at(deadline)),
             });
             inner.sleep_until(deadline, true).await;
-            Ok((
-                select_input(&state.output_path, &effective, "OutputPath")?,
-                next,
-            ))
+            Ok((conclude(effective)?, next))
         }
-        Kind::Succeed => Ok((
-            select_input(&state.output_path, &effective, "OutputPath")?,
-            None,
-        )),
+        Kind::Succeed => Ok((conclude(effective)?, None)),
         Kind::Fail { error, cause } => {
             let context = inner.context(&state.name, &entered, 0);
-            let text = |template: &Option<Template>, field: &str| -> Result<String, Failure> {
-                match template {
-                    None => Ok(String::new()),
-                    Some(t) => match inner.eval(t, &raw, &context)? {
-                        Value::String(s) => Ok(s),
-                        other => Err(Failure::runtime(format!(
-                            "{field} of '{}' must give a string, not {other}",
-                            state.name
-                        ))),
-                    },
+            let text = |text: &Option<Text>, field: &str| -> Result<String, Failure> {
+                let value = match text {
+                    None => return Ok(String::new()),
+                    Some(Text::Template(t)) => inner.eval(t, &raw, &context)?,
+                    Some(Text::Jsonata(jt)) => inner.query(jt, &states(&raw, &context), vars)?,
+                };
+                match value {
+                    Value::String(s) => Ok(s),
+                    other => Err(Failure::runtime(format!(
+                        "{field} of '{}' must give a string, not {other}",
+                        state.name
+                    ))),
                 }
             };
             let error = text(error, "ErrorPath")?;
@@ -976,7 +1064,13 @@ async fn run_state<'a>(
     }
 }
 
-fn wait_deadline(inner: &Inner, wait: &WaitFor, input: &Value) -> Result<Duration, Failure> {
+fn wait_deadline(
+    inner: &Inner,
+    wait: &WaitFor,
+    input: &Value,
+    states: &Value,
+    vars: &Vars,
+) -> Result<Duration, Failure> {
     let now = inner.lock().now;
     let until = |at: OffsetDateTime| {
         let offset = at - inner.start_time;
@@ -986,7 +1080,7 @@ fn wait_deadline(inner: &Inner, wait: &WaitFor, input: &Value) -> Result<Duratio
     };
     match wait {
         WaitFor::Seconds(seconds) => {
-            Ok(now + resolve_seconds(seconds, input, "SecondsPath", true)?)
+            Ok(now + resolve_seconds(inner, seconds, input, (states, vars), "SecondsPath", true)?)
         }
         WaitFor::Timestamp(at) => Ok(until(*at)),
         WaitFor::TimestampPath(path) => {
@@ -1002,17 +1096,48 @@ fn wait_deadline(inner: &Inner, wait: &WaitFor, input: &Value) -> Result<Duratio
                 })?;
             Ok(until(at))
         }
+        WaitFor::TimestampExpr(jt) => {
+            let value = inner.query(jt, states, vars)?;
+            let at = value
+                .as_str()
+                .and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok())
+                .ok_or_else(|| {
+                    Failure::new(
+                        QUERY_ERROR,
+                        format!("Timestamp must give an RFC 3339 timestamp, not {value}"),
+                    )
+                })?;
+            Ok(until(at))
+        }
     }
 }
 
 fn resolve_seconds(
+    inner: &Inner,
     seconds: &Seconds,
     input: &Value,
+    (states, vars): (&Value, &Vars),
     field: &str,
     zero_allowed: bool,
 ) -> Result<Duration, Failure> {
     match seconds {
         Seconds::Fixed(n) => Ok(Duration::from_secs(*n)),
+        Seconds::Expr(jt) => {
+            let value = inner.query(jt, states, vars)?;
+            value
+                .as_u64()
+                .filter(|n| zero_allowed || *n > 0)
+                .map(Duration::from_secs)
+                .ok_or_else(|| {
+                    Failure::new(
+                        QUERY_ERROR,
+                        format!(
+                            "{} must give a whole number of seconds, not {value}",
+                            field.trim_end_matches("Path")
+                        ),
+                    )
+                })
+        }
         Seconds::Path(path) => {
             let value = select_path(path, input, field)?;
             value
@@ -1067,6 +1192,7 @@ fn apply_result_path(path: Option<&Path>, raw: Value, result: Value) -> Result<V
 }
 
 /// Task, Parallel and Map: attempts with Retry, then Catch.
+#[allow(clippy::too_many_arguments)]
 async fn run_handled<'a>(
     inner: &'a Inner,
     state: &'a State,
@@ -1075,13 +1201,17 @@ async fn run_handled<'a>(
     raw: Value,
     effective: Value,
     entered: &str,
+    vars: &'a Vars,
 ) -> Result<(Value, Option<&'a str>), Failure> {
     let from_task = matches!(work, Work::Task(_));
     let mut retries = vec![0u32; handling.retry.len()];
     let mut retry_count = 0u32;
     loop {
         let context = inner.context(&state.name, entered, retry_count);
-        let failure = match attempt(inner, state, handling, work, &raw, &effective, &context).await
+        let failure = match attempt(
+            inner, state, handling, work, &raw, &effective, &context, vars,
+        )
+        .await
         {
             Ok(output) => return Ok((output, state.next.as_deref())),
             Err(failure) if failure.error == RUNTIME => return Err(failure),
@@ -1113,7 +1243,13 @@ async fn run_handled<'a>(
             next: catcher.next.clone(),
         });
         let error_output = json!({"Error": failure.error, "Cause": failure.cause});
-        let output = apply_result_path(catcher.result_path.as_ref(), raw, error_output)?;
+        let output = if state.outcome.is_some() {
+            let context = inner.context(&state.name, entered, retry_count);
+            let states = json!({"input": raw, "errorOutput": error_output, "context": context});
+            inner.conclude(&catcher.outcome, &states, error_output, vars)?
+        } else {
+            apply_result_path(catcher.result_path.as_ref(), raw, error_output)?
+        };
         return Ok((output, Some(catcher.next.as_str())));
     }
 }
@@ -1157,7 +1293,9 @@ fn error_matches(names: &[String], failure: &Failure, from_task: bool) -> bool {
     })
 }
 
-/// One attempt: Parameters, the work, ResultSelector, ResultPath, OutputPath.
+/// One attempt: Parameters (or Arguments), the work, then ResultSelector, ResultPath and
+/// OutputPath (or, for JSONata states, Output and Assign).
+#[allow(clippy::too_many_arguments)]
 async fn attempt<'a>(
     inner: &'a Inner,
     state: &'a State,
@@ -1166,15 +1304,20 @@ async fn attempt<'a>(
     raw: &Value,
     effective: &Value,
     context: &Value,
+    vars: &'a Vars,
 ) -> Result<Value, Failure> {
     let result = match work {
-        Work::Task(task) => run_task(inner, state, task, effective, context).await?,
+        Work::Task(task) => run_task(inner, state, task, effective, context, vars).await?,
         Work::Parallel(branches) => {
-            let input = parameters(inner, handling, effective, context)?;
-            run_parallel(inner, state, branches, &input).await?
+            let input = arguments(inner, state, handling, effective, context, vars)?;
+            run_parallel(inner, state, branches, &input, vars).await?
         }
-        Work::Map(map) => run_map(inner, state, map, effective, context).await?,
+        Work::Map(map) => run_map(inner, state, map, effective, context, vars).await?,
     };
+    if let Some(outcome) = &state.outcome {
+        let states = json!({"input": raw, "result": result, "context": context});
+        return inner.conclude(outcome, &states, result, vars);
+    }
     let result = match &handling.result_selector {
         Some(selector) => inner.eval(selector, &result, context)?,
         None => result,
@@ -1183,15 +1326,19 @@ async fn attempt<'a>(
     select_input(&state.output_path, &output, "OutputPath")
 }
 
-fn parameters(
+/// The effective input of the work: `Parameters` (JSONPath) or `Arguments` (JSONata).
+fn arguments(
     inner: &Inner,
+    state: &State,
     handling: &Handling,
     effective: &Value,
     context: &Value,
+    vars: &Vars,
 ) -> Result<Value, Failure> {
-    match &handling.parameters {
-        Some(template) => inner.eval(template, effective, context),
-        None => Ok(effective.clone()),
+    match (&handling.parameters, &state.arguments) {
+        (Some(template), _) => inner.eval(template, effective, context),
+        (None, Some(jt)) => inner.query(jt, &states(effective, context), vars),
+        (None, None) => Ok(effective.clone()),
     }
 }
 
@@ -1201,6 +1348,7 @@ async fn run_task(
     task: &Task,
     effective: &Value,
     context: &Value,
+    vars: &Vars,
 ) -> Result<Value, Failure> {
     let mut context = context.clone();
     let token = (task.pattern == IntegrationPattern::WaitForTaskToken).then(|| {
@@ -1208,16 +1356,35 @@ async fn run_task(
         context["Task"] = json!({"Token": token});
         token
     });
-    let parameters = parameters(inner, &task.handling, effective, &context)?;
+    let parameters = arguments(inner, state, &task.handling, effective, &context, vars)?;
+    let states = states(effective, &context);
     let timeout = task
         .timeout
         .as_ref()
-        .map(|s| resolve_seconds(s, effective, "TimeoutSecondsPath", false))
+        .map(|s| {
+            resolve_seconds(
+                inner,
+                s,
+                effective,
+                (&states, vars),
+                "TimeoutSecondsPath",
+                false,
+            )
+        })
         .transpose()?;
     let heartbeat = task
         .heartbeat
         .as_ref()
-        .map(|s| resolve_seconds(s, effective, "HeartbeatSecondsPath", false))
+        .map(|s| {
+            resolve_seconds(
+                inner,
+                s,
+                effective,
+                (&states, vars),
+                "HeartbeatSecondsPath",
+                false,
+            )
+        })
         .transpose()?;
     inner.record(EventKind::TaskScheduled {
         state: state.name.clone(),
@@ -1242,7 +1409,7 @@ async fn run_task(
                 *counter - 1
             };
             match mock.answer(attempt) {
-                Some(MockAnswer::Return(value)) => Ok(value.clone()),
+                Some(MockAnswer::Return(value)) => mocked_lambda_result(&task.resource, value),
                 Some(MockAnswer::Throw(failure)) => Err(Failure::from(failure.clone())),
                 None => Err(Failure::runtime(format!(
                     "the mocked response of state '{}' has no answer for attempt {attempt}",
@@ -1287,6 +1454,53 @@ async fn run_task(
         },
     });
     result
+}
+
+/// Lambda resources as AWS answers them, given a mocked Lambda Invoke response (`StatusCode`,
+/// `Payload`, ...), which is the shape the mock format documents for Lambda:
+/// - a response with `FunctionError` is the function's error: the error is the payload's
+///   `errorType` (`Lambda.Unknown` without one), the cause the payload as JSON;
+/// - a Task whose `Resource` is the function's ARN gets only the `Payload` as its result, while
+///   `arn:aws:states:::lambda:invoke` gets the whole response.
+///
+/// Any other mocked value is the result as it stands.
+fn mocked_lambda_result(resource: &str, value: &Value) -> Result<Value, Failure> {
+    const INVOKE_RESPONSE: &[&str] = &[
+        "StatusCode",
+        "Payload",
+        "ExecutedVersion",
+        "FunctionError",
+        "LogResult",
+    ];
+    let direct = is_lambda_function_arn(resource);
+    let is_lambda = direct || resource.starts_with("arn:aws:states:::lambda:invoke");
+    let Some(response) = value.as_object().filter(|map| {
+        is_lambda
+            && map.contains_key("Payload")
+            && map.keys().all(|k| INVOKE_RESPONSE.contains(&k.as_str()))
+    }) else {
+        return Ok(value.clone());
+    };
+    let payload = response.get("Payload").cloned().unwrap_or(Value::Null);
+    if response.contains_key("FunctionError") {
+        let error = payload
+            .get("errorType")
+            .and_then(Value::as_str)
+            .unwrap_or("Lambda.Unknown");
+        return Err(Failure::new(error, payload.to_string()));
+    }
+    Ok(if direct { payload } else { value.clone() })
+}
+
+/// `arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`.
+fn is_lambda_function_arn(resource: &str) -> bool {
+    let parts: Vec<&str> = resource.split(':').collect();
+    parts.len() >= 7
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "lambda"
+        && parts[5] == "function"
+        && !parts[6].is_empty()
 }
 
 async fn call_runner(inner: &Inner, request: TaskRequest) -> Result<Value, Failure> {
@@ -1337,15 +1551,16 @@ async fn run_parallel(
     state: &State,
     branches: &[Machine],
     input: &Value,
+    vars: &Vars,
 ) -> Result<Value, Failure> {
-    let runs = branches
-        .iter()
-        .enumerate()
-        .map(|(index, branch)| async move {
-            run_machine(inner, branch, input.clone())
+    let runs = branches.iter().enumerate().map(|(index, branch)| {
+        let branch_vars = copy_vars(vars);
+        async move {
+            run_machine(inner, branch, input.clone(), &branch_vars)
                 .await
                 .map_err(|failure| (index, failure))
-        });
+        }
+    });
     match try_join_all(runs).await {
         Ok(results) => Ok(Value::Array(results)),
         Err((branch, failure)) => {
@@ -1368,15 +1583,27 @@ async fn run_map(
     map: &MapState,
     effective: &Value,
     context: &Value,
+    vars: &Vars,
 ) -> Result<Value, Failure> {
-    let items = match select_path(&map.items_path, effective, "ItemsPath")? {
-        Value::Array(items) => items,
-        other => {
-            return Err(Failure::runtime(format!(
-                "ItemsPath '{}' must select an array, not {other}",
-                map.items_path.text()
-            )));
-        }
+    let items = match &map.items {
+        Items::Path(path) => match select_path(path, effective, "ItemsPath")? {
+            Value::Array(items) => items,
+            other => {
+                return Err(Failure::runtime(format!(
+                    "ItemsPath '{}' must select an array, not {other}",
+                    path.text()
+                )));
+            }
+        },
+        Items::Jsonata(jt) => match inner.query(jt, &states(effective, context), vars)? {
+            Value::Array(items) => items,
+            other => {
+                return Err(Failure::new(
+                    QUERY_ERROR,
+                    format!("Items must give an array, not {other}"),
+                ));
+            }
+        },
     };
     let limit = match map.max_concurrency {
         0 => items.len().max(1),
@@ -1390,15 +1617,19 @@ async fn run_map(
                 state: state.name.clone(),
                 index,
             });
+            let mut item_context = context.clone();
+            item_context["Map"] = json!({"Item": {"Index": index, "Value": item}});
             let input = match &map.item_selector {
-                Some(selector) => {
-                    let mut item_context = context.clone();
-                    item_context["Map"] = json!({"Item": {"Index": index, "Value": item}});
+                Some(Selector::Template(selector)) => {
                     inner.eval(selector, effective, &item_context)?
+                }
+                Some(Selector::Jsonata(jt)) => {
+                    inner.query(jt, &states(effective, &item_context), vars)?
                 }
                 None => item,
             };
-            match run_machine(inner, &map.processor, input).await {
+            let item_vars = copy_vars(vars);
+            match run_machine(inner, &map.processor, input, &item_vars).await {
                 Ok(output) => {
                     inner.record(EventKind::MapIterationSucceeded {
                         state: state.name.clone(),

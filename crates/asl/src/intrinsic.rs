@@ -1,5 +1,7 @@
 //! Intrinsic functions (`States.Format(...)` and friends), parsed when the definition is loaded.
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use md5::Md5;
 use rand::Rng;
 use rand::rngs::SmallRng;
@@ -26,7 +28,26 @@ enum Function {
     StringSplit,
     Uuid,
     Hash,
+    ArrayPartition,
+    Base64Encode,
+    Base64Decode,
+    JsonMerge,
 }
+
+/// Why a call failed. A path that selects nothing is `States.Runtime` on AWS (it is resolved
+/// before the function runs); everything else is `States.IntrinsicFailure`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum IntrinsicError {
+    PathNotFound(String),
+    Failed(String),
+}
+
+/// AWS's limit on the characters of the input of `Base64Encode`, `Base64Decode` and `Hash`.
+const MAX_INPUT_CHARS: usize = 10_000;
+/// AWS's limit on the items `States.ArrayRange` may produce.
+const MAX_RANGE_ITEMS: usize = 1000;
+/// AWS allows up to 10 intrinsic calls in one field.
+const MAX_CALLS_PER_FIELD: usize = 10;
 
 impl Function {
     fn from_name(name: &str) -> Option<Function> {
@@ -45,6 +66,10 @@ impl Function {
             "States.StringSplit" => Function::StringSplit,
             "States.UUID" => Function::Uuid,
             "States.Hash" => Function::Hash,
+            "States.ArrayPartition" => Function::ArrayPartition,
+            "States.Base64Encode" => Function::Base64Encode,
+            "States.Base64Decode" => Function::Base64Decode,
+            "States.JsonMerge" => Function::JsonMerge,
             _ => return None,
         })
     }
@@ -58,14 +83,17 @@ impl Function {
             Function::StringToJson
             | Function::JsonToString
             | Function::ArrayLength
-            | Function::ArrayUnique => (1, 1),
+            | Function::ArrayUnique
+            | Function::Base64Encode
+            | Function::Base64Decode => (1, 1),
             Function::ArrayGetItem
             | Function::ArrayContains
             | Function::MathAdd
             | Function::StringSplit
-            | Function::Hash => (2, 2),
+            | Function::Hash
+            | Function::ArrayPartition => (2, 2),
             Function::MathRandom => (2, 3),
-            Function::ArrayRange => (3, 3),
+            Function::ArrayRange | Function::JsonMerge => (3, 3),
         }
     }
 }
@@ -102,16 +130,34 @@ impl Intrinsic {
                 parser.pos
             ));
         }
+        if call.calls() > MAX_CALLS_PER_FIELD {
+            return Err(format!(
+                "{} intrinsic calls in one field; AWS allows at most {MAX_CALLS_PER_FIELD}",
+                call.calls()
+            ));
+        }
         Ok(call)
     }
 
-    /// Evaluates the call. Errors become `States.IntrinsicFailure`.
+    /// This call and the calls nested in its arguments.
+    fn calls(&self) -> usize {
+        1 + self
+            .args
+            .iter()
+            .map(|arg| match arg {
+                Arg::Call(call) => call.calls(),
+                _ => 0,
+            })
+            .sum::<usize>()
+    }
+
+    /// Evaluates the call.
     pub(crate) fn eval(
         &self,
         input: &Value,
         context: &Value,
         rng: &mut SmallRng,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, IntrinsicError> {
         let mut values = Vec::with_capacity(self.args.len());
         for arg in &self.args {
             values.push(match arg {
@@ -119,12 +165,12 @@ impl Intrinsic {
                 Arg::Literal(v) => v.clone(),
                 Arg::Path(p) => p
                     .select(input, context)
-                    .ok_or_else(|| format!("{}: path '{}' not found", self.name, p.text()))?,
+                    .ok_or_else(|| IntrinsicError::PathNotFound(p.text().to_string()))?,
                 Arg::Call(call) => call.eval(input, context, rng)?,
             });
         }
         self.apply(&values, rng)
-            .map_err(|reason| format!("{}: {reason}", self.name))
+            .map_err(|reason| IntrinsicError::Failed(format!("{}: {reason}", self.name)))
     }
 
     fn apply(&self, values: &[Value], rng: &mut SmallRng) -> Result<Value, String> {
@@ -172,8 +218,8 @@ impl Intrinsic {
                 let mut items = Vec::new();
                 let mut n = start;
                 while (step > 0 && n <= end) || (step < 0 && n >= end) {
-                    if items.len() >= 1000 {
-                        return Err("a range has at most 1000 items".into());
+                    if items.len() >= MAX_RANGE_ITEMS {
+                        return Err(format!("a range has at most {MAX_RANGE_ITEMS} items"));
                     }
                     items.push(Value::from(n));
                     n += step;
@@ -213,9 +259,58 @@ impl Intrinsic {
                 )
             }
             Function::Uuid => Value::String(new_uuid(rng)),
-            Function::Hash => Value::String(hash(string(0)?, string(1)?)?),
+            Function::Hash => Value::String(hash(limited(string(0)?)?, string(1)?)?),
+            Function::ArrayPartition => {
+                let (items, size) = (array(0)?, integer(1)?);
+                let size = usize::try_from(size)
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| format!("the chunk size must be positive, not {size}"))?;
+                Value::Array(
+                    items
+                        .chunks(size)
+                        .map(|chunk| Value::Array(chunk.to_vec()))
+                        .collect(),
+                )
+            }
+            Function::Base64Encode => Value::String(BASE64.encode(limited(string(0)?)?)),
+            Function::Base64Decode => {
+                let bytes = BASE64
+                    .decode(limited(string(0)?)?)
+                    .map_err(|e| format!("the argument is not base64: {e}"))?;
+                Value::String(
+                    String::from_utf8(bytes)
+                        .map_err(|_| "the decoded data is not UTF-8 text".to_string())?,
+                )
+            }
+            Function::JsonMerge => {
+                let object = |i: usize| {
+                    values[i]
+                        .as_object()
+                        .ok_or_else(|| format!("argument {} must be an object", i + 1))
+                };
+                if values[2] != Value::Bool(false) {
+                    return Err(
+                        "only the shallow merge is supported: the third argument must be false"
+                            .into(),
+                    );
+                }
+                let mut merged = object(0)?.clone();
+                merged.extend(object(1)?.clone());
+                Value::Object(merged)
+            }
         })
     }
+}
+
+/// A string argument within AWS's 10,000-character input limit.
+fn limited(text: &str) -> Result<&str, String> {
+    if text.chars().count() > MAX_INPUT_CHARS {
+        return Err(format!(
+            "the input has more than {MAX_INPUT_CHARS} characters"
+        ));
+    }
+    Ok(text)
 }
 
 fn integer_value(value: &Value) -> Option<i64> {
@@ -287,7 +382,7 @@ pub(crate) fn new_uuid(rng: &mut SmallRng) -> String {
     )
 }
 
-fn hash(data: &str, algorithm: &str) -> Result<String, String> {
+pub(crate) fn hash(data: &str, algorithm: &str) -> Result<String, String> {
     let bytes = data.as_bytes();
     Ok(match algorithm {
         "MD5" => hex::encode(Md5::digest(bytes)),
@@ -349,7 +444,15 @@ impl Parser {
         }
         let (min, max) = function.arity();
         if args.len() < min || args.len() > max {
-            return Err(format!("{name} does not take {} arguments", args.len()));
+            let expected = match (min, max) {
+                (min, max) if min == max => format!("{min}"),
+                (min, usize::MAX) => format!("at least {min}"),
+                (min, max) => format!("{min} to {max}"),
+            };
+            return Err(format!(
+                "{name} takes {expected} arguments, not {}",
+                args.len()
+            ));
         }
         if function == Function::Format && !matches!(args.first(), Some(Arg::Text(_))) {
             return Err("States.Format needs a string literal template first".into());
@@ -450,7 +553,7 @@ mod tests {
     use rand::SeedableRng;
     use serde_json::json;
 
-    fn eval(call: &str, input: Value) -> Result<Value, String> {
+    fn eval(call: &str, input: Value) -> Result<Value, IntrinsicError> {
         let mut rng = SmallRng::seed_from_u64(7);
         Intrinsic::parse(call)
             .unwrap()
@@ -557,7 +660,9 @@ mod tests {
     #[test]
     fn parse_refusals() {
         for bad in [
-            "States.Base64Encode('x')",
+            "States.Base64Encode()",
+            "States.JsonMerge($.a, $.b)",
+            "States.Nope(1)",
             "States.UUID(1)",
             "States.Format($.a)",
             "States.ArrayLength($.a",
@@ -565,5 +670,56 @@ mod tests {
         ] {
             assert!(Intrinsic::parse(bad).is_err(), "{bad} should be refused");
         }
+    }
+
+    #[test]
+    fn partition_base64_merge() {
+        assert_eq!(
+            eval(
+                "States.ArrayPartition($.inputArray, 4)",
+                json!({"inputArray": [1, 2, 3, 4, 5, 6, 7, 8, 9]})
+            ),
+            Ok(json!([[1, 2, 3, 4], [5, 6, 7, 8], [9]]))
+        );
+        assert!(eval("States.ArrayPartition(States.Array(1), 0)", json!({})).is_err());
+        assert_eq!(
+            eval(
+                "States.Base64Encode($.input)",
+                json!({"input": "Data to encode"})
+            ),
+            Ok(json!("RGF0YSB0byBlbmNvZGU="))
+        );
+        assert_eq!(
+            eval(
+                "States.Base64Decode($.base64)",
+                json!({"base64": "RGF0YSB0byBlbmNvZGU="})
+            ),
+            Ok(json!("Data to encode"))
+        );
+        assert!(matches!(
+            eval("States.Base64Decode('%%%')", json!({})),
+            Err(IntrinsicError::Failed(_))
+        ));
+        let long = "x".repeat(10_001);
+        assert!(eval("States.Base64Encode($.s)", json!({ "s": long })).is_err());
+        assert!(eval("States.Hash($.s, 'MD5')", json!({ "s": long })).is_err());
+        let input = json!({"json1": {"a": {"a1": 1, "a2": 2}, "b": 2},
+                           "json2": {"a": {"a3": 1, "a4": 2}, "c": 3}});
+        assert_eq!(
+            eval("States.JsonMerge($.json1, $.json2, false)", input.clone()),
+            Ok(json!({"a": {"a3": 1, "a4": 2}, "b": 2, "c": 3}))
+        );
+        assert!(eval("States.JsonMerge($.json1, $.json2, true)", input).is_err());
+    }
+
+    #[test]
+    fn missing_paths_and_call_limit() {
+        assert_eq!(
+            eval("States.ArrayLength($.nope)", json!({})),
+            Err(IntrinsicError::PathNotFound("$.nope".into()))
+        );
+        let nested = (0..10).fold("1".to_string(), |inner, _| format!("States.Array({inner})"));
+        assert!(Intrinsic::parse(&nested).is_ok());
+        assert!(Intrinsic::parse(&format!("States.Array({nested})")).is_err());
     }
 }

@@ -15,10 +15,13 @@ mod definition;
 mod execution;
 mod history;
 mod intrinsic;
+pub mod jsonata;
 mod mock;
 mod path;
+mod query;
 mod runner;
 mod template;
+mod test_state;
 
 pub use definition::{Definition, LoadError};
 pub use execution::{
@@ -28,3 +31,6 @@ pub use execution::{
 pub use history::{EventKind, HistoryEvent, render_history};
 pub use mock::{MockAnswer, MockConfig, MockConfigError, MockedResponse, TestCase};
 pub use runner::{IntegrationPattern, TaskFailure, TaskRequest, TaskRunner};
+pub use test_state::{
+    InspectionLevel, TestStateError, TestStateRequest, TestStateResult, test_state,
+};

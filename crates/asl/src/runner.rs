@@ -57,6 +57,7 @@ pub struct TaskRequest {
 #[async_trait]
 pub trait TaskRunner: Send + Sync {
     /// Runs one attempt. For `.waitForTaskToken` the returned value is ignored: the state's result
-    /// is what the callback sends.
+    /// is what the callback sends. For a `Resource` that is a Lambda function ARN, return the
+    /// function's payload (what AWS hands on), not the Invoke response around it.
     async fn run_task(&self, request: TaskRequest) -> Result<Value, TaskFailure>;
 }

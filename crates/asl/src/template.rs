@@ -7,7 +7,7 @@
 use rand::rngs::SmallRng;
 use serde_json::{Map, Value};
 
-use crate::intrinsic::Intrinsic;
+use crate::intrinsic::{Intrinsic, IntrinsicError};
 use crate::path::Path;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -22,10 +22,20 @@ pub(crate) enum Template {
 /// Why a template could not be evaluated; the executor maps it to a `States.*` error name.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum TemplateError {
-    /// A path selected nothing: `States.ParameterPathFailure`.
-    PathNotFound(String),
+    /// A path (of the field or inside an intrinsic call) selected nothing: `States.Runtime` on
+    /// AWS, which no Retry or Catch handles. `field` is the `.$` key, when there is one.
+    PathNotFound { path: String, field: Option<String> },
     /// An intrinsic function failed: `States.IntrinsicFailure`.
     Intrinsic(String),
+}
+
+impl From<IntrinsicError> for TemplateError {
+    fn from(e: IntrinsicError) -> TemplateError {
+        match e {
+            IntrinsicError::PathNotFound(path) => TemplateError::PathNotFound { path, field: None },
+            IntrinsicError::Failed(cause) => TemplateError::Intrinsic(cause),
+        }
+    }
 }
 
 impl Template {
@@ -74,7 +84,16 @@ impl Template {
             Template::Object(fields) => {
                 let mut map = Map::new();
                 for (key, template) in fields {
-                    map.insert(key.clone(), template.eval(input, context, rng)?);
+                    let value = template.eval(input, context, rng).map_err(|e| match e {
+                        TemplateError::PathNotFound { path, field: None } => {
+                            TemplateError::PathNotFound {
+                                path,
+                                field: Some(format!("{key}.$")),
+                            }
+                        }
+                        other => other,
+                    })?;
+                    map.insert(key.clone(), value);
                 }
                 Value::Object(map)
             }
@@ -84,12 +103,14 @@ impl Template {
                     .map(|t| t.eval(input, context, rng))
                     .collect::<Result<_, _>>()?,
             ),
-            Template::Path(path) => path
-                .select(input, context)
-                .ok_or_else(|| TemplateError::PathNotFound(path.text().to_string()))?,
-            Template::Intrinsic(call) => call
-                .eval(input, context, rng)
-                .map_err(TemplateError::Intrinsic)?,
+            Template::Path(path) => {
+                path.select(input, context)
+                    .ok_or_else(|| TemplateError::PathNotFound {
+                        path: path.text().to_string(),
+                        field: None,
+                    })?
+            }
+            Template::Intrinsic(call) => call.eval(input, context, rng)?,
         })
     }
 }
@@ -157,7 +178,21 @@ mod tests {
     fn errors() {
         assert_eq!(
             eval(json!({"a.$": "$.missing"}), json!({}), json!({})),
-            Err(TemplateError::PathNotFound("$.missing".into()))
+            Err(TemplateError::PathNotFound {
+                path: "$.missing".into(),
+                field: Some("a.$".into())
+            })
+        );
+        assert_eq!(
+            eval(
+                json!({"n": {"a.$": "States.ArrayLength($.gone)"}}),
+                json!({}),
+                json!({})
+            ),
+            Err(TemplateError::PathNotFound {
+                path: "$.gone".into(),
+                field: Some("a.$".into())
+            })
         );
         assert!(matches!(
             eval(

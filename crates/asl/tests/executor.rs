@@ -244,19 +244,42 @@ async fn null_paths_give_empty_objects() {
 
 #[tokio::test]
 async fn processing_errors_have_their_names() {
-    // Parameters path missing: States.ParameterPathFailure, catchable.
-    let definition = json!({"StartAt": "T", "States": {
-        "T": {"Type": "Task", "Resource": "r", "Parameters": {"x.$": "$.missing"}, "End": true,
-              "Catch": [{"ErrorEquals": ["States.ParameterPathFailure"], "ResultPath": "$.err", "Next": "Caught"}]},
+    // A path that selects nothing in Parameters, ResultSelector, ItemSelector or an intrinsic's
+    // arguments is States.Runtime on AWS: not even States.ALL catches it.
+    for (field, template) in [
+        ("Parameters", json!({"x.$": "$.missing"})),
+        (
+            "Parameters",
+            json!({"deep": {"x.$": "States.ArrayLength($.missing)"}}),
+        ),
+        ("ResultSelector", json!({"x.$": "$.missing"})),
+    ] {
+        let mut task = json!({"Type": "Task", "Resource": "r", "End": true,
+            "Retry": [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 2}],
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.err", "Next": "Caught"}]});
+        task[field] = template;
+        let definition =
+            json!({"StartAt": "T", "States": {"T": task, "Caught": {"Type": "Succeed"}}});
+        let execution = execute(definition, json!({"a": 1}), echo()).await;
+        let (error, cause) = failed(&execution);
+        assert_eq!(error, "States.Runtime", "{field}");
+        assert!(
+            cause.contains("$.missing") && cause.contains("'x.$'"),
+            "{cause}"
+        );
+        assert_eq!(
+            retry_delays_ms(&execution),
+            Vec::<u64>::new(),
+            "never retried"
+        );
+    }
+    let definition = json!({"StartAt": "M", "States": {
+        "M": {"Type": "Map", "ItemSelector": {"v.$": "$$.Map.Item.Value.nope"}, "End": true,
+              "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}],
+              "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}},
         "Caught": {"Type": "Succeed"}}});
-    let output = succeeded(&execute(definition, json!({"a": 1}), echo()).await);
-    assert_eq!(output["err"]["Error"], "States.ParameterPathFailure");
-    assert!(
-        output["err"]["Cause"]
-            .as_str()
-            .unwrap()
-            .contains("$.missing")
-    );
+    let execution = execute(definition, json!([{"a": 1}]), echo()).await;
+    assert_eq!(failed(&execution).0, "States.Runtime");
 
     // ResultPath into a string: States.ResultPathMatchFailure.
     let definition =
@@ -995,6 +1018,53 @@ async fn mock_without_an_answer_for_an_attempt_fails_clearly() {
         run_case("MockAChoice", echo()).await,
         Err(StartError::NotATask { state, .. }) if state == "Route"
     ));
+}
+
+#[tokio::test]
+async fn a_lambda_function_arn_resource_gets_the_payload() {
+    const CONFIG: &str = r#"{
+      "StateMachines": {"Direct": {"TestCases": {
+        "Ok": {"Call": "Invoked"}, "Plain": {"Call": "PlainPayload"}, "Broken": {"Call": "FunctionError"}}}},
+      "MockedResponses": {
+        "Invoked": {"0": {"Return": {"StatusCode": 200, "ExecutedVersion": "$LATEST", "Payload": {"body": "hi"}}}},
+        "PlainPayload": {"0": {"Return": {"body": "as is"}}},
+        "FunctionError": {"0": {"Return": {"StatusCode": 200, "FunctionError": "Unhandled",
+            "Payload": {"errorType": "ValueError", "errorMessage": "bad listing"}}}}}
+    }"#;
+    let config = MockConfig::parse(CONFIG).unwrap();
+    let run = |case: &'static str, resource: &'static str| {
+        let test_case = config.test_case("Direct", case).unwrap();
+        async move {
+            let definition = json!({"StartAt": "Call", "States": {
+                "Call": {"Type": "Task", "Resource": resource,
+                         "ResultSelector": {"body.$": "$.body"}, "End": true,
+                         "Catch": [{"ErrorEquals": ["ValueError"], "Next": "Handled"}]},
+                "Handled": {"Type": "Pass", "Result": "handled", "End": true}}});
+            let options = ExecutionOptions {
+                test_case: Some(test_case),
+                ..options()
+            };
+            machine(definition, echo())
+                .start(json!({}), options)
+                .await
+                .unwrap()
+        }
+    };
+    let arn = "arn:aws:lambda:eu-west-1:123456789012:function:hello";
+    assert_eq!(succeeded(&run("Ok", arn).await), json!({"body": "hi"}));
+    let qualified = "arn:aws:lambda:eu-west-1:123456789012:function:hello:live";
+    assert_eq!(
+        succeeded(&run("Ok", qualified).await),
+        json!({"body": "hi"})
+    );
+    assert_eq!(
+        succeeded(&run("Plain", arn).await),
+        json!({"body": "as is"})
+    );
+    assert_eq!(succeeded(&run("Broken", arn).await), json!("handled"));
+    // The lambda:invoke integration keeps the whole response, so `$.body` selects nothing.
+    let execution = run("Ok", "arn:aws:states:::lambda:invoke").await;
+    assert_eq!(failed(&execution).0, "States.Runtime");
 }
 
 // ---- history ---------------------------------------------------------------------------------

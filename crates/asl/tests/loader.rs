@@ -69,10 +69,10 @@ fn refusals_name_state_and_field() {
             "variables",
         ),
         (
-            task(json!({"QueryLanguage": "JSONata"})),
+            task(json!({"QueryLanguage": "YAML"})),
             "S",
             "QueryLanguage",
-            "JSONPath",
+            "JSONPath or JSONata",
         ),
         (
             task(json!({"Credentials": {}})),
@@ -99,10 +99,16 @@ fn refusals_name_state_and_field() {
             "reference path",
         ),
         (
-            task(json!({"Parameters": {"x.$": "States.Base64Encode($.a)"}})),
+            task(json!({"Parameters": {"x.$": "States.Base64Encrypt($.a)"}})),
             "S",
             "Parameters",
-            "Base64Encode",
+            "States.Base64Encrypt",
+        ),
+        (
+            task(json!({"Parameters": {"x.$": "States.JsonMerge($.a, $.b)"}})),
+            "S",
+            "Parameters",
+            "3 arguments",
         ),
         (
             task(json!({"Parameters": {"x.$": "nope"}})),
@@ -359,7 +365,7 @@ fn nested_machines_are_checked_and_names_are_global() {
 #[test]
 fn top_level_refusals() {
     let (scope, field, _) = refused_at(
-        json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Succeed"}}}),
+        json!({"QueryLanguage": "XPath", "StartAt": "A", "States": {"A": {"Type": "Succeed"}}}),
     );
     assert_eq!(
         (scope.as_str(), field.as_str()),

@@ -1,0 +1,306 @@
+#!/usr/bin/env python3
+"""Regenerates crates/asl/tests/conformance/*.json: small state machines, inputs, mocks and the
+results AWS documents for them.
+
+The expected results are NOT produced by the executor under test. Each family computes them with an
+independent model written here from the Step Functions developer guide, using Python's own
+libraries (hashlib, base64, json, datetime) and plain arithmetic:
+
+- intrinsics: every intrinsic function of AWS's list on literal and path arguments, and their
+  documented errors (States.IntrinsicFailure) and the States.Runtime of a missing path;
+- choice: every comparison operator, its ...Path form and the type tests, against several values;
+- dataflow: InputPath / Parameters / ResultSelector / ResultPath / OutputPath combinations;
+- retry: a mocked Task failing N times under Retry (MaxAttempts, ErrorEquals, States.ALL) and Catch;
+- jsonata: JSONata Pass/Choice/Task states whose expressions use arithmetic, strings and variables.
+
+Run: python3 scripts/asl/generate-conformance.py   (no dependencies; deterministic)
+"""
+import base64
+import hashlib
+import json
+import os
+from datetime import datetime
+
+OUT = os.path.join(os.path.dirname(__file__), "..", "..", "crates", "asl", "tests", "conformance")
+
+
+def pass_machine(parameters):
+    return {"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": parameters, "End": True}}}
+
+
+def ok(output):
+    return {"status": "SUCCEEDED", "output": output}
+
+
+def err(error):
+    return {"status": "FAILED", "error": error}
+
+
+def intrinsics():
+    cases = []
+
+    def add(name, expr, inp, expected):
+        cases.append({"name": name, "definition": pass_machine({"r.$": expr}), "input": inp,
+                      "expected": ok({"r": expected}) if not isinstance(expected, Exception) else err(str(expected))})
+
+    failure = Exception("States.IntrinsicFailure")
+    runtime = Exception("States.Runtime")
+    for i, arr in enumerate([[1, 2, 3, 4, 5, 6, 7, 8, 9], [], ["a"], [1, 2], list(range(10))]):
+        for size in [1, 2, 3, 4, 20]:
+            chunks = [arr[j:j + size] for j in range(0, len(arr), size)]
+            add(f"partition-{i}-{size}", f"States.ArrayPartition($.a, {size})", {"a": arr}, chunks)
+        add(f"length-{i}", "States.ArrayLength($.a)", {"a": arr}, len(arr))
+        add(f"unique-{i}", "States.ArrayUnique($.a)", {"a": arr + arr}, list(dict.fromkeys(arr)))
+        add(f"contains-{i}", "States.ArrayContains($.a, 2)", {"a": arr}, 2 in arr)
+        for index in [0, 1, 5]:
+            add(f"getitem-{i}-{index}", f"States.ArrayGetItem($.a, {index})", {"a": arr},
+                arr[index] if index < len(arr) else failure)
+    add("partition-zero", "States.ArrayPartition($.a, 0)", {"a": [1]}, failure)
+    for start, end, step in [(1, 9, 2), (0, 10, 3), (10, 1, -3), (5, 5, 1), (1, 0, 1)]:
+        out = list(range(start, end + (1 if step > 0 else -1), step))
+        add(f"range-{start}-{end}-{step}", f"States.ArrayRange({start}, {end}, {step})", {}, out)
+    add("range-too-long", "States.ArrayRange(0, 2000, 1)", {}, failure)
+    add("range-step-zero", "States.ArrayRange(0, 10, 0)", {}, failure)
+    for i, text in enumerate(["Data to encode", "", "ünïcödé", "a" * 100, "{\"json\": true}"]):
+        encoded = base64.b64encode(text.encode()).decode()
+        add(f"base64-encode-{i}", "States.Base64Encode($.s)", {"s": text}, encoded)
+        add(f"base64-decode-{i}", "States.Base64Decode($.s)", {"s": encoded}, text)
+        for algorithm, fn in [("MD5", hashlib.md5), ("SHA-1", hashlib.sha1), ("SHA-256", hashlib.sha256),
+                              ("SHA-384", hashlib.sha384), ("SHA-512", hashlib.sha512)]:
+            add(f"hash-{i}-{algorithm}", f"States.Hash($.s, '{algorithm}')", {"s": text},
+                fn(text.encode()).hexdigest())
+    add("base64-too-long", "States.Base64Encode($.s)", {"s": "x" * 10001}, failure)
+    add("hash-unknown", "States.Hash('x', 'CRC32')", {}, failure)
+    for i, (a, b) in enumerate([({"a": 1}, {"b": 2}), ({"a": {"x": 1}}, {"a": {"y": 2}}), ({}, {"k": [1]})]):
+        merged = dict(a)
+        merged.update(b)
+        add(f"jsonmerge-{i}", "States.JsonMerge($.a, $.b, false)", {"a": a, "b": b}, merged)
+    add("jsonmerge-deep", "States.JsonMerge($.a, $.b, true)", {"a": {}, "b": {}}, failure)
+    for i, value in enumerate([{"a": [1, 2]}, [1, "x", None], "text", 12, True]):
+        text = json.dumps(value, separators=(",", ":"))
+        add(f"json-to-string-{i}", "States.JsonToString($.v)", {"v": value}, text)
+        add(f"string-to-json-{i}", "States.StringToJson($.s)", {"s": text}, value)
+    add("string-to-json-bad", "States.StringToJson($.s)", {"s": "{nope"}, failure)
+    for a, b in [(1, 2), (-5, 3), (111, -1), (0, 0)]:
+        add(f"math-add-{a}-{b}", f"States.MathAdd($.a, {b})", {"a": a}, a + b)
+    for i, (text, sep) in enumerate([("1,2,3", ","), ("a-b_c", "-_"), ("none", ","), (",,a,,", ",")]):
+        parts = [p for p in "".join(c if c not in sep else "\0" for c in text).split("\0") if p]
+        add(f"split-{i}", f"States.StringSplit($.s, '{sep}')", {"s": text}, parts)
+    for i, (template, args, out) in enumerate([
+        ("Hello, {}!", "$.n", "Hello, Ada!"), ("{} and {}", "$.n, 3", "Ada and 3"),
+        ("\\{\\}", None, "{}"), ("{}", "true", "true"), ("{}", "null", "null"),
+    ]):
+        call = f"States.Format('{template}'" + (f", {args})" if args else ")")
+        add(f"format-{i}", call, {"n": "Ada"}, out)
+    add("format-too-few", "States.Format('{} {}', $.n)", {"n": 1}, failure)
+    add("array", "States.Array($.a, 'x', 1, null)", {"a": {"k": 1}}, [{"k": 1}, "x", 1, None])
+    add("nested", "States.ArrayLength(States.ArrayPartition(States.ArrayRange(1, 10, 1), 3))", {}, 4)
+    add("missing-path", "States.ArrayLength($.nope)", {}, runtime)
+    # States.Runtime is never caught, not even by States.ALL.
+    cases.append({"name": "runtime-not-caught", "definition": {"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"x.$": "$.missing"},
+              "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "C"}], "End": True},
+        "C": {"Type": "Succeed"}}}, "input": {}, "mocks": {"T": [{"Return": {}}]}, "expected": err("States.Runtime")})
+    return cases
+
+
+def choice():
+    cases = []
+    ops = {
+        "StringEquals": lambda a, b: isinstance(a, str) and a == b,
+        "StringLessThan": lambda a, b: isinstance(a, str) and a < b,
+        "StringGreaterThan": lambda a, b: isinstance(a, str) and a > b,
+        "StringLessThanEquals": lambda a, b: isinstance(a, str) and a <= b,
+        "StringGreaterThanEquals": lambda a, b: isinstance(a, str) and a >= b,
+    }
+    nums = {
+        "NumericEquals": lambda a, b: a == b, "NumericLessThan": lambda a, b: a < b,
+        "NumericGreaterThan": lambda a, b: a > b, "NumericLessThanEquals": lambda a, b: a <= b,
+        "NumericGreaterThanEquals": lambda a, b: a >= b,
+    }
+
+    def machine(rule):
+        rule = dict(rule, Next="Yes")
+        return {"StartAt": "C", "States": {
+            "C": {"Type": "Choice", "Choices": [rule], "Default": "No"},
+            "Yes": {"Type": "Pass", "Result": "yes", "End": True},
+            "No": {"Type": "Pass", "Result": "no", "End": True}}}
+
+    def add(name, rule, inp, matched):
+        cases.append({"name": name, "definition": machine(rule), "input": inp,
+                      "expected": ok("yes" if matched else "no")})
+
+    for op, fn in ops.items():
+        for i, value in enumerate(["abc", "abd", "ab", "", 3]):
+            add(f"{op}-{i}", {"Variable": "$.v", op: "abc"}, {"v": value}, fn(value, "abc"))
+            if isinstance(value, str):
+                add(f"{op}Path-{i}", {"Variable": "$.v", op + "Path": "$.w"}, {"v": value, "w": "abc"},
+                    fn(value, "abc"))
+    for op, fn in nums.items():
+        for i, value in enumerate([1, 2, 2.5, -1, 0]):
+            add(f"{op}-{i}", {"Variable": "$.v", op: 2}, {"v": value}, fn(value, 2))
+            add(f"{op}Path-{i}", {"Variable": "$.v", op + "Path": "$.w"}, {"v": value, "w": 2}, fn(value, 2))
+        add(f"{op}-string", {"Variable": "$.v", op: 2}, {"v": "2"}, False)
+    for i, value in enumerate([True, False, "true", 1]):
+        add(f"BooleanEquals-{i}", {"Variable": "$.v", "BooleanEquals": True}, {"v": value}, value is True)
+    stamps = ["2026-01-01T00:00:00Z", "2026-06-01T12:00:00Z", "2025-12-31T23:59:59Z"]
+    pivot = datetime.fromisoformat("2026-01-01T00:00:00+00:00")
+    for op, fn in [("TimestampEquals", lambda a: a == pivot), ("TimestampLessThan", lambda a: a < pivot),
+                   ("TimestampGreaterThan", lambda a: a > pivot), ("TimestampLessThanEquals", lambda a: a <= pivot),
+                   ("TimestampGreaterThanEquals", lambda a: a >= pivot)]:
+        for i, stamp in enumerate(stamps):
+            value = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+            add(f"{op}-{i}", {"Variable": "$.v", op: "2026-01-01T00:00:00Z"}, {"v": stamp}, fn(value))
+    tests = {
+        "IsNull": lambda v: v is None, "IsString": lambda v: isinstance(v, str),
+        "IsNumeric": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+        "IsBoolean": lambda v: isinstance(v, bool),
+        "IsTimestamp": lambda v: isinstance(v, str) and v.endswith("Z") and "T" in v,
+    }
+    for test, fn in tests.items():
+        for i, value in enumerate([None, "s", 1, 1.5, True, "2026-01-01T00:00:00Z", [1], {"a": 1}]):
+            for expected_flag in [True, False]:
+                add(f"{test}-{i}-{expected_flag}", {"Variable": "$.v", test: expected_flag}, {"v": value},
+                    fn(value) == expected_flag)
+    for i, inp in enumerate([{"v": 1}, {}, {"v": None}]):
+        add(f"IsPresent-{i}", {"Variable": "$.v", "IsPresent": True}, inp, "v" in inp)
+    for i, (a, b) in enumerate([(1, 1), (1, 5), (5, 5), (5, 1)]):
+        add(f"And-{i}", {"And": [{"Variable": "$.a", "NumericEquals": 1}, {"Variable": "$.b", "NumericEquals": 1}]},
+            {"a": a, "b": b}, a == 1 and b == 1)
+        add(f"Or-{i}", {"Or": [{"Variable": "$.a", "NumericEquals": 1}, {"Variable": "$.b", "NumericEquals": 1}]},
+            {"a": a, "b": b}, a == 1 or b == 1)
+        add(f"Not-{i}", {"Not": {"Variable": "$.a", "NumericEquals": 1}}, {"a": a}, a != 1)
+    for i, (pattern, value, matched) in enumerate([("log-*.txt", "log-1.txt", True), ("*.txt", "a.csv", False),
+                                                    ("a\\*b", "a*b", True), ("*", "", True)]):
+        add(f"StringMatches-{i}", {"Variable": "$.v", "StringMatches": pattern}, {"v": value}, matched)
+    cases.append({"name": "no-match-no-default", "definition": {"StartAt": "C", "States": {
+        "C": {"Type": "Choice", "Choices": [{"Variable": "$.v", "NumericEquals": 1, "Next": "Y"}]},
+        "Y": {"Type": "Succeed"}}}, "input": {"v": 2}, "expected": err("States.NoChoiceMatched")})
+    cases.append({"name": "missing-variable", "definition": machine({"Variable": "$.nope", "NumericEquals": 1}),
+                  "input": {}, "expected": err("States.Runtime")})
+    return cases
+
+
+def dataflow():
+    cases = []
+    inputs = [{"a": {"b": 1, "c": [1, 2, 3]}, "d": "x"}, {"a": {"b": {"deep": True}, "c": []}, "d": None}]
+    for i, inp in enumerate(inputs):
+        for j, (field, value, expected) in enumerate([
+            ("InputPath", "$.a", inp["a"]),
+            ("InputPath", "$.a.c", inp["a"]["c"]),
+            ("OutputPath", "$.d", inp["d"]),
+            ("OutputPath", None, {}),
+            ("InputPath", None, {}),
+        ]):
+            cases.append({"name": f"io-{i}-{j}", "definition": {"StartAt": "P", "States": {
+                "P": {"Type": "Pass", field: value, "End": True}}}, "input": inp, "expected": ok(expected)})
+        for j, (result_path, expected) in enumerate([
+            ("$", "R"), ("$.r", dict(inp, r="R")), ("$.a.r", dict(inp, a=dict(inp["a"], r="R"))), (None, inp),
+        ]):
+            cases.append({"name": f"resultpath-{i}-{j}", "definition": {"StartAt": "P", "States": {
+                "P": {"Type": "Pass", "Result": "R", "ResultPath": result_path, "End": True}}},
+                "input": inp, "expected": ok(expected)})
+        cases.append({"name": f"parameters-{i}", "definition": pass_machine(
+            {"first.$": "$.a.c[0]", "all.$": "$.a.c", "lit": 1, "nested": {"d.$": "$.d"}, "ctx.$": "$$.State.Name"}),
+            "input": inp, "expected": ok({"first": inp["a"]["c"][0] if inp["a"]["c"] else None,
+                                          "all": inp["a"]["c"], "lit": 1, "nested": {"d": inp["d"]}, "ctx": "P"})
+            if inp["a"]["c"] else err("States.Runtime")})
+        cases.append({"name": f"task-selector-{i}", "definition": {"StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "ResultSelector": {"p.$": "$.Payload"},
+                  "ResultPath": "$.out", "OutputPath": "$.out", "End": True}}},
+            "input": inp, "mocks": {"T": [{"Return": {"StatusCode": 200, "Payload": inp["d"]}}]},
+            "expected": ok({"p": inp["d"]})})
+        cases.append({"name": f"lambda-arn-payload-{i}", "definition": {"StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:f", "End": True}}},
+            "input": inp, "mocks": {"T": [{"Return": {"StatusCode": 200, "Payload": {"got": inp["d"]}}}]},
+            "expected": ok({"got": inp["d"]})})
+    cases.append({"name": "resultpath-into-string", "definition": {"StartAt": "P", "States": {
+        "P": {"Type": "Pass", "Result": 1, "ResultPath": "$.d.x", "End": True}}},
+        "input": {"d": "text"}, "expected": err("States.ResultPathMatchFailure")})
+    cases.append({"name": "inputpath-missing", "definition": {"StartAt": "P", "States": {
+        "P": {"Type": "Pass", "InputPath": "$.nope", "End": True}}}, "input": {}, "expected": err("States.Runtime")})
+    return cases
+
+
+def retry():
+    cases = []
+    for failures in range(0, 5):
+        for max_attempts in [0, 1, 2, 3]:
+            for caught in [False, True]:
+                mocks = [{"Throw": {"Error": "Lambda.ServiceException", "Cause": f"try {n}"}} for n in range(failures)]
+                mocks.append({"Return": {"ok": True}})
+                task = {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                        "Retry": [{"ErrorEquals": ["Lambda.ServiceException"], "MaxAttempts": max_attempts,
+                                   "IntervalSeconds": 1, "BackoffRate": 2}], "End": True}
+                states = {"T": task}
+                if caught:
+                    task["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "C"}]
+                    states["C"] = {"Type": "Pass", "End": True}
+                succeeded = failures <= max_attempts
+                if succeeded:
+                    expected = ok({"ok": True})
+                elif caught:
+                    expected = ok({"in": 1, "error": {"Error": "Lambda.ServiceException",
+                                                      "Cause": f"try {max_attempts}"}})
+                else:
+                    expected = err("Lambda.ServiceException")
+                cases.append({"name": f"retry-{failures}-{max_attempts}-{caught}",
+                              "definition": {"StartAt": "T", "States": states}, "input": {"in": 1},
+                              "mocks": {"T": mocks}, "expected": expected})
+    # Only the first matching retrier counts; States.ALL catches task errors but not States.Runtime.
+    for i, names in enumerate([["States.ALL"], ["States.TaskFailed"], ["Other"], ["Lambda.ServiceException", "X"]]):
+        matches = names[0] in ("States.ALL", "States.TaskFailed", "Lambda.ServiceException")
+        cases.append({"name": f"catch-names-{i}", "definition": {"StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                  "Catch": [{"ErrorEquals": names, "Next": "C"}], "End": True},
+            "C": {"Type": "Pass", "Result": "caught", "End": True}}}, "input": {},
+            "mocks": {"T": [{"Throw": {"Error": "Lambda.ServiceException", "Cause": "c"}}]},
+            "expected": ok("caught") if matches else err("Lambda.ServiceException")})
+    return cases
+
+
+def jsonata():
+    cases = []
+    for i, (a, b) in enumerate([(1, 2), (10, -3), (2.5, 4), (0, 0), (7, 7)]):
+        definition = {"QueryLanguage": "JSONata", "StartAt": "A", "States": {
+            "A": {"Type": "Pass", "Assign": {"sum": "{% $states.input.a + $states.input.b %}"},
+                  "Output": {"product": "{% $states.input.a * $states.input.b %}"}, "Next": "B"},
+            "B": {"Type": "Choice", "Choices": [
+                {"Condition": "{% $sum > 5 %}", "Next": "Big"}], "Default": "Small"},
+            "Big": {"Type": "Pass", "Output": {"size": "big", "sum": "{% $sum %}", "product": "{% $states.input.product %}"}, "End": True},
+            "Small": {"Type": "Pass", "Output": {"size": "small", "sum": "{% $sum %}"}, "End": True}}}
+        s = a + b
+        out = {"size": "big", "sum": s, "product": a * b} if s > 5 else {"size": "small", "sum": s}
+        cases.append({"name": f"jsonata-flow-{i}", "definition": definition, "input": {"a": a, "b": b},
+                      "expected": ok(out)})
+    for i, words in enumerate([["a", "b"], ["Hello", "World"], [], ["x"]]):
+        definition = {"QueryLanguage": "JSONata", "StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                  "Arguments": {"Payload": "{% $join($states.input.words, ' ') %}"},
+                  "Output": "{% $uppercase($states.result.Payload) %}", "End": True}}}
+        cases.append({"name": f"jsonata-task-{i}", "definition": definition, "input": {"words": words},
+                      "mocks": {"T": [{"Return": {"StatusCode": 200, "Payload": " ".join(words)}}]},
+                      "expected": ok(" ".join(words).upper())})
+    for i, items in enumerate([[1, 2, 3], [], [5]]):
+        definition = {"QueryLanguage": "JSONata", "StartAt": "M", "States": {
+            "M": {"Type": "Map", "Items": "{% $states.input.items %}",
+                  "ItemProcessor": {"StartAt": "D", "States": {"D": {"Type": "Pass", "Output": "{% $states.input * 2 %}", "End": True}}},
+                  "Output": "{% $sum($states.result) %}", "End": True}}}
+        cases.append({"name": f"jsonata-map-{i}", "definition": definition, "input": {"items": items},
+                      "expected": ok(sum(2 * x for x in items))})
+    return cases
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    for family in [intrinsics, choice, dataflow, retry, jsonata]:
+        cases = family()
+        path = os.path.join(OUT, f"{family.__name__}.json")
+        with open(path, "w") as f:
+            json.dump(cases, f, indent=1, ensure_ascii=False)
+            f.write("\n")
+        print(f"{family.__name__}: {len(cases)} cases")
+
+
+if __name__ == "__main__":
+    main()
