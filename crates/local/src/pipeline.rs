@@ -203,9 +203,14 @@ pub fn local_substitutions() -> BTreeMap<String, String> {
         ("ModelPackageGroupName", "damage-detector"),
         ("ModelVersionPrefix", "damage-yolov8s"),
         (
-            "SageMakerRoleArn",
-            "arn:aws:iam::000000000000:role/local-sagemaker",
+            "TrainingRoleArn",
+            "arn:aws:iam::000000000000:role/local-training",
         ),
+        (
+            "EvaluationRoleArn",
+            "arn:aws:iam::000000000000:role/local-evaluation",
+        ),
+        ("ModelRoleArn", "arn:aws:iam::000000000000:role/local-model"),
         ("KmsKeyArn", "arn:aws:kms:local:000000000000:key/local"),
         ("TrainingImage", "local/damage-trainer:latest"),
         ("TrainingInstanceType", "ml.g4dn.xlarge"),
