@@ -8,8 +8,9 @@
 #   target/infra-venv/checkov  checkov (its pins conflict with aws-sam-cli's, hence two venvs)
 #   target/infra-node          asl-validator
 # then runs cfn-lint, `sam validate --lint`, `sam build` with cargo-lambda stubbed
-# (scripts/infra/sam_build_check.sh), asl-validator on every ASL file, checkov, and the wiring
-# check (scripts/infra/check_wiring.py) with its unit tests. Every check runs; the script
+# (scripts/infra/sam_build_check.sh), asl-validator on every ASL file, checkov, the wiring
+# check (scripts/infra/check_wiring.py) with its unit tests, and the template's promises
+# (scripts/infra/template_test.py, in the cfn-lint venv for its template decoder). Every check runs; the script
 # exits non-zero when any of them fails. A second run reuses the tools and takes seconds.
 set -uo pipefail
 
@@ -87,8 +88,22 @@ for asl in statemachines/*.asl.json; do
 done
 run "checkov" "$venvs/checkov/bin/checkov" --file infra/template.yaml --framework cloudformation \
     --skip-download --quiet --compact
+# A skip that names no CloudFormation check of this checkov hides nothing and misleads the reader.
+checkov_skips_exist() {
+    local known id missing=0
+    known="$("$venvs/checkov/bin/checkov" --list --framework cloudformation 2>/dev/null)" || return 1
+    for id in $(grep -oE 'id: CKV2?_[A-Z0-9]+_[0-9]+' infra/template.yaml | cut -d' ' -f2 | sort -u); do
+        if ! grep -qE "\| $id +\|" <<<"$known"; then
+            echo "infra/template.yaml skips $id, which is no CloudFormation check of checkov $CHECKOV_VERSION"
+            missing=1
+        fi
+    done
+    return "$missing"
+}
+run "checkov skips name real checks" checkov_skips_exist
 run "wiring unit tests" "$python" -m unittest discover --start-directory scripts/infra --pattern 'test_*.py' --quiet
 run "wiring" "$python" scripts/infra/check_wiring.py
+run "template promises (DEPLOY.md, least privilege, TLS, network)" "$venvs/sam/bin/python" scripts/infra/template_test.py
 
 echo "infra-checks: $passed passed, ${#failed[@]} failed"
 if ((${#failed[@]})); then

@@ -13,7 +13,9 @@ fails when:
 - a function's `BuildProperties.Binary` does not name a package under `functions/` that builds a
   binary of that name, or a package under `functions/` is not deployed by the template;
 - a function's `CodeUri` is not the Cargo workspace root, or an ASL file under `statemachines/` is
-  used by no state machine.
+  used by no state machine;
+- a Task state has no retrier that covers its integration's throttling error (`THROTTLING`) with
+  exponential backoff and full jitter.
 
 Usage: check_wiring.py [REPO_ROOT]  (default: the repository that contains this script)
 """
@@ -32,6 +34,16 @@ STATE_MACHINE_TYPES = {"AWS::Serverless::StateMachine"}
 FUNCTION_TYPES = {"AWS::Serverless::Function", "AWS::Lambda::Function"}
 PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+# The error name under which each integration reports a throttled call: `aws-sdk:` integrations
+# report SageMaker's unmodelled errors (ThrottlingException among them) as SageMakerException, the
+# optimized ones (SDK v1 names) as AmazonSageMakerException. An integration not listed must be
+# covered by States.TaskFailed or States.ALL.
+THROTTLING = {
+    "lambda": "Lambda.TooManyRequestsException",
+    "sagemaker": "SageMaker.AmazonSageMakerException",
+    "aws-sdk:sagemaker": "SageMaker.SageMakerException",
+    "sns": "SNS.ThrottledException",
+}
 
 
 # --------------------------------------------------------------------------- a small YAML reader
@@ -195,6 +207,38 @@ def _task_function_placeholders(definition: dict, asl_name: str, problems: list[
     return names
 
 
+def _integration(resource: str) -> str:
+    """`arn:aws:states:::aws-sdk:sagemaker:describeEndpoint` -> `aws-sdk:sagemaker`; `...:::sns:publish` -> `sns`."""
+    rest = resource.removeprefix("arn:aws:states:::")
+    parts = rest.split(":")
+    return ":".join(parts[:2]) if parts[0] == "aws-sdk" else parts[0]
+
+
+def _covers(error_equals: list, error: str) -> bool:
+    return error in error_equals or "States.ALL" in error_equals or (
+        "States.TaskFailed" in error_equals and error != "States.Timeout"
+    )
+
+
+def _check_retries(definition: dict, asl_name: str, problems: list[str]) -> None:
+    """Every Task retries its integration's throttling error with backoff and full jitter."""
+    for state_name, state in _states(definition):
+        if state.get("Type") != "Task":
+            continue
+        throttling = THROTTLING.get(_integration(state.get("Resource", "")), "States.TaskFailed")
+        if not any(
+            _covers(retrier.get("ErrorEquals", []), throttling)
+            and retrier.get("BackoffRate", 2.0) > 1
+            and retrier.get("JitterStrategy") == "FULL"
+            and retrier.get("MaxAttempts", 3) > 0
+            for retrier in state.get("Retry", [])
+        ):
+            problems.append(
+                f"{asl_name}: state {state_name}: no Retry covers {throttling} with BackoffRate > 1 and "
+                'JitterStrategy "FULL"'
+            )
+
+
 def check_state_machines(root: Path, resources: dict, problems: list[str]) -> int:
     """Substitutions against ASL placeholders, and function ARNs against the template's functions."""
     functions = {name for name, res in resources.items() if res.get("Type") in FUNCTION_TYPES}
@@ -226,6 +270,7 @@ def check_state_machines(root: Path, resources: dict, problems: list[str]) -> in
         for unused in sorted(set(substitutions) - used):
             problems.append(f"{name}: DefinitionSubstitutions defines {unused}, which {uri} never uses")
         lambda_keys = _task_function_placeholders(definition, uri, problems)
+        _check_retries(definition, uri, problems)
         for key in sorted(set(substitutions) | lambda_keys):
             if not key.endswith("FunctionArn") or key not in substitutions:
                 continue

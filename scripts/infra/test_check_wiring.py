@@ -50,12 +50,16 @@ ASL = {
             "Type": "Task",
             "Resource": "arn:aws:states:::lambda:invoke",
             "Parameters": {"FunctionName": "${AlphaFunctionArn}", "Payload.$": "$"},
+            "Retry": [
+                {"ErrorEquals": ["Lambda.TooManyRequestsException"], "BackoffRate": 2.0, "JitterStrategy": "FULL"}
+            ],
             "Next": "Tell",
         },
         "Tell": {
             "Type": "Task",
             "Resource": "arn:aws:states:::sns:publish",
             "Parameters": {"TopicArn": "${TopicArn}", "Message.$": "$"},
+            "Retry": [{"ErrorEquals": ["States.TaskFailed"], "JitterStrategy": "FULL"}],
             "End": True,
         },
     },
@@ -140,6 +144,35 @@ class WiringTest(unittest.TestCase):
     def test_code_uri_must_be_the_workspace_root(self):
         self.repo.edit("infra/template.yaml", "CodeUri: ..", "CodeUri: ../functions/alpha")
         self.assertProblem("CodeUri must be the Cargo workspace root")
+
+    def test_every_task_retries_throttling(self):
+        asl = json.loads(json.dumps(ASL))
+        del asl["States"]["Tell"]["Retry"]
+        self.repo.write("statemachines/flow.asl.json", json.dumps(asl))
+        self.assertProblem("state Tell: no Retry covers SNS.ThrottledException")
+
+    def test_retry_must_name_the_integrations_throttling_error(self):
+        asl = json.loads(json.dumps(ASL))
+        asl["States"]["Call"]["Retry"][0]["ErrorEquals"] = ["RetryableThrottled"]
+        self.repo.write("statemachines/flow.asl.json", json.dumps(asl))
+        self.assertProblem("state Call: no Retry covers Lambda.TooManyRequestsException")
+
+    def test_retry_needs_full_jitter_and_backoff(self):
+        for change in ({"JitterStrategy": "NONE"}, {"BackoffRate": 1.0}):
+            asl = json.loads(json.dumps(ASL))
+            asl["States"]["Call"]["Retry"][0].update(change)
+            self.repo.write("statemachines/flow.asl.json", json.dumps(asl))
+            self.assertProblem("state Call: no Retry covers")
+
+    def test_sagemaker_integrations_name_their_own_errors(self):
+        asl = json.loads(json.dumps(ASL))
+        asl["States"]["Tell"]["Resource"] = "arn:aws:states:::sagemaker:createModel"
+        asl["States"]["Tell"]["Retry"][0]["ErrorEquals"] = ["SageMaker.SageMakerException"]
+        self.repo.write("statemachines/flow.asl.json", json.dumps(asl))
+        self.assertProblem("state Tell: no Retry covers SageMaker.AmazonSageMakerException")
+        asl["States"]["Tell"]["Resource"] = "arn:aws:states:::aws-sdk:sagemaker:describeEndpoint"
+        self.repo.write("statemachines/flow.asl.json", json.dumps(asl))
+        self.assertEqual(self.repo.problems(), [])
 
     def test_every_asl_file_is_used(self):
         self.repo.write("statemachines/orphan.asl.json", json.dumps(ASL))

@@ -31,9 +31,12 @@ USAGE:
     damage-pricing drift [--input EVENT.json] [--state DIR]
         Runs drift-check on the demo's data and whatever it starts; prints its answer. Without
         --input, as the schedule does: at the next midnight, over the week before it.
-    damage-pricing run DEFINITION.asl.json --input FILE [--mock-config FILE --test-case NAME] [--state DIR]
-        Runs any state machine locally; Task states named in the mock config's test case are
-        answered from it (the Step Functions Local mock format), the others by local stand-ins.
+    damage-pricing run DEFINITION.asl.json --input FILE [--mock-config FILE --test-case NAME]
+                       [--local-stand-ins] [--state DIR]
+        Runs any state machine locally. Task states named in the mock config's test case are
+        answered from it (the Step Functions Local mock format); a state it does not mock fails
+        the run, unless --local-stand-ins lets the project's functions and the local SageMaker,
+        SNS and EventBridge stand-ins answer it. One of the two is needed.
     damage-pricing history MACHINE EXECUTION [--state DIR]
         Prints an execution's history.
 
@@ -79,6 +82,7 @@ struct Args {
     input: Option<PathBuf>,
     mock_config: Option<PathBuf>,
     test_case: Option<String>,
+    local_stand_ins: bool,
     base_price: f64,
 }
 
@@ -90,6 +94,7 @@ fn parse(args: &[String]) -> Result<Args, CliError> {
         input: None,
         mock_config: None,
         test_case: None,
+        local_stand_ins: false,
         base_price: 20_000.0,
     };
     let mut it = args.iter();
@@ -105,6 +110,7 @@ fn parse(args: &[String]) -> Result<Args, CliError> {
             "--input" => parsed.input = Some(value("--input")?.into()),
             "--mock-config" => parsed.mock_config = Some(value("--mock-config")?.into()),
             "--test-case" => parsed.test_case = Some(value("--test-case")?),
+            "--local-stand-ins" => parsed.local_stand_ins = true,
             "--base-price" => {
                 let text = value("--base-price")?;
                 parsed.base_price = text
@@ -419,7 +425,12 @@ async fn run_definition(
             })?;
             Some(asl::MockConfig::parse(&text)?.test_case(&machine, case)?)
         }
-        (None, None) => None,
+        (None, None) if args.local_stand_ins => None,
+        (None, None) => {
+            return Err(CliError::Usage(
+                "run needs --mock-config and --test-case, --local-stand-ins, or both".into(),
+            ));
+        }
         _ => {
             return Err(CliError::Usage(
                 "--mock-config and --test-case go together".into(),
@@ -432,7 +443,10 @@ async fn run_definition(
         files,
         &[(machine.as_str(), definition.clone())],
         test_case.as_ref(),
-        &LocalOptions::default(),
+        &LocalOptions {
+            local_stand_ins: args.local_stand_ins,
+            ..LocalOptions::default()
+        },
     )
     .await?;
     let record = local

@@ -111,6 +111,10 @@ pub struct LocalOptions {
     pub baking_polls: u32,
     /// Requests the canary serves per poll.
     pub canary_requests: usize,
+    /// Whether Task states that no test case mocks are answered by the local stand-ins (the
+    /// functions in process, the SageMaker, SNS and EventBridge stand-ins). Off, such a state
+    /// fails the execution, as it would on an interpreter without them.
+    pub local_stand_ins: bool,
 }
 
 impl Default for LocalOptions {
@@ -119,6 +123,7 @@ impl Default for LocalOptions {
             evaluation: EvaluationSettings::default(),
             baking_polls: 15,
             canary_requests: 4,
+            local_stand_ins: true,
         }
     }
 }
@@ -198,9 +203,14 @@ pub fn local_substitutions() -> BTreeMap<String, String> {
         ("ModelPackageGroupName", "damage-detector"),
         ("ModelVersionPrefix", "damage-yolov8s"),
         (
-            "SageMakerRoleArn",
-            "arn:aws:iam::000000000000:role/local-sagemaker",
+            "TrainingRoleArn",
+            "arn:aws:iam::000000000000:role/local-training",
         ),
+        (
+            "EvaluationRoleArn",
+            "arn:aws:iam::000000000000:role/local-evaluation",
+        ),
+        ("ModelRoleArn", "arn:aws:iam::000000000000:role/local-model"),
         ("KmsKeyArn", "arn:aws:kms:local:000000000000:key/local"),
         ("TrainingImage", "local/damage-trainer:latest"),
         ("TrainingInstanceType", "ml.g4dn.xlarge"),
@@ -356,6 +366,11 @@ pub async fn build_with(
             |r, (name, f)| r.with_function(name, f.clone()),
         )
         .with_service(sagemaker.clone());
+    let runner = if options.local_stand_ins {
+        runner
+    } else {
+        runner.without_stand_ins()
+    };
     let mocked: Vec<String> = test_case
         .map(|c| c.states().map(str::to_string).collect())
         .unwrap_or_default();

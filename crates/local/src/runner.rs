@@ -1,7 +1,9 @@
 //! The task runner the local state machines use: Lambda tasks call the project's handlers in
 //! process, SNS and EventBridge go to [`Messaging`], SageMaker to a [`ServiceIntegration`].
 //! A resource it cannot run is refused when a definition is loaded ([`check_resources`]), not
-//! when an execution reaches it.
+//! when an execution reaches it. These local stand-ins can be switched off
+//! ([`LocalRunner::without_stand_ins`]): then every Task state an execution reaches must be
+//! answered by its test case's mocks, as on any other interpreter.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -81,6 +83,7 @@ pub struct LocalRunner {
     functions: BTreeMap<String, Arc<dyn LocalFunction>>,
     messaging: Arc<Messaging>,
     services: Vec<Arc<dyn ServiceIntegration>>,
+    stand_ins: bool,
 }
 
 impl LocalRunner {
@@ -89,7 +92,15 @@ impl LocalRunner {
             functions: BTreeMap::new(),
             messaging,
             services: Vec::new(),
+            stand_ins: true,
         }
+    }
+
+    /// Answers no Task state itself: a state that the test case does not mock fails the
+    /// execution with `States.Runtime`, naming the state.
+    pub fn without_stand_ins(mut self) -> Self {
+        self.stand_ins = false;
+        self
     }
 
     /// Registers a function under its name (the last part of its ARN).
@@ -103,8 +114,12 @@ impl LocalRunner {
         self
     }
 
-    /// Whether a Task resource can run here; the reason when it cannot.
+    /// Whether a Task resource can run here; the reason when it cannot. Without stand-ins every
+    /// state may load: whether its test case mocks it shows when an execution reaches it.
     pub fn check(&self, resource: &str, function_name: Option<&str>) -> Result<(), String> {
+        if !self.stand_ins {
+            return Ok(());
+        }
         let Some(Resource { service, action }) = parse_resource(resource) else {
             return Err(format!(
                 "resource {resource:?} is not a service integration this runner knows"
@@ -140,6 +155,13 @@ fn runtime_failure(cause: impl Into<String>) -> TaskFailure {
 #[async_trait]
 impl TaskRunner for LocalRunner {
     async fn run_task(&self, request: TaskRequest) -> Result<Value, TaskFailure> {
+        if !self.stand_ins {
+            return Err(runtime_failure(format!(
+                "state {:?} ({}) is not mocked by the test case, and local stand-ins are off \
+                 (damage-pricing run --local-stand-ins answers it locally)",
+                request.state, request.resource
+            )));
+        }
         self.call(&request.resource, &request.parameters, request.task_token)
             .await
     }
@@ -331,5 +353,31 @@ mod tests {
             "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "echo"}, "End": true}}});
         check_resources(&ok, &r, &[]).unwrap();
         check_resources(&definition, &r, &["B".to_string()]).unwrap();
+    }
+
+    #[tokio::test]
+    async fn without_stand_ins_a_reached_state_fails_naming_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = runner(&dir).without_stand_ins();
+        let unknown = json!({"StartAt": "A", "States": {
+            "A": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem", "End": true}}});
+        check_resources(&unknown, &r, &[]).unwrap();
+        let err = r
+            .run_task(TaskRequest {
+                state: "PublishPrice".into(),
+                resource: "arn:aws:states:::events:putEvents".into(),
+                pattern: asl::IntegrationPattern::RequestResponse,
+                parameters: json!({"Entries": []}),
+                task_token: None,
+                callbacks: None,
+                context: json!({}),
+                timeout: None,
+                retry_count: 0,
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(err.error, "States.Runtime");
+        assert!(err.cause.contains("\"PublishPrice\""), "{}", err.cause);
+        assert!(err.cause.contains("--local-stand-ins"), "{}", err.cause);
     }
 }

@@ -45,6 +45,7 @@ fn options() -> LocalOptions {
         },
         baking_polls: 6,
         canary_requests: 2,
+        ..LocalOptions::default()
     }
 }
 
