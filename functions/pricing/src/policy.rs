@@ -37,6 +37,13 @@ struct Document {
     merge: MergeRule,
     max_deduction_fraction: f64,
     rounding: Rounding,
+    #[serde(default = "default_qa_fraction")]
+    qa_fraction: f64,
+}
+
+/// Seed 000's manual QA sample: 1 % of the listings published without review.
+fn default_qa_fraction() -> f64 {
+    0.01
 }
 
 #[derive(Deserialize)]
@@ -138,6 +145,8 @@ pub struct Policy {
     /// The largest deduction, as basis points of the base price.
     pub max_deduction_bp: u32,
     pub rounding: Rounding,
+    /// The fraction of listings published without review that the review console samples for QA.
+    pub qa_fraction: f64,
 }
 
 impl Policy {
@@ -186,6 +195,9 @@ impl Policy {
                 "max_deduction_fraction must be within 0..=1".into(),
             ));
         }
+        if !(doc.qa_fraction.is_finite() && (0.0..=1.0).contains(&doc.qa_fraction)) {
+            return Err(invalid("qa_fraction must be within 0..=1".into()));
+        }
         let labels = doc
             .labels
             .iter()
@@ -205,6 +217,7 @@ impl Policy {
             merge,
             max_deduction_bp: (fraction * 10_000.0).round() as u32,
             rounding: doc.rounding,
+            qa_fraction: doc.qa_fraction,
         })
     }
 
@@ -358,6 +371,17 @@ mod tests {
             policy.currency_codes().collect::<Vec<_>>(),
             ["EUR", "GBP", "JPY", "USD"]
         );
+    }
+
+    #[test]
+    fn qa_fraction_defaults_to_one_percent_and_is_checked() {
+        let mut doc = bundled_value();
+        assert_eq!(Policy::bundled().unwrap().qa_fraction, 0.01);
+        doc.as_object_mut().unwrap().remove("qa_fraction");
+        assert_eq!(parse_value(&doc).unwrap().qa_fraction, 0.01);
+        doc["qa_fraction"] = 1.5.into();
+        let err = parse_value(&doc).unwrap_err().to_string();
+        assert!(err.contains("qa_fraction"), "{err}");
     }
 
     #[test]

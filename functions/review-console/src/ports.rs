@@ -1,0 +1,51 @@
+//! The console's two AWS boundaries besides the object store: sending a task result to Step
+//! Functions, and making a short-lived link to a photo. Each has an SDK adapter ([`crate::aws`])
+//! and a local one.
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+/// Why a task result was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum TaskError {
+    /// The task's timeout passed (`TaskTimedOut`): the execution has ended at its timeout state.
+    #[error("the review task has timed out")]
+    Expired,
+    /// No task waits for this token any more (`TaskDoesNotExist` / `InvalidToken`): it was
+    /// answered already, or its execution ended.
+    #[error("no review task waits for this token")]
+    Closed,
+    /// Step Functions could not be reached or refused the call; nothing was answered.
+    #[error("step functions did not take the task result")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// `SendTaskSuccess` for a waiting `.waitForTaskToken` task.
+#[async_trait]
+pub trait TaskResults: Send + Sync {
+    async fn send_success(&self, token: &str, output: &Value) -> Result<(), TaskError>;
+}
+
+/// A link to a stored photo that works for a short while without further credentials.
+#[async_trait]
+pub trait Presigner: Send + Sync {
+    /// The link to `bucket/key` (at `version_id` when given).
+    async fn photo_url(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Result<String, PresignError>;
+
+    /// The CSP `img-src` source list the links need.
+    fn img_src(&self) -> String;
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot make a link to photo {bucket}/{key}")]
+pub struct PresignError {
+    pub bucket: String,
+    pub key: String,
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
