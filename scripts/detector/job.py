@@ -68,6 +68,8 @@ def read_hyperparameters(path):
             raw = json.load(f)
     if not isinstance(raw, dict):
         raise JobError("hyperparameters.json is not a JSON object")
+    # SageMaker adds its own (a tuning job's `_tuning_objective_metric`, `sagemaker_*`).
+    raw = {k: v for k, v in raw.items() if not (k.startswith("_") or k.startswith("sagemaker_"))}
     unknown = sorted(set(raw) - set(DEFAULTS) - {"model_version"})
     if unknown:
         raise JobError(f"unknown hyperparameters {', '.join(unknown)}")
