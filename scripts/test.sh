@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The one command that runs the project's tests: every crate's unit, adapter, workflow and
-# fixture tests, then the offline checks of the SAM template and the state machines.
+# fixture tests, the training job's tests (in the pinned training environment, installed on first
+# use), then the offline checks of the SAM template and the state machines.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+python="$(scripts/detector/setup.sh)"
+"$python" -m unittest discover -s scripts/detector -p 'test_*.py'
 cargo test --workspace --locked
 if [ -x scripts/infra/check.sh ]; then
   scripts/infra/check.sh

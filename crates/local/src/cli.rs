@@ -11,11 +11,12 @@ use std::time::Instant;
 use crate::demo::{DEMO_PROFILE, DemoReport, run_inspection, run_lifecycle, set_up, summary_table};
 use crate::functions::DATA_BUCKET;
 use crate::pipeline::{
-    LocalOptions, Manifest, ManifestPhoto, PipelineError, ProjectFiles, build, run_and_review,
-    upload_listing,
+    LocalOptions, Manifest, ManifestPhoto, PipelineError, ProjectFiles, TrainingOptions, build,
+    run_and_review, upload_listing,
 };
 use crate::sagemaker::EvaluationSettings;
 use crate::scenario::scheduled_drift_check;
+use crate::scenario::slow_container;
 use crate::services::SERVICES_BUCKET;
 
 pub const USAGE: &str = "\
@@ -203,12 +204,18 @@ fn fresh(state: &Path, name: &str) -> Result<PathBuf, CliError> {
     Ok(root)
 }
 
-/// The demo's lifecycle sizes: see [`crate::demo::DEMO_PROFILE`].
+/// The demo's lifecycle sizes (see [`crate::demo::DEMO_PROFILE`]), its training budget (the
+/// default), progress lines while it trains, and the fault its candidate's canary shows.
 fn demo_options() -> LocalOptions {
     LocalOptions {
         evaluation: EvaluationSettings {
             photos: DEMO_PROFILE.paired_samples,
             ..EvaluationSettings::default()
+        },
+        training: TrainingOptions {
+            progress: true,
+            canary_fault: Some(slow_container()),
+            ..TrainingOptions::default()
         },
         ..LocalOptions::default()
     }

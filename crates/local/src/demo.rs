@@ -10,14 +10,15 @@ use platform::store::ObjectStore;
 use serde_json::{Value, json};
 
 use crate::functions::DATA_BUCKET;
+use crate::lifecycle::load_served;
 use crate::pipeline::ProjectFiles;
 use crate::pipeline::{
     Local, Manifest, ManifestPhoto, PipelineError, run_and_review, upload_listing,
 };
 use crate::sagemaker::ServedModel;
 use crate::scenario::{
-    DriftOutcome, LocalProfile, add_candidate, first_release, night_listings,
-    scheduled_drift_check, slow_candidate, upload_and_price, write_profile_override,
+    DriftOutcome, LocalProfile, first_release, label_night_window, night_listings,
+    scheduled_drift_check, upload_and_price, write_profile_override,
 };
 use crate::system::ExecutionRecord;
 use asl::EventKind;
@@ -294,13 +295,13 @@ pub const DEMO_PROFILE: LocalProfile = LocalProfile {
     max_latency_ratio: 2.0,
     max_latency_p95_ms: 1_000.0,
 };
-/// Photos in the demo's training dataset.
-pub const DEMO_DATASET_PHOTOS: usize = 30;
+/// Photos in the demo's first training dataset (daylight, what the first release knew).
+pub const DEMO_DATASET_PHOTOS: usize = 100;
 /// Night listings (five photos each) in the drifted window.
 pub const DEMO_NIGHT_LISTINGS: usize = 12;
 
-/// Sets the stack up: the demo's sample sizes, the training dataset, the first release on the
-/// endpoint, and the retrained candidate the simulated training will hand over.
+/// Sets the stack up: the demo's sample sizes, the training dataset and the first release on the
+/// endpoint.
 pub async fn set_up(
     local: &Local,
     files: &ProjectFiles,
@@ -309,17 +310,11 @@ pub async fn set_up(
     let started = Instant::now();
     write_profile_override(local.store.as_ref(), DEMO_PROFILE).await?;
     let served = first_release(local, &files.first_release, DEMO_DATASET_PHOTOS).await?;
-    add_candidate(
-        &local.system.root,
-        "001-night-retrain",
-        &files.model,
-        &slow_candidate(),
-    )?;
     let map = evaluation_map(local, served.model_version.as_deref()).await;
     say(
         out,
         &format!(
-            "0. Stack set up in {} ms: a training dataset of {DEMO_DATASET_PHOTOS} labelled photos, and the first \
+            "0. Stack set up in {} ms: a training dataset of {DEMO_DATASET_PHOTOS} labelled daylight photos, and the first \
              release {} on the endpoint ({}; mAP@0.5 {map} on {} held-out photos). \
              Demo profile: drift needs {} values per feature, approval-guard {} paired samples, a p95 under {} ms and a latency ratio under {}.",
             started.elapsed().as_millis(),
@@ -374,6 +369,13 @@ pub async fn run_lifecycle(
             night_executions.len()
         ),
     );
+    let labelled = label_night_window(local.store.as_ref(), DEMO_NIGHT_LISTINGS).await?;
+    say(
+        out,
+        &format!(
+            "   QA labels the window: {labelled} night photos join the {DEMO_DATASET_PHOTOS} daylight ones in the training dataset"
+        ),
+    );
     say(
         out,
         "4. Scheduled drift check (the EventBridge Scheduler event {\"trigger\": \"schedule\"})",
@@ -390,6 +392,9 @@ pub async fn run_lifecycle(
             started.elapsed().as_millis()
         ),
     );
+    for line in training_lines(local, &first_release).await {
+        say(out, &line);
+    }
     for execution in &drift.executions {
         for line in retrain_lines(local, execution) {
             say(out, &line);
@@ -403,6 +408,104 @@ pub async fn run_lifecycle(
         drift,
         serving_after,
     })
+}
+
+/// Held-out night photos the demo scores the champion and the candidate on.
+const NIGHT_PHOTOS: usize = 40;
+
+/// What the training job did, and the champion and the candidate on night photos.
+async fn training_lines(local: &Local, champion: &ServedModel) -> Vec<String> {
+    let Some((job, artefact, report)) = local.sagemaker.training_jobs().pop() else {
+        return vec!["   no training job ran".into()];
+    };
+    let history: Vec<String> = report["history"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|h| h["val_mAP50"].as_f64())
+        .map(|m| format!("{m:.3}"))
+        .collect();
+    let mut lines = vec![format!(
+        "   training job {job}: {} steps ({} epochs, {} train / {} val photos, batch {}) in {} s, \
+         fine-tuned from {}; val mAP@0.5 {} before, per epoch {}",
+        report["steps"],
+        report["epochs_run"],
+        report["train_photos"],
+        report["val_photos"],
+        report["hyperparameters"]["batch"],
+        report["train_seconds"],
+        report["warm_start"]
+            .as_str()
+            .unwrap_or("nothing (random weights)"),
+        report["warm_start_val_mAP50"]
+            .as_f64()
+            .map_or("-".into(), |m| format!("{m:.3}")),
+        history.join(", "),
+    )];
+    let candidate = ServedModel {
+        model_data: artefact,
+        ..champion.clone()
+    };
+    let score = |served: ServedModel| async move {
+        match load_served(local.store.as_ref(), &served).await {
+            Ok(model) => tokio::task::spawn_blocking(move || night_map(model))
+                .await
+                .ok()
+                .flatten()
+                .map_or("?".into(), |m| format!("{m:.3}")),
+            Err(_) => "?".into(),
+        }
+    };
+    lines.push(format!(
+        "   night mAP@0.5 on {NIGHT_PHOTOS} held-out night photos: champion {}, candidate {}",
+        score(champion.clone()).await,
+        score(candidate).await
+    ));
+    lines
+}
+
+/// mAP@0.5 of `model` on held-out night photos (seeds no dataset uses).
+fn night_map(model: detector::Detector) -> Option<f32> {
+    let detector = model.with_options(detector::DetectOptions {
+        min_confidence: 0.001,
+        iou_threshold: 0.6,
+        max_detections: 300,
+    });
+    let labels: Vec<String> = detector.labels().to_vec();
+    let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
+    let (mut found, mut truths) = (Vec::new(), Vec::new());
+    let config = detector::SynthConfig {
+        lighting: detector::Lighting::Night,
+        ..detector::SynthConfig::default()
+    };
+    for image in 0..NIGHT_PHOTOS {
+        let photo = detector::generate(0x4E16_7000 + image as u64, &config);
+        let response = detector.detect(&photo.image.encode_jpeg(90).ok()?).ok()?;
+        for d in response.detections {
+            if let Some(class) = labels.iter().position(|l| *l == d.label) {
+                found.push((
+                    class,
+                    detector::eval::ScoredBox {
+                        image,
+                        confidence: d.confidence,
+                        bbox: d.bbox,
+                    },
+                ));
+            }
+        }
+        for g in &photo.damage {
+            if let Some(class) = labels.iter().position(|l| l == g.class.label()) {
+                truths.push((
+                    class,
+                    detector::eval::TruthBox {
+                        image,
+                        bbox: g.bbox,
+                    },
+                ));
+            }
+        }
+    }
+    detector::eval::map50(&refs, &found, &truths).map50
 }
 
 async fn drift_lines(local: &Local, check: &Value) -> Vec<String> {

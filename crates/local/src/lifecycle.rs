@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use async_trait::async_trait;
-use detector::{Detector, Lighting, SynthConfig, generate};
+use detector::{Detector, SynthConfig, generate};
 use platform::store::{ObjectStore, PutOptions, S3Location};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -31,6 +31,8 @@ pub const VARIANT: &str = "AllTraffic";
 pub const DATASET_MANIFEST_KEY: &str = "datasets/current/manifest.json";
 /// Largest model read back from the store.
 const MAX_MODEL_BYTES: u64 = 512 * 1024 * 1024;
+/// Largest dataset manifest read back.
+const MAX_MANIFEST_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The three alarms `infra/template.yaml` puts on the endpoint and the retrain state machine names
 /// in its `AutoRollbackConfiguration`, with the template's default thresholds (a test holds the
@@ -124,6 +126,10 @@ pub enum LifecycleError {
     Store(#[from] platform::store::StoreError),
     #[error("cannot encode a dataset photo")]
     Encode(#[from] detector::RasterError),
+    #[error(transparent)]
+    Artifact(#[from] crate::sagemaker::artifact::ArtifactError),
+    #[error("the training dataset's manifest")]
+    Manifest(#[from] platform::store::JsonObjectError),
     #[error("cannot load the served model {location}")]
     Model {
         location: S3Location,
@@ -228,16 +234,18 @@ pub fn evaluation_job(
     model_profile: &str,
     model_data_url: &str,
 ) -> Value {
+    let dataset = format!("s3://{DATA_BUCKET}/{DATASET_MANIFEST_KEY}");
     json!({
         "ProcessingJobName": job_name,
+        "AppSpecification": {"ContainerArguments": ["--model-version", model_version, "--model-profile", model_profile, "--dataset", dataset]},
         "Environment": {"MODEL_VERSION": model_version, "MODEL_PROFILE": model_profile},
         "ProcessingInputs": [
-            {"InputName": "model", "S3Input": {"S3Uri": model_data_url}},
-            {"InputName": "dataset", "S3Input": {"S3Uri": format!("s3://{DATA_BUCKET}/{DATASET_MANIFEST_KEY}")}}
+            {"InputName": "model", "S3Input": {"S3Uri": model_data_url, "LocalPath": "/opt/ml/processing/model"}},
+            {"InputName": "dataset", "S3Input": {"S3Uri": dataset, "LocalPath": "/opt/ml/processing/dataset"}}
         ],
         "ProcessingOutputConfig": {"Outputs": [
-            {"OutputName": "evaluation", "S3Output": {"S3Uri": format!("s3://{DATA_BUCKET}/evaluations/{model_version}")}},
-            {"OutputName": "baseline", "S3Output": {"S3Uri": format!("s3://{DATA_BUCKET}/baselines/{model_version}")}}
+            {"OutputName": "evaluation", "S3Output": {"S3Uri": format!("s3://{DATA_BUCKET}/evaluations/{model_version}"), "LocalPath": "/opt/ml/processing/evaluation"}},
+            {"OutputName": "baseline", "S3Output": {"S3Uri": format!("s3://{DATA_BUCKET}/baselines/{model_version}"), "LocalPath": "/opt/ml/processing/baseline"}}
         ]}
     })
 }
@@ -251,41 +259,71 @@ pub async fn load_served(
     let object = store
         .get(&location.bucket, &location.key, MAX_MODEL_BYTES)
         .await?;
-    Detector::from_bytes(&location.to_string(), &object.body).map_err(|source| {
-        LifecycleError::Model {
-            location: location.clone(),
-            source,
-        }
+    let name = location.to_string();
+    let onnx = crate::sagemaker::artifact::onnx_bytes(&name, object.body)?;
+    Detector::from_bytes(&name, &onnx).map_err(|source| LifecycleError::Model {
+        location: location.clone(),
+        source,
     })
 }
 
-/// A labelled detector dataset in the manifest format `validate` checks: `count` synthetic
-/// photos in day, winter and night light (what a retrain after a night drift trains on), one in
-/// five in the validation split.
+/// A labelled photo for the training dataset.
+#[derive(Debug, Clone)]
+pub struct LabelledPhoto {
+    /// File name without extension, unique in the dataset.
+    pub name: String,
+    pub jpeg: Vec<u8>,
+    /// YOLO label lines.
+    pub labels: String,
+}
+
+/// The training dataset of the first release, in the manifest format `validate` checks:
+/// `count` synthetic daylight photos (the first release saw no other light), one in five in the
+/// validation split.
 pub async fn write_training_dataset(
     store: &dyn ObjectStore,
     count: usize,
     seed: u64,
 ) -> Result<S3Location, LifecycleError> {
-    let prefix = DATASET_MANIFEST_KEY.trim_end_matches("manifest.json");
-    let lightings = [Lighting::Day, Lighting::Winter, Lighting::Night];
-    let mut images = Vec::with_capacity(count);
+    let mut photos = Vec::with_capacity(count);
     for i in 0..count {
-        let photo = generate(
-            seed + i as u64,
-            &SynthConfig {
-                lighting: lightings[i % lightings.len()],
-                ..SynthConfig::default()
-            },
-        );
-        let image = format!("images/{i:04}.jpg");
-        let label = format!("labels/{i:04}.txt");
-        let body = photo.image.encode_jpeg(90)?;
+        let photo = generate(seed + i as u64, &SynthConfig::default());
+        photos.push(LabelledPhoto {
+            name: format!("day-{i:04}"),
+            jpeg: photo.image.encode_jpeg(90)?,
+            labels: photo.yolo_labels(),
+        });
+    }
+    let manifest = json!({
+        "name": "damage-detector-synthetic",
+        "classes": ["scratch", "dent"],
+        "images": [],
+    });
+    let location = S3Location::new(DATA_BUCKET, DATASET_MANIFEST_KEY);
+    platform::store::put_json(store, &location, &manifest, PutOptions::json()).await?;
+    add_to_training_dataset(store, photos).await?;
+    Ok(location)
+}
+
+/// Adds photos to the training dataset (photos and labels beside the manifest, the manifest
+/// rewritten with them), one in five of them in the validation split.
+pub async fn add_to_training_dataset(
+    store: &dyn ObjectStore,
+    photos: Vec<LabelledPhoto>,
+) -> Result<(), LifecycleError> {
+    let location = S3Location::new(DATA_BUCKET, DATASET_MANIFEST_KEY);
+    let (mut manifest, _): (Value, _) =
+        platform::store::get_json(store, &location, MAX_MANIFEST_BYTES).await?;
+    let prefix = DATASET_MANIFEST_KEY.trim_end_matches("manifest.json");
+    let mut entries = Vec::with_capacity(photos.len());
+    for (i, photo) in photos.into_iter().enumerate() {
+        let image = format!("images/{}.jpg", photo.name);
+        let label = format!("labels/{}.txt", photo.name);
         store
             .put(
                 DATA_BUCKET,
                 &format!("{prefix}{image}"),
-                body,
+                photo.jpeg,
                 PutOptions::default(),
             )
             .await?;
@@ -293,21 +331,19 @@ pub async fn write_training_dataset(
             .put(
                 DATA_BUCKET,
                 &format!("{prefix}{label}"),
-                photo.yolo_labels().into_bytes(),
+                photo.labels.into_bytes(),
                 PutOptions::default(),
             )
             .await?;
         let split = if i % 5 == 4 { "val" } else { "train" };
-        images.push(json!({"image": image, "label": label, "split": split}));
+        entries.push(json!({"image": image, "label": label, "split": split}));
     }
-    let manifest = json!({
-        "name": "damage-detector-synthetic",
-        "classes": ["scratch", "dent"],
-        "images": images,
-    });
-    let location = S3Location::new(DATA_BUCKET, DATASET_MANIFEST_KEY);
+    match manifest["images"].as_array_mut() {
+        Some(images) => images.extend(entries),
+        None => manifest["images"] = Value::Array(entries),
+    }
     platform::store::put_json(store, &location, &manifest, PutOptions::json()).await?;
-    Ok(location)
+    Ok(())
 }
 
 /// One baking poll of a canary, as the canary traffic saw it.

@@ -1,19 +1,20 @@
 //! The model-lifecycle half of the demo, in pieces tests reuse: the stack's first release on
 //! the endpoint, a window of night photos, the scheduled drift check, the retrain execution it
-//! starts (evaluation, approval-guard's gate, canary, alarm, rollback), candidates for the
-//! simulated training.
+//! starts (a real training job, evaluation, approval-guard's gate, canary, alarm, rollback).
 
 use std::path::Path;
 
-use detector::{Lighting, SynthConfig};
+use detector::{Lighting, SynthConfig, generate};
 use platform::store::{ObjectStore, PutOptions};
 use serde_json::{Value, json};
 
 use crate::demo::{SampleListing, listing};
 use crate::functions::DATA_BUCKET;
-use crate::lifecycle::{deploy_first_release, write_training_dataset};
+use crate::lifecycle::{
+    LabelledPhoto, add_to_training_dataset, deploy_first_release, write_training_dataset,
+};
 use crate::pipeline::{Local, PipelineError, run_and_review, upload_listing};
-use crate::sagemaker::{CanaryFault, CandidateSpec, ServedModel};
+use crate::sagemaker::{CanaryFault, ServedModel};
 use crate::system::ExecutionRecord;
 
 /// The profile drift-check and approval-guard use for the detector.
@@ -60,41 +61,18 @@ pub async fn write_profile_override(
     Ok(())
 }
 
-/// Puts a candidate in the candidates folder the simulated training takes from.
-pub fn add_candidate(
-    root: &Path,
-    name: &str,
-    model: &Path,
-    spec: &CandidateSpec,
-) -> Result<(), PipelineError> {
-    let dir = root.join("candidates").join(name);
-    let io = |e: std::io::Error| PipelineError::Validate(format!("candidate {name}: {e}"));
-    std::fs::create_dir_all(&dir).map_err(io)?;
-    std::fs::copy(model, dir.join("model.onnx")).map_err(io)?;
-    let text = serde_json::to_vec_pretty(spec)
-        .map_err(|e| PipelineError::Validate(format!("candidate {name}: {e}")))?;
-    std::fs::write(dir.join("candidate.json"), text).map_err(io)?;
-    Ok(())
-}
-
-/// The retrained detector as the demo's candidate: better offline, slow once it serves.
-pub fn slow_candidate() -> CandidateSpec {
-    CandidateSpec {
-        description: "retrained on day, winter and night photos".into(),
-        hyper_parameters: [("lr0", "0.003"), ("batch", "16")]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        objective: None,
-        canary_fault: Some(CanaryFault {
-            description:
-                "its container runs on the CPU of the GPU instance (a packaging mistake): \
-                          every request takes 400 ms longer"
-                    .into(),
-            extra_latency_ms: 400.0,
-        }),
+/// A fault for the demo's canary: the candidate's container, once it serves traffic, is slow.
+pub fn slow_container() -> CanaryFault {
+    CanaryFault {
+        description: "its container runs on the CPU of the GPU instance (a packaging mistake): \
+                      every request takes 400 ms longer"
+            .into(),
+        extra_latency_ms: 400.0,
     }
 }
+
+/// The first release's model version: the day-only tiny model of `models/first-release/`.
+pub const FIRST_RELEASE_VERSION: &str = "damage-tiny-day-release-1";
 
 /// The stack's first state: the training dataset and the first model on the endpoint.
 pub async fn first_release(
@@ -107,7 +85,7 @@ pub async fn first_release(
         &local.sagemaker,
         local.store.as_ref(),
         model,
-        "damage-yolov8s-release-1",
+        FIRST_RELEASE_VERSION,
         PROFILE,
     )
     .await?;
@@ -115,8 +93,8 @@ pub async fn first_release(
     Ok(served)
 }
 
-/// Night-time listings: `count` listings of five photos, damage as usual, taken after dark.
-pub fn night_listings(count: usize) -> Vec<SampleListing> {
+/// The photos of [`night_listings`]: per listing, five (seed, configuration) pairs.
+fn night_photos(count: usize) -> Vec<Vec<(u64, SynthConfig)>> {
     let night = |scratches, dents| SynthConfig {
         lighting: Lighting::Night,
         scratches,
@@ -132,15 +110,56 @@ pub fn night_listings(count: usize) -> Vec<SampleListing> {
     ];
     (0..count)
         .map(|i| {
+            let seed = 10_000 + 10 * i as u64;
+            photos
+                .iter()
+                .enumerate()
+                .map(|(k, c)| (seed + k as u64, c.clone()))
+                .collect()
+        })
+        .collect()
+}
+
+/// Night-time listings: `count` listings of five photos, damage as usual, taken after dark.
+pub fn night_listings(count: usize) -> Vec<SampleListing> {
+    night_photos(count)
+        .into_iter()
+        .enumerate()
+        .map(|(i, photos)| {
+            let configs: Vec<SynthConfig> = photos.iter().map(|(_, c)| c.clone()).collect();
             listing(
                 &format!("N-{:04}", 2001 + i),
                 12_000.0 + 250.0 * i as f64,
-                10_000 + 10 * i as u64,
-                &photos,
+                photos[0].0,
+                &configs,
                 "uploaded after dark",
             )
         })
         .collect()
+}
+
+/// The night window labelled, as QA labels a drifted window for the retrain: the photos of
+/// [`night_listings`] with their boxes (in local mode the generator's truth is the labeller),
+/// added to the training dataset beside the earlier photos.
+pub async fn label_night_window(
+    store: &dyn ObjectStore,
+    count: usize,
+) -> Result<usize, PipelineError> {
+    let mut labelled = Vec::new();
+    for (seed, config) in night_photos(count).into_iter().flatten() {
+        let photo = generate(seed, &config);
+        labelled.push(LabelledPhoto {
+            name: format!("night-{seed}"),
+            jpeg: photo
+                .image
+                .encode_jpeg(90)
+                .map_err(crate::lifecycle::LifecycleError::from)?,
+            labels: photo.yolo_labels(),
+        });
+    }
+    let added = labelled.len();
+    add_to_training_dataset(store, labelled).await?;
+    Ok(added)
 }
 
 /// Uploads `listings` and runs their inspections, a person approving any review.

@@ -1,5 +1,6 @@
 //! The SageMaker stand-in through the calls the retrain state machine makes, in its order:
-//! simulated training from the candidates folder, a real evaluation of the committed model,
+//! a real training job (the container's entry point, a few steps, from the committed model's
+//! weights) and one on a broken dataset, a real evaluation of the trained model,
 //! registration, a first endpoint, a canary that bakes, a canary rolled back by a CloudWatch
 //! alarm (with approval-guard acting on the same registry), and the state seen by a later run.
 
@@ -14,9 +15,10 @@ use damage_pricing::ServiceIntegration;
 use damage_pricing::cloudwatch::{
     AlarmDefinition, Comparison, Datapoint, Dimension, LocalCloudWatch, MetricKey, MissingData,
 };
-use damage_pricing::lifecycle::evaluation_job;
+use damage_pricing::lifecycle::{DATASET_MANIFEST_KEY, evaluation_job, write_training_dataset};
+use damage_pricing::sagemaker::training::WarmStart;
 use damage_pricing::sagemaker::{
-    Canary, CanaryTraffic, EvaluationSettings, LocalSageMaker, SageMakerSettings,
+    Canary, CanaryTraffic, EvaluationSettings, LocalSageMaker, SageMakerSettings, TrainingSettings,
 };
 use drift_check::BaselineProfile;
 use platform::store::{LocalStore, ObjectStore};
@@ -30,21 +32,21 @@ fn committed_model() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/damage-detector.onnx")
 }
 
-fn add_candidate(root: &Path, name: &str, description: &str) {
-    let dir = root.join("candidates").join(name);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy(committed_model(), dir.join("model.onnx")).unwrap();
-    std::fs::write(
-        dir.join("candidate.json"),
-        json!({"description": description, "hyper_parameters": {"lr0": "0.001", "batch": "32"}, "objective": 0.71})
-            .to_string(),
-    )
-    .unwrap();
-}
-
 fn settings(root: &Path) -> SageMakerSettings {
+    let training = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/detector");
     SageMakerSettings {
-        candidates_dir: root.join("candidates"),
+        training: TrainingSettings {
+            jobs_dir: root.join("jobs"),
+            setup_script: training.join("setup.sh"),
+            entry_point: training.join("job.py"),
+            budget: [("epochs", "1"), ("batch", "4")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            warm_start: WarmStart::Model(committed_model()),
+            canary_fault: None,
+            progress: false,
+        },
         evaluation: EvaluationSettings {
             photos: 8,
             seed: 42,
@@ -69,25 +71,32 @@ async fn open(
     (store, Arc::new(sagemaker))
 }
 
-fn tuning_params(name: &str) -> Value {
+/// The tuning job as the state machine's `TuneHyperParameters` state writes it (the parts the
+/// stand-in reads), on the dataset whose manifest is `manifest_key`.
+fn tuning_params(name: &str, manifest_key: &str) -> Value {
     json!({
         "HyperParameterTuningJobName": name,
         "HyperParameterTuningJobConfig": {
             "Strategy": "Bayesian",
             "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "validation:mAP50"},
-            "ParameterRanges": {"CategoricalParameterRanges": [{"Name": "batch", "Values": ["16", "32"]}]}
+            "ParameterRanges": {
+                "ContinuousParameterRanges": [{"Name": "lr0", "MinValue": "0.0001", "MaxValue": "0.0004", "ScalingType": "Logarithmic"}],
+                "CategoricalParameterRanges": [{"Name": "batch", "Values": ["16", "32", "64"]}]
+            }
         },
         "TrainingJobDefinition": {
-            "StaticHyperParameters": {"epochs": "50", "model": "yolov8s.pt"},
-            "OutputDataConfig": {"S3OutputPath": format!("s3://{DATA}/models/damage-yolov8s-{name}/")}
+            "AlgorithmSpecification": {"TrainingInputMode": "File", "MetricDefinitions": [{"Name": "validation:mAP50", "Regex": "val_mAP50=([0-9.]+)"}]},
+            "StaticHyperParameters": {"epochs": "50", "patience": "10", "model": "tiny"},
+            "InputDataConfig": [{"ChannelName": "manifest", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": format!("s3://{DATA}/{manifest_key}")}}}],
+            "OutputDataConfig": {"S3OutputPath": format!("s3://{DATA}/models/damage-tiny-{name}/")}
         }
     })
 }
 
 fn evaluation_params(run: &str, model_data_url: &str) -> Value {
     evaluation_job(
-        &format!("damage-yolov8s-eval-{run}"),
-        &format!("damage-yolov8s-{run}"),
+        &format!("damage-tiny-eval-{run}"),
+        &format!("damage-tiny-{run}"),
         "damage-detector",
         model_data_url,
     )
@@ -103,8 +112,8 @@ async fn register(sm: &LocalSageMaker, run: &str, model_data_url: &str) -> Strin
                 "ModelApprovalStatus": "PendingManualApproval",
                 "ClientToken": run,
                 "InferenceSpecification": {"Containers": [{"ModelDataUrl": model_data_url}]},
-                "ModelMetrics": {"ModelQuality": {"Statistics": {"S3Uri": format!("s3://{DATA}/evaluations/damage-yolov8s-{run}/report.json")}}},
-                "CustomerMetadataProperties": {"model_version": format!("damage-yolov8s-{run}")}
+                "ModelMetrics": {"ModelQuality": {"Statistics": {"S3Uri": format!("s3://{DATA}/evaluations/damage-tiny-{run}/report.json")}}},
+                "CustomerMetadataProperties": {"model_version": format!("damage-tiny-{run}")}
             }),
         )
         .await
@@ -114,7 +123,7 @@ async fn register(sm: &LocalSageMaker, run: &str, model_data_url: &str) -> Strin
 
 /// CreateModel and CreateEndpointConfig for an approved package; returns the config name.
 async fn model_and_config(sm: &LocalSageMaker, run: &str, package: &str) -> String {
-    let model = format!("damage-yolov8s-{run}");
+    let model = format!("damage-tiny-{run}");
     let config = format!("{model}-cfg");
     sm.call(
         "createModel",
@@ -191,7 +200,13 @@ struct SlowCanary {
 #[async_trait]
 impl CanaryTraffic for SlowCanary {
     async fn bake(&self, canary: &Canary) {
-        assert!(canary.canary.model_data.key.ends_with("model.onnx"));
+        assert!(
+            canary
+                .canary
+                .model_data
+                .key
+                .ends_with("output/model.tar.gz")
+        );
         let now_ms = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
         for i in 0..20 {
             self.cloudwatch.put_datapoint(
@@ -219,14 +234,16 @@ impl CanaryTraffic for SlowCanary {
 async fn retrain_calls_train_evaluate_register_deploy_and_roll_back() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    add_candidate(root, "01-winter", "retrained with winter photos");
-    add_candidate(root, "02-night", "retrained with night photos");
     let cloudwatch = Arc::new(LocalCloudWatch::new());
     let (store, sm) = open(root, cloudwatch.clone()).await;
+    write_training_dataset(store.as_ref(), 10, 1).await.unwrap();
 
-    // Training: the first candidate in name order.
+    // Training: one real job, with the middle of each range and the local budget.
     let tuning = sm
-        .call("createHyperParameterTuningJob", &tuning_params("run1"))
+        .call(
+            "createHyperParameterTuningJob",
+            &tuning_params("run1", DATASET_MANIFEST_KEY),
+        )
         .await
         .unwrap();
     assert_eq!(tuning["HyperParameterTuningJobStatus"], "Completed");
@@ -234,29 +251,72 @@ async fn retrain_calls_train_evaluate_register_deploy_and_roll_back() {
         .as_str()
         .unwrap()
         .to_string();
-    assert_eq!(
-        tuning["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"],
-        0.71
-    );
+    let objective = &tuning["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"];
+    assert_eq!(objective["MetricName"], "validation:mAP50");
+    assert!(objective["Value"].as_f64().unwrap() > 0.3, "{objective}");
     let training = sm
         .call("describeTrainingJob", &json!({"TrainingJobName": best}))
         .await
         .unwrap();
-    assert_eq!(training["HyperParameters"]["epochs"], "50");
-    assert_eq!(training["HyperParameters"]["lr0"], "0.001");
-    assert_eq!(training["Tags"][0]["Value"], "01-winter");
+    let hyper = &training["HyperParameters"];
+    assert_eq!(
+        (
+            hyper["epochs"].as_str(),
+            hyper["batch"].as_str(),
+            hyper["lr0"].as_str()
+        ),
+        (Some("1"), Some("4"), Some("0.000200"))
+    );
     let model_data_url = training["ModelArtifacts"]["S3ModelArtifacts"]
         .as_str()
         .unwrap()
         .to_string();
     assert_eq!(
         model_data_url,
-        format!("s3://{DATA}/models/damage-yolov8s-run1/{best}/output/model.onnx")
+        format!("s3://{DATA}/models/damage-tiny-run1/{best}/output/model.tar.gz")
     );
-    let key = model_data_url
-        .strip_prefix(&format!("s3://{DATA}/"))
+    let (_, _, report) = sm.training_jobs().pop().unwrap();
+    assert_eq!(
+        (report["steps"].as_u64(), report["train_photos"].as_u64()),
+        (Some(2), Some(8))
+    );
+    assert_eq!(report["warm_start"], "model.onnx");
+
+    // A dataset whose manifest names a photo that is not there: the job fails with the reason
+    // it wrote to /opt/ml/output/failure.
+    let broken = "datasets/broken/manifest.json";
+    store
+        .put(
+            DATA,
+            broken,
+            json!({"name": "broken", "classes": ["scratch", "dent"], "images": [
+                {"image": "images/missing.jpg", "label": "labels/missing.txt", "split": "train"}]})
+            .to_string()
+            .into_bytes(),
+            platform::store::PutOptions::json(),
+        )
+        .await
         .unwrap();
-    assert!(store.head(DATA, key).await.unwrap().is_some());
+    let failed = sm
+        .call(
+            "createHyperParameterTuningJob",
+            &tuning_params("run9", broken),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(failed.error, "States.TaskFailed");
+    assert!(
+        failed
+            .cause
+            .contains("images/missing.jpg is not in the channel"),
+        "{}",
+        failed.cause
+    );
+    let unknown = sm
+        .call("describeTrainingJob", &json!({"TrainingJobName": "nope"}))
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.error, "SageMaker.ResourceNotFoundException");
 
     // Evaluation: real inference, approval-guard's report and drift-check's baseline.
     sm.call(
@@ -267,7 +327,7 @@ async fn retrain_calls_train_evaluate_register_deploy_and_roll_back() {
     .unwrap();
     let report: EvaluationReport = serde_json::from_slice(
         &store
-            .get(DATA, "evaluations/damage-yolov8s-run1/report.json", 1 << 24)
+            .get(DATA, "evaluations/damage-tiny-run1/report.json", 1 << 24)
             .await
             .unwrap()
             .body,
@@ -284,13 +344,13 @@ async fn retrain_calls_train_evaluate_register_deploy_and_roll_back() {
     assert!(report.metric("latency_p95_ms").unwrap() > 0.0);
     let baseline: BaselineProfile = serde_json::from_slice(
         &store
-            .get(DATA, "baselines/damage-yolov8s-run1/profile.json", 1 << 24)
+            .get(DATA, "baselines/damage-tiny-run1/profile.json", 1 << 24)
             .await
             .unwrap()
             .body,
     )
     .unwrap();
-    assert_eq!(baseline.model_version, "damage-yolov8s-run1");
+    assert_eq!(baseline.model_version, "damage-tiny-run1");
     assert_eq!(baseline.features["luminance_mean"].count, 8);
     assert!(baseline.tpr.unwrap().positives > 0);
 
@@ -327,7 +387,7 @@ async fn retrain_calls_train_evaluate_register_deploy_and_roll_back() {
             .unwrap()
             .model_version
             .as_deref(),
-        Some("damage-yolov8s-run1")
+        Some("damage-tiny-run1")
     );
 
     // A canary that bakes for three polls, with no alarm.
@@ -390,24 +450,4 @@ async fn retrain_calls_train_evaluate_register_deploy_and_roll_back() {
     let (rejected, description) = sm.registry().package(&package3).unwrap();
     assert_eq!(rejected.status, ApprovalStatus::Rejected);
     assert!(description.unwrap().contains(LATENCY_ALARM));
-
-    // Training has no candidate left after two runs.
-    sm.call("createHyperParameterTuningJob", &tuning_params("run2"))
-        .await
-        .unwrap();
-    let exhausted = sm
-        .call("createHyperParameterTuningJob", &tuning_params("run3"))
-        .await
-        .unwrap_err();
-    assert_eq!(exhausted.error, "States.TaskFailed");
-    assert!(
-        exhausted.cause.contains("no unused candidate"),
-        "{}",
-        exhausted.cause
-    );
-    let unknown = sm
-        .call("describeTrainingJob", &json!({"TrainingJobName": "nope"}))
-        .await
-        .unwrap_err();
-    assert_eq!(unknown.error, "SageMaker.ResourceNotFoundException");
 }

@@ -2,7 +2,8 @@
 //! stand-ins: every way an inspection ends (published, reviewed and published, overridden,
 //! rejected, invalid verdict, refused or changed photos), every way a drift-started retrain ends
 //! (deployed, rejected, rolled back by a canary alarm), and how the first approved model creates
-//! the endpoint while a failed endpoint lookup does not.
+//! the endpoint while a failed endpoint lookup does not. Every retrain runs a real training job
+//! (the container's entry point, a few steps); which weights it starts from is the test's choice.
 
 use std::path::Path;
 
@@ -10,12 +11,12 @@ use damage_pricing::demo::{SampleListing, listing, sample_listings};
 use damage_pricing::functions::{DATA_BUCKET, UPLOADS_BUCKET};
 use damage_pricing::lifecycle::{DATASET_MANIFEST_KEY, write_training_dataset};
 use damage_pricing::pipeline::{
-    Local, LocalOptions, ProjectFiles, build, build_with, upload_listing,
+    Local, LocalOptions, ProjectFiles, TrainingOptions, build, build_with, upload_listing,
 };
-use damage_pricing::sagemaker::{CandidateSpec, EvaluationSettings};
+use damage_pricing::sagemaker::EvaluationSettings;
 use damage_pricing::scenario::{
-    LocalProfile, add_candidate, first_release, night_listings, scheduled_drift_check,
-    slow_candidate, upload_and_price, write_profile_override,
+    FIRST_RELEASE_VERSION, LocalProfile, first_release, label_night_window, night_listings,
+    scheduled_drift_check, slow_container, upload_and_price, write_profile_override,
 };
 use damage_pricing::{ExecutionRecord, LocalSystem};
 use detector::SynthConfig;
@@ -37,7 +38,31 @@ fn files() -> ProjectFiles {
     ProjectFiles::locate(None)
 }
 
-fn options() -> LocalOptions {
+/// Night listings in the drifted window.
+const NIGHT_LISTINGS: usize = 8;
+
+/// A few training steps: one epoch of the small dataset.
+fn few_steps() -> TrainingOptions {
+    TrainingOptions {
+        budget: [("epochs", "1"), ("batch", "16"), ("patience", "1")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        ..TrainingOptions::default()
+    }
+}
+
+/// Training that starts from the committed model (trained on every lighting), so that the
+/// candidate is better than the day-only first release after a few steps: the learning itself
+/// is the demo's and the training job's tests' subject, the workflow is this file's.
+fn from_committed_model() -> TrainingOptions {
+    TrainingOptions {
+        warm_start: Some(files().model),
+        ..few_steps()
+    }
+}
+
+fn options(training: TrainingOptions) -> LocalOptions {
     LocalOptions {
         evaluation: EvaluationSettings {
             photos: SIZES.paired_samples,
@@ -45,14 +70,29 @@ fn options() -> LocalOptions {
         },
         baking_polls: 6,
         canary_requests: 2,
+        training,
         ..LocalOptions::default()
     }
 }
 
 async fn local(dir: &Path) -> Local {
-    build(dir, &files(), &options())
+    local_training(dir, few_steps()).await
+}
+
+async fn local_training(dir: &Path, training: TrainingOptions) -> Local {
+    build(dir, &files(), &options(training))
         .await
         .expect("local system")
+}
+
+/// The training job the retrain ran: its report says it trained.
+fn assert_trained(local: &Local) {
+    let jobs = local.sagemaker.training_jobs();
+    assert_eq!(jobs.len(), 1, "one training job");
+    let (_, artefact, report) = &jobs[0];
+    assert!(artefact.key.ends_with("/output/model.tar.gz"), "{artefact}");
+    assert!(report["steps"].as_u64().unwrap_or(0) > 0, "{report}");
+    assert_eq!(report["model"], "tiny");
 }
 
 async fn result_document(local: &Local, listing: &str) -> Option<Value> {
@@ -286,30 +326,24 @@ async fn refused_uploads_start_nothing_and_changed_photos_fail_the_listing() {
     );
 }
 
-/// The stack with its first release serving, and a week of night photos uploaded and priced.
-/// Hold [`ONE_LIFECYCLE_AT_A_TIME`] while using it.
-async fn drifted_stack(dir: &Path) -> Local {
-    let mut local = local(dir).await;
+/// The stack with its first release serving, and a week of night photos uploaded, priced and
+/// labelled into the training dataset. Hold [`ONE_LIFECYCLE_AT_A_TIME`] while using it.
+async fn drifted_stack(dir: &Path, training: TrainingOptions) -> Local {
+    let mut local = local_training(dir, training).await;
     write_profile_override(local.store.as_ref(), SIZES)
         .await
         .unwrap();
     first_release(&local, &files().first_release, 12)
         .await
         .unwrap();
-    assert_eq!(local.endpoint.model_version(), "damage-yolov8s-release-1");
-    upload_and_price(&mut local, &night_listings(8))
+    assert_eq!(local.endpoint.model_version(), FIRST_RELEASE_VERSION);
+    upload_and_price(&mut local, &night_listings(NIGHT_LISTINGS))
+        .await
+        .unwrap();
+    label_night_window(local.store.as_ref(), NIGHT_LISTINGS)
         .await
         .unwrap();
     local
-}
-
-fn candidate(description: &str) -> CandidateSpec {
-    CandidateSpec {
-        description: description.into(),
-        hyper_parameters: Default::default(),
-        objective: None,
-        canary_fault: None,
-    }
 }
 
 /// What to show when a retrain ended elsewhere than expected: its path and the gate's reasons.
@@ -336,16 +370,10 @@ async fn drift_and_retrain(local: &mut Local) -> ExecutionRecord {
 async fn drift_starts_a_retrain_whose_better_candidate_is_deployed() {
     let _one = ONE_LIFECYCLE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut local = drifted_stack(dir.path()).await;
-    add_candidate(
-        dir.path(),
-        "001-retrained",
-        &files().model,
-        &candidate("retrained with night photos"),
-    )
-    .unwrap();
+    let mut local = drifted_stack(dir.path(), from_committed_model()).await;
     let retrain = drift_and_retrain(&mut local).await;
     assert_eq!(retrain.status, "SUCCEEDED", "{:?}", outcome_of(&retrain));
+    assert_trained(&local);
     let states = states(&retrain);
     assert!(
         states.contains(&"UpdateEndpointCanary".to_string()),
@@ -355,13 +383,13 @@ async fn drift_starts_a_retrain_whose_better_candidate_is_deployed() {
     assert!(states.ends_with(&["NotifyDeployed".into(), "Deployed".into()]));
     // The endpoint now answers with the candidate, and pricing's records say so.
     let version = local.endpoint.model_version();
-    assert_ne!(version, "damage-yolov8s-release-1");
+    assert_ne!(version, FIRST_RELEASE_VERSION);
     assert_eq!(
         retrain.output.as_ref().unwrap()["run"]["model_version"],
         version.as_str()
     );
     let polls = local.canary.polls();
-    assert_eq!(polls.len(), options().baking_polls as usize);
+    assert_eq!(polls.len(), options(few_steps()).baking_polls as usize);
     assert!(polls.iter().all(|p| p.alarms.is_empty()));
 }
 
@@ -369,21 +397,18 @@ async fn drift_starts_a_retrain_whose_better_candidate_is_deployed() {
 async fn a_candidate_no_better_than_the_champion_is_rejected() {
     let _one = ONE_LIFECYCLE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut local = drifted_stack(dir.path()).await;
-    // "Retraining" gives back the champion's own weights: not significantly better.
-    add_candidate(
-        dir.path(),
-        "001-same-weights",
-        &files().first_release,
-        &candidate("no better than the champion"),
-    )
-    .unwrap();
+    // Fine-tuning the champion with a learning rate too small to move it: not significantly
+    // better.
+    let mut barely = few_steps();
+    barely.budget.insert("lr0".into(), "0.0000001".into());
+    let mut local = drifted_stack(dir.path(), barely).await;
     let retrain = drift_and_retrain(&mut local).await;
     assert_eq!(retrain.status, "SUCCEEDED");
+    assert_trained(&local);
     let states = states(&retrain);
     assert!(states.ends_with(&["NotifyRejected".into(), "CandidateRejected".into()]));
     assert!(!states.contains(&"CreateModel".to_string()));
-    assert_eq!(local.endpoint.model_version(), "damage-yolov8s-release-1");
+    assert_eq!(local.endpoint.model_version(), FIRST_RELEASE_VERSION);
 
     // The same window checked again by a later run in the same directory: the retrain's name is
     // taken, so nothing starts twice.
@@ -398,15 +423,18 @@ async fn a_candidate_no_better_than_the_champion_is_rejected() {
 async fn a_canary_alarm_rolls_the_candidate_back() {
     let _one = ONE_LIFECYCLE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut local = drifted_stack(dir.path()).await;
-    add_candidate(dir.path(), "001-slow", &files().model, &slow_candidate()).unwrap();
+    let slow = TrainingOptions {
+        canary_fault: Some(slow_container()),
+        ..from_committed_model()
+    };
+    let mut local = drifted_stack(dir.path(), slow).await;
     let retrain = drift_and_retrain(&mut local).await;
     assert_eq!(retrain.status, "FAILED", "{:?}", outcome_of(&retrain));
     assert_eq!(retrain.error.as_deref(), Some("CanaryRolledBack"));
     assert!(states(&retrain).contains(&"RolledBack".to_string()));
     let polls = local.canary.polls();
     assert!(
-        polls.len() < options().baking_polls as usize,
+        polls.len() < options(few_steps()).baking_polls as usize,
         "rolled back before baking ended"
     );
     let fired: Vec<_> = polls.iter().flat_map(|p| p.alarms.iter()).collect();
@@ -417,25 +445,18 @@ async fn a_canary_alarm_rolls_the_candidate_back() {
                 && a.action.ends_with("approval-guard")),
         "the latency alarm reached approval-guard: {fired:?}"
     );
-    assert_eq!(local.endpoint.model_version(), "damage-yolov8s-release-1");
+    assert_eq!(local.endpoint.model_version(), FIRST_RELEASE_VERSION);
 }
 
-/// A stack with the training dataset and a candidate but no endpoint yet, and the retrain input
-/// an operator would start it with.
-async fn stack_without_endpoint(local: &Local, dir: &Path) -> Value {
+/// A stack with the training dataset but no endpoint yet, and the retrain input an operator
+/// would start it with.
+async fn stack_without_endpoint(local: &Local) -> Value {
     write_profile_override(local.store.as_ref(), SIZES)
         .await
         .unwrap();
     write_training_dataset(local.store.as_ref(), 12, 1)
         .await
         .unwrap();
-    add_candidate(
-        dir,
-        "001-first",
-        &files().model,
-        &candidate("the first model"),
-    )
-    .unwrap();
     json!({
         "trigger": {"source": "manual"},
         "model_profile": "damage-detector",
@@ -447,8 +468,8 @@ async fn stack_without_endpoint(local: &Local, dir: &Path) -> Value {
 async fn the_first_approved_model_creates_the_endpoint() {
     let _one = ONE_LIFECYCLE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut local = local(dir.path()).await;
-    let input = stack_without_endpoint(&local, dir.path()).await;
+    let mut local = local_training(dir.path(), from_committed_model()).await;
+    let input = stack_without_endpoint(&local).await;
     let retrain = local
         .system
         .start("retrain", "first-model", input, None)
@@ -487,10 +508,16 @@ async fn a_refused_endpoint_lookup_fails_rather_than_creating_an_endpoint() {
         .test_case("retrain", "EndpointLookupThrottled")
         .unwrap();
     let definitions = [("retrain", files().statemachines.join("retrain.asl.json"))];
-    let mut local = build_with(dir.path(), &files(), &definitions, Some(&case), &options())
-        .await
-        .unwrap();
-    let input = stack_without_endpoint(&local, dir.path()).await;
+    let mut local = build_with(
+        dir.path(),
+        &files(),
+        &definitions,
+        Some(&case),
+        &options(from_committed_model()),
+    )
+    .await
+    .unwrap();
+    let input = stack_without_endpoint(&local).await;
     let retrain = local
         .system
         .start("retrain", "throttled-lookup", input, Some(case))

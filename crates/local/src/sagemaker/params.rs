@@ -1,0 +1,294 @@
+//! The parameters of each SageMaker action the stand-in answers, one struct per action, with the
+//! API's field names. Only the fields the stand-in reads are declared; the rest of what the state
+//! machine sends is accepted and ignored, as far as this stand-in goes. A missing or mistyped
+//! field is a `SageMaker.ValidationException` that names it.
+
+use std::collections::BTreeMap;
+
+use approval_guard::registry::parse_s3_uri;
+use platform::store::S3Location;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::SageMakerError;
+
+/// Parses `params` as the parameters of `action`.
+pub fn parse<T: DeserializeOwned>(action: &str, params: &Value) -> Result<T, SageMakerError> {
+    serde_json::from_value(params.clone())
+        .map_err(|e| SageMakerError::Validation(format!("{action}: {e}")))
+}
+
+/// An `s3://bucket/key` URI, checked.
+pub fn s3(field: &str, uri: &str) -> Result<S3Location, SageMakerError> {
+    parse_s3_uri(uri)
+        .ok_or_else(|| SageMakerError::Validation(format!("{field} is not an S3 URI: {uri}")))
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateHyperParameterTuningJob {
+    pub hyper_parameter_tuning_job_name: String,
+    pub hyper_parameter_tuning_job_config: TuningJobConfig,
+    pub training_job_definition: TrainingJobDefinition,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TuningJobConfig {
+    pub hyper_parameter_tuning_job_objective: Option<TuningObjective>,
+    #[serde(default)]
+    pub parameter_ranges: ParameterRanges,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TuningObjective {
+    pub metric_name: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct ParameterRanges {
+    #[serde(default)]
+    pub continuous_parameter_ranges: Vec<ContinuousRange>,
+    #[serde(default)]
+    pub integer_parameter_ranges: Vec<ContinuousRange>,
+    #[serde(default)]
+    pub categorical_parameter_ranges: Vec<CategoricalRange>,
+}
+
+/// A continuous or integer range; SageMaker passes the bounds as strings.
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContinuousRange {
+    pub name: String,
+    pub min_value: String,
+    pub max_value: String,
+    #[serde(default)]
+    pub scaling_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct CategoricalRange {
+    pub name: String,
+    pub values: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TrainingJobDefinition {
+    #[serde(default)]
+    pub algorithm_specification: Option<AlgorithmSpecification>,
+    #[serde(default)]
+    pub static_hyper_parameters: BTreeMap<String, String>,
+    #[serde(default)]
+    pub input_data_config: Vec<Channel>,
+    pub output_data_config: OutputDataConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AlgorithmSpecification {
+    #[serde(default)]
+    pub metric_definitions: Vec<MetricDefinition>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MetricDefinition {
+    pub name: String,
+    pub regex: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Channel {
+    pub channel_name: String,
+    pub data_source: DataSource,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DataSource {
+    pub s3_data_source: S3DataSource,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct S3DataSource {
+    pub s3_uri: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct OutputDataConfig {
+    pub s3_output_path: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeTrainingJob {
+    pub training_job_name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateProcessingJob {
+    pub processing_job_name: String,
+    #[serde(default)]
+    pub app_specification: Option<AppSpecification>,
+    #[serde(default)]
+    pub environment: BTreeMap<String, String>,
+    pub processing_inputs: Vec<ProcessingInput>,
+    pub processing_output_config: ProcessingOutputConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AppSpecification {
+    #[serde(default)]
+    pub container_arguments: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ProcessingInput {
+    pub input_name: String,
+    pub s3_input: ProcessingS3,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ProcessingOutputConfig {
+    pub outputs: Vec<ProcessingOutput>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ProcessingOutput {
+    pub output_name: String,
+    pub s3_output: ProcessingS3,
+}
+
+/// `S3Input` / `S3Output` of a processing job: the URI, and where the container sees it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ProcessingS3 {
+    pub s3_uri: String,
+    #[serde(default)]
+    pub local_path: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateModelPackage {
+    pub model_package_group_name: String,
+    #[serde(default)]
+    pub client_token: Option<String>,
+    #[serde(default)]
+    pub model_approval_status: Option<String>,
+    pub inference_specification: InferenceSpecification,
+    #[serde(default)]
+    pub model_metrics: Option<Value>,
+    #[serde(default)]
+    pub customer_metadata_properties: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InferenceSpecification {
+    pub containers: Vec<InferenceContainer>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InferenceContainer {
+    pub model_data_url: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateModel {
+    pub model_name: String,
+    pub primary_container: PrimaryContainer,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PrimaryContainer {
+    pub model_package_name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateEndpointConfig {
+    pub endpoint_config_name: String,
+    pub production_variants: Vec<ProductionVariant>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ProductionVariant {
+    pub model_name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeEndpoint {
+    pub endpoint_name: String,
+}
+
+/// `CreateEndpoint` and `UpdateEndpoint`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EndpointWithConfig {
+    pub endpoint_name: String,
+    pub endpoint_config_name: String,
+    #[serde(default)]
+    pub deployment_config: Option<DeploymentConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeploymentConfig {
+    #[serde(default)]
+    pub auto_rollback_configuration: Option<AutoRollbackConfiguration>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AutoRollbackConfiguration {
+    #[serde(default)]
+    pub alarms: Vec<AlarmRef>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AlarmRef {
+    pub alarm_name: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_missing_or_mistyped_field_is_a_named_validation_error() {
+        let err = parse::<DescribeEndpoint>("describeEndpoint", &json!({})).unwrap_err();
+        assert!(
+            matches!(&err, SageMakerError::Validation(m) if m.contains("EndpointName")),
+            "{err}"
+        );
+        let err =
+            parse::<DescribeEndpoint>("describeEndpoint", &json!({"EndpointName": 3})).unwrap_err();
+        assert!(matches!(err, SageMakerError::Validation(_)));
+        assert_eq!(
+            s3("S3Uri", "s3://data/models/x/").unwrap(),
+            S3Location::new("data", "models/x/")
+        );
+        assert!(s3("S3Uri", "https://data/x").is_err());
+    }
+}
