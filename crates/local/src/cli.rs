@@ -40,6 +40,12 @@ USAGE:
         SNS and EventBridge stand-ins answer it. One of the two is needed.
     damage-pricing history MACHINE EXECUTION [--state DIR]
         Prints an execution's history.
+    damage-pricing test-state STATE.json [--name NAME] [--input FILE] [--mock FILE]
+                              [--variables FILE] [--inspection-level INFO|DEBUG]
+        Tests one state offline, as Step Functions' TestState API does: STATE.json is the state's
+        definition, --mock a Task's answer ({\"Return\": ...} or {\"Throw\": {\"Error\", \"Cause\"}}),
+        --variables a JSON object of variables. Prints the status, output, error, next state and,
+        with DEBUG, the data after each processing step.
 
 OPTIONS:
     --state DIR    where every bucket, record and execution is kept [default: .local-state]
@@ -67,6 +73,8 @@ pub enum CliError {
     },
     #[error(transparent)]
     Mock(#[from] asl::MockConfigError),
+    #[error(transparent)]
+    TestState(#[from] asl::TestStateError),
     #[error("cannot write the state directory {path}")]
     State {
         path: PathBuf,
@@ -85,6 +93,10 @@ struct Args {
     test_case: Option<String>,
     local_stand_ins: bool,
     base_price: f64,
+    name: Option<String>,
+    mock: Option<PathBuf>,
+    variables: Option<PathBuf>,
+    inspection_level: asl::InspectionLevel,
 }
 
 fn parse(args: &[String]) -> Result<Args, CliError> {
@@ -97,6 +109,10 @@ fn parse(args: &[String]) -> Result<Args, CliError> {
         test_case: None,
         local_stand_ins: false,
         base_price: 20_000.0,
+        name: None,
+        mock: None,
+        variables: None,
+        inspection_level: asl::InspectionLevel::Info,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -112,6 +128,20 @@ fn parse(args: &[String]) -> Result<Args, CliError> {
             "--mock-config" => parsed.mock_config = Some(value("--mock-config")?.into()),
             "--test-case" => parsed.test_case = Some(value("--test-case")?),
             "--local-stand-ins" => parsed.local_stand_ins = true,
+            "--name" => parsed.name = Some(value("--name")?),
+            "--mock" => parsed.mock = Some(value("--mock")?.into()),
+            "--variables" => parsed.variables = Some(value("--variables")?.into()),
+            "--inspection-level" => {
+                parsed.inspection_level = match value("--inspection-level")?.as_str() {
+                    "INFO" => asl::InspectionLevel::Info,
+                    "DEBUG" => asl::InspectionLevel::Debug,
+                    other => {
+                        return Err(CliError::Usage(format!(
+                            "--inspection-level {other} is not INFO or DEBUG"
+                        )));
+                    }
+                };
+            }
             "--base-price" => {
                 let text = value("--base-price")?;
                 parsed.base_price = text
@@ -158,6 +188,7 @@ pub async fn run(args: &[String], out: &mut dyn Write) -> Result<(), CliError> {
         "price" => price_folder(&args, &files, out).await,
         "drift" => drift(&args, &files, out).await,
         "history" => history(&args, out),
+        "test-state" => test_state(&args, out).await,
         other => Err(CliError::Usage(format!("unknown command {other}"))),
     }
 }
@@ -481,6 +512,35 @@ async fn run_definition(
             .join(&record.location.key)
             .display()
     );
+    Ok(())
+}
+
+/// `test-state`: one state through `asl::test_state`, printed as TestState's JSON answer.
+async fn test_state(args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
+    let Some(path) = args.positional.get(1) else {
+        return Err(CliError::Usage("test-state needs STATE.json".into()));
+    };
+    let optional = |path: &Option<PathBuf>| path.as_deref().map(read_json).transpose();
+    let variables = match optional(&args.variables)? {
+        None => serde_json::Map::new(),
+        Some(Value::Object(map)) => map,
+        Some(_) => {
+            return Err(CliError::Usage(
+                "--variables must hold a JSON object".into(),
+            ));
+        }
+    };
+    let request = asl::TestStateRequest {
+        name: args.name.clone().unwrap_or_else(|| "State".into()),
+        definition: read_json(Path::new(path))?,
+        input: optional(&args.input)?.unwrap_or_else(|| Value::Object(Default::default())),
+        mock: optional(&args.mock)?,
+        variables,
+        level: args.inspection_level,
+    };
+    let result = asl::test_state(request).await?;
+    let text = serde_json::to_string_pretty(&result).unwrap_or_default();
+    let _ = writeln!(out, "{text}");
     Ok(())
 }
 

@@ -104,3 +104,58 @@ async fn the_readme_run_example_runs_with_the_committed_mock_config() {
     assert!(out.contains("status: SUCCEEDED"), "{out}");
     assert!(out.contains("PublishPrice"), "{out}");
 }
+
+#[tokio::test]
+async fn test_state_runs_one_state_with_a_mock_and_variables() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, value: serde_json::Value| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, value.to_string()).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let state = write(
+        "state.json",
+        serde_json::json!({"Type": "Task", "QueryLanguage": "JSONata",
+            "Resource": "arn:aws:lambda:eu-west-1:123456789012:function:pricing",
+            "Arguments": {"listing": "{% $states.input.id %}"},
+            "Output": "{% $states.result.price * $rate %}", "Next": "Publish"}),
+    );
+    let input = write("input.json", serde_json::json!({"id": "L-1"}));
+    let mock = write(
+        "mock.json",
+        serde_json::json!({"Return": {"StatusCode": 200, "Payload": {"price": 100}}}),
+    );
+    let variables = write("vars.json", serde_json::json!({"rate": 1.2}));
+    let (result, out) = cli(&[
+        "test-state",
+        &state,
+        "--name",
+        "Price",
+        "--input",
+        &input,
+        "--mock",
+        &mock,
+        "--variables",
+        &variables,
+        "--inspection-level",
+        "DEBUG",
+    ])
+    .await;
+    result.unwrap();
+    let answer: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(answer["status"], "SUCCEEDED");
+    assert_eq!(answer["output"], 120.0);
+    assert_eq!(answer["nextState"], "Publish");
+    assert_eq!(
+        answer["inspectionData"]["afterArguments"],
+        serde_json::json!({"listing": "L-1"})
+    );
+
+    let (result, _) = cli(&["test-state", &state, "--inspection-level", "LOUD"]).await;
+    assert!(matches!(result, Err(CliError::Usage(m)) if m.contains("LOUD")));
+    let (result, _) = cli(&["test-state", &state]).await;
+    assert!(matches!(
+        result,
+        Err(CliError::TestState(asl::TestStateError::MockRequired))
+    ));
+}
