@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::decision::{FeatureResult, TprResult, Verdict};
 use crate::event::{TriggerKind, Window};
+use crate::metrics::MetricsOutcome;
 use crate::records::ReadStats;
 use crate::retrain::RetrainOutcome;
 
@@ -30,6 +31,8 @@ pub struct DriftReport {
     pub tpr: Option<TprResult>,
     pub records: RecordCounts,
     pub retrain: RetrainOutcome,
+    /// Whether the figures were published as metrics (they are all in this report either way).
+    pub metrics: MetricsOutcome,
 }
 
 /// How the window's records were read, per stream.
@@ -92,6 +95,12 @@ impl DriftReport {
             verdict_badge(self.verdict)
         );
         let retrain = serde_json::to_string(&self.retrain).unwrap_or_default();
+        let metrics = match &self.metrics {
+            MetricsOutcome::Published { datums } => format!("{datums} published"),
+            MetricsOutcome::Missing { error_type, error } => {
+                format!("missing ({error_type}): {error}")
+            }
+        };
         let rows = [
             ("Model profile", self.model_profile.clone()),
             ("Model version", self.model_version.clone()),
@@ -103,6 +112,7 @@ impl DriftReport {
             ),
             ("Generated", self.generated_at.clone()),
             ("Retrain", retrain),
+            ("Metrics", metrics),
             ("Feature records", read_summary(&self.records.features)),
             (
                 "Prediction records",
