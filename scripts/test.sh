@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The one command that runs the project's tests: every crate's unit, adapter, workflow and
-# fixture tests, then the offline checks of the SAM template and the state machines.
+# fixture tests, the function binaries against an AWS emulator, then the offline checks of the
+# SAM template and the state machines.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo test --workspace --locked
+scripts/integration/run.sh
 if [ -x scripts/infra/check.sh ]; then
   scripts/infra/check.sh
 fi
