@@ -149,12 +149,7 @@ pub struct DriftCheckFunction {
 #[async_trait]
 impl LocalFunction for DriftCheckFunction {
     async fn invoke(&self, payload: Value) -> Result<Value, FunctionError> {
-        let event: drift_check::DriftEvent =
-            serde_json::from_value(payload).map_err(|e| FunctionError {
-                error_type: platform::ErrorName::InvalidInput.to_string(),
-                message: format!("not a drift-check event: {e}"),
-            })?;
-        let out = drift_check::handle(&self.deps, event, self.clock.now())
+        let out = drift_check::handle_value(&self.deps, payload, self.clock.now())
             .await
             .map_err(|e| FunctionError::from_named(&e))?;
         serde_json::to_value(out).map_err(FunctionError::internal)

@@ -22,13 +22,17 @@ use crate::event::{Command, Event, GateTask, ManualRollback};
 use crate::gate::{Decision, Subject, assess};
 use crate::profile::{Profile, ProfileError};
 use crate::registry::{
-    ApprovalStatus, EndpointConfig, EndpointStatus, ModelPackage, ModelRegistry, RegistryError,
-    approval_description,
+    ApprovalStatus, EndpointConfig, EndpointState, EndpointStatus, ModelPackage, ModelRegistry,
+    RegistryError, approval_description,
 };
 use crate::report::EvaluationReport;
 
 /// Largest evaluation report or profile read (a report with 100 000 samples is about 5 MB).
 const MAX_DOCUMENT_BYTES: u64 = 32 * 1024 * 1024;
+/// The audit decisions of a rollback's intent (written before anything changes) and of a
+/// rollback that failed part-way; the outcome record names the [`RollbackOutcome`].
+const INTENT: &str = "RollbackIntent";
+const FAILED: &str = "RollbackFailed";
 /// How many older endpoint configurations a rollback looks through for an approved model.
 const ROLLBACK_SCAN_LIMIT: usize = 20;
 
@@ -143,7 +147,10 @@ pub struct RollbackOutput {
     pub rejected_model_package_arn: Option<String>,
     pub restored_config: Option<String>,
     pub reasons: Vec<String>,
-    /// Absent when nothing was decided (ignored or repeated events).
+    /// The intent record written before the registry or the endpoint was changed; absent when
+    /// nothing was to change.
+    pub intent_audit: Option<S3Location>,
+    /// The outcome record; absent when nothing was decided (ignored or repeated events).
     pub audit: Option<S3Location>,
 }
 
@@ -155,6 +162,7 @@ impl RollbackOutput {
             rejected_model_package_arn: None,
             restored_config: None,
             reasons: vec![reason],
+            intent_audit: None,
             audit: None,
         }
     }
@@ -542,82 +550,32 @@ impl Guard {
             _ => serving.clone(),
         };
 
-        let mut reasons = Vec::new();
         let cause = trigger.describe();
-        if candidate.status == ApprovalStatus::Rejected {
-            reasons.push(format!("{} was already Rejected", candidate.arn));
-        } else {
-            let description = approval_description(&format!("approval-guard Rejected: {cause}"));
-            self.registry
-                .set_approval(&candidate.arn, ApprovalStatus::Rejected, &description)
-                .await?;
-            reasons.push(format!("rejected {}: {cause}", candidate.arn));
-        }
-
+        let reject = candidate.status != ApprovalStatus::Rejected;
         let deploying_candidate =
             endpoint.pending_config.as_deref() == Some(candidate_config.name.as_str());
-        let mut restored = None;
-        let outcome = match endpoint.status {
-            EndpointStatus::RollingBack => {
-                reasons.push("SageMaker is rolling the deployment back itself".into());
-                RollbackOutcome::LeftToSageMaker
-            }
-            EndpointStatus::Updating if deploying_candidate => match &trigger {
-                RollbackTrigger::Alarm { name, .. }
-                    if endpoint.auto_rollback_alarms.contains(name) =>
-                {
-                    reasons.push(format!(
-                        "alarm {name} is one SageMaker's auto-rollback watches: left to it"
-                    ));
-                    RollbackOutcome::LeftToSageMaker
-                }
-                _ => {
-                    reasons.push(
-                        "the endpoint is still deploying the rejected candidate; roll back by hand once it is InService"
-                            .into(),
-                    );
-                    RollbackOutcome::RejectedWhileDeploying
-                }
-            },
-            EndpointStatus::Updating => {
-                reasons.push(format!(
-                    "the endpoint is already moving to {}",
-                    endpoint
-                        .pending_config
-                        .as_deref()
-                        .unwrap_or("another configuration")
-                ));
-                RollbackOutcome::AlreadyRollingBack
-            }
-            // `Other` returned early above.
-            EndpointStatus::InService | EndpointStatus::Other(_) => {
-                let (config, package) = self
-                    .previous_approved(endpoint_name, &candidate_config)
-                    .await?;
-                self.registry
-                    .update_endpoint(endpoint_name, &config.name)
-                    .await?;
-                reasons.push(format!(
-                    "endpoint {endpoint_name} updated from {} to {} ({})",
-                    candidate_config.name, config.name, package.arn
-                ));
-                restored = Some((config.name, package.arn));
-                RollbackOutcome::RolledBack
-            }
+        let (outcome, note) = rollback_outcome(&endpoint, deploying_candidate, &trigger);
+        // Everything read before anything changes: a retry after a failed step finds the same
+        // candidate (already Rejected) and the same target, and completes the same rollback.
+        let target = match outcome {
+            RollbackOutcome::RolledBack => Some(
+                self.previous_approved(endpoint_name, &candidate_config)
+                    .await?,
+            ),
+            _ => None,
         };
-
         let model_version = candidate
             .model_version
             .clone()
             .unwrap_or_else(|| format!("package-{}", candidate.version));
-        let record = AuditRecord {
+        let record = |decision: &str, reasons: &[String], at: OffsetDateTime| AuditRecord {
             schema: AUDIT_SCHEMA,
             action: "rollback",
-            decision: outcome.as_str().to_string(),
-            decided_at: now,
+            decision: decision.to_string(),
+            decided_at: at,
             trigger: trigger.event(),
             model_package_arn: candidate.arn.clone(),
-            reasons: reasons.clone(),
+            reasons: reasons.to_vec(),
             inputs: Vec::new(),
             profile: None,
             assessment: None,
@@ -626,18 +584,85 @@ impl Guard {
                 endpoint_status: format!("{:?}", endpoint.status),
                 serving_config: endpoint.config.clone(),
                 pending_config: endpoint.pending_config.clone(),
-                restored_config: restored.as_ref().map(|r| r.0.clone()),
-                restored_model_package_arn: restored.as_ref().map(|r| r.1.clone()),
+                restored_config: target.as_ref().map(|t| t.0.name.clone()),
+                restored_model_package_arn: target.as_ref().map(|t| t.1.arn.clone()),
             }),
             versions: Versions::new(Some(model_version.clone()), None),
         };
+
+        let mut steps = Vec::new();
+        if reject {
+            steps.push(format!("reject {}: {cause}", candidate.arn));
+        } else {
+            steps.push(format!("{} was already Rejected", candidate.arn));
+        }
+        if let Some((config, package)) = &target {
+            steps.push(format!(
+                "update endpoint {endpoint_name} from {} to {} ({})",
+                candidate_config.name, config.name, package.arn
+            ));
+        }
+        let intent = if reject || target.is_some() {
+            let intent = record(INTENT, &steps, now);
+            Some(
+                write_audit(
+                    self.store.as_ref(),
+                    &self.settings.data_bucket,
+                    &model_version,
+                    &intent,
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
+
+        let mut reasons = Vec::new();
+        let acted = self
+            .act(
+                endpoint_name,
+                &candidate.arn,
+                reject,
+                target.as_ref(),
+                &cause,
+                &mut reasons,
+            )
+            .await;
+        if let Err(err) = acted {
+            reasons.push(format!(
+                "failed: {}; a retry completes this rollback",
+                platform::error::chain(&err)
+            ));
+            let failed = record(FAILED, &reasons, now);
+            if let Err(e) = write_audit(
+                self.store.as_ref(),
+                &self.settings.data_bucket,
+                &model_version,
+                &failed,
+            )
+            .await
+            {
+                tracing::error!(error = %e, "the failed rollback's audit record could not be written; its intent record stands");
+            }
+            tracing::error!(
+                endpoint = endpoint_name, rejected_model_package_arn = %candidate.arn,
+                error = %platform::error::chain(&err), intent = ?intent, "rollback failed part-way"
+            );
+            return Err(err);
+        }
+        if !reject {
+            reasons.insert(0, format!("{} was already Rejected", candidate.arn));
+        }
+        reasons.extend(note);
+
         let audit = write_audit(
             self.store.as_ref(),
             &self.settings.data_bucket,
             &model_version,
-            &record,
+            &record(outcome.as_str(), &reasons, now),
         )
         .await?;
+        let restored = target.map(|(config, package)| (config.name, package.arn));
         tracing::warn!(
             outcome = outcome.as_str(),
             endpoint = endpoint_name,
@@ -653,8 +678,39 @@ impl Guard {
             rejected_model_package_arn: Some(candidate.arn),
             restored_config: restored.map(|r| r.0),
             reasons,
+            intent_audit: intent,
             audit: Some(audit),
         })
+    }
+
+    /// The rollback's changes, in order: reject the candidate, then move the endpoint. Each
+    /// done step adds its reason, so a failure part-way records what was done.
+    async fn act(
+        &self,
+        endpoint_name: &str,
+        candidate: &str,
+        reject: bool,
+        target: Option<&(EndpointConfig, ModelPackage)>,
+        cause: &str,
+        reasons: &mut Vec<String>,
+    ) -> Result<(), GuardError> {
+        if reject {
+            let description = approval_description(&format!("approval-guard Rejected: {cause}"));
+            self.registry
+                .set_approval(candidate, ApprovalStatus::Rejected, &description)
+                .await?;
+            reasons.push(format!("rejected {candidate}: {cause}"));
+        }
+        if let Some((config, package)) = target {
+            self.registry
+                .update_endpoint(endpoint_name, &config.name)
+                .await?;
+            reasons.push(format!(
+                "endpoint {endpoint_name} updated to {} ({})",
+                config.name, package.arn
+            ));
+        }
+        Ok(())
     }
 
     async fn package_of(
@@ -703,6 +759,47 @@ impl Guard {
             endpoint: endpoint.to_string(),
             group: self.settings.model_package_group.clone(),
         })
+    }
+}
+
+/// What a rollback does about the endpoint, from its state alone, and why when it leaves it.
+fn rollback_outcome(
+    endpoint: &EndpointState,
+    deploying_candidate: bool,
+    trigger: &RollbackTrigger,
+) -> (RollbackOutcome, Option<String>) {
+    match endpoint.status {
+        EndpointStatus::RollingBack => (
+            RollbackOutcome::LeftToSageMaker,
+            Some("SageMaker is rolling the deployment back itself".into()),
+        ),
+        EndpointStatus::Updating if deploying_candidate => match trigger {
+            RollbackTrigger::Alarm { name, .. } if endpoint.auto_rollback_alarms.contains(name) => (
+                RollbackOutcome::LeftToSageMaker,
+                Some(format!(
+                    "alarm {name} is one SageMaker's auto-rollback watches: left to it"
+                )),
+            ),
+            _ => (
+                RollbackOutcome::RejectedWhileDeploying,
+                Some(
+                    "the endpoint is still deploying the rejected candidate; roll back by hand once it is InService"
+                        .into(),
+                ),
+            ),
+        },
+        EndpointStatus::Updating => (
+            RollbackOutcome::AlreadyRollingBack,
+            Some(format!(
+                "the endpoint is already moving to {}",
+                endpoint
+                    .pending_config
+                    .as_deref()
+                    .unwrap_or("another configuration")
+            )),
+        ),
+        // `Other` is refused before a rollback gets here.
+        EndpointStatus::InService | EndpointStatus::Other(_) => (RollbackOutcome::RolledBack, None),
     }
 }
 

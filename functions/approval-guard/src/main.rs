@@ -7,6 +7,7 @@ use lambda_runtime::{LambdaEvent, service_fn};
 use platform::aws::{load_sdk_config, s3_client, s3_force_path_style};
 use platform::config::{Config, Env};
 use platform::error::diagnostic;
+use platform::runtime::or_report_init;
 use platform::store::S3Store;
 use platform::telemetry::{LogFormat, init};
 use serde_json::Value;
@@ -16,9 +17,10 @@ use time::OffsetDateTime;
 async fn main() -> Result<(), lambda_runtime::Error> {
     init(LogFormat::from_env());
     let config = Config::new(&Env);
-    let settings = Settings::from_config(&config)?;
+    let settings = or_report_init(Settings::from_config(&config)).await?;
+    let path_style = or_report_init(s3_force_path_style(&config)).await?;
     let sdk = load_sdk_config().await;
-    let store = Arc::new(S3Store::new(s3_client(&sdk, s3_force_path_style(&config)?)));
+    let store = Arc::new(S3Store::new(s3_client(&sdk, path_style)));
     let registry = Arc::new(SageMakerRegistry::new(aws_sdk_sagemaker::Client::new(&sdk)));
     let guard = Guard::new(store, registry, settings);
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| async {

@@ -6,11 +6,12 @@ use platform::store::{JsonObjectError, StoreError};
 use platform::workflow::WorkflowError;
 
 use crate::event::EventError;
-use crate::metrics::MetricsError;
 use crate::profile::ProfileError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DriftError {
+    #[error("not a drift-check event (a schedule, workflow, manual or CloudWatch alarm event)")]
+    MalformedEvent(#[source] serde_json::Error),
     #[error("the event cannot be acted on")]
     Event(#[from] EventError),
     #[error("model profile")]
@@ -27,19 +28,16 @@ pub enum DriftError {
     Store(#[from] StoreError),
     #[error("starting the retrain workflow")]
     Workflow(#[from] WorkflowError),
-    #[error("publishing drift metrics")]
-    Metrics(#[from] MetricsError),
 }
 
 impl NamedError for DriftError {
     fn error_name(&self) -> ErrorName {
         match self {
-            Self::Event(_) => ErrorName::InvalidInput,
+            Self::MalformedEvent(_) | Self::Event(_) => ErrorName::InvalidInput,
             Self::Profile(_) => ErrorName::ConfigError,
             Self::ProfileOverride(e) | Self::Store(e) => e.error_name(),
             Self::Baseline { source, .. } => source.error_name(),
             Self::Workflow(e) => e.error_name(),
-            Self::Metrics(e) => e.error_name(),
         }
     }
 }

@@ -17,7 +17,7 @@ use crate::decision::{
 };
 use crate::error::DriftError;
 use crate::event::{DriftEvent, Window};
-use crate::metrics::{Datum, MetricsPublisher};
+use crate::metrics::{Datum, MetricsOutcome, MetricsPublisher, publish_or_report_missing};
 use crate::profile::{FeatureSpec, ModelProfile, RecordSource, override_key};
 use crate::records::{
     RecordUse, Stream, list_window, newest_model_version, prediction_of, qa_counts, read_records,
@@ -81,10 +81,23 @@ pub struct CheckSummary {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report_html: Option<S3Location>,
     pub retrain: RetrainOutcome,
+    /// Absent when nothing was compared (no report either).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<MetricsOutcome>,
     /// Features per verdict.
     pub features: BTreeMap<String, Verdict>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+}
+
+/// Parses an invocation payload and runs the check: what the Lambda binary and local mode call.
+pub async fn handle_value(
+    deps: &Deps,
+    payload: serde_json::Value,
+    now: OffsetDateTime,
+) -> Result<CheckSummary, DriftError> {
+    let event = serde_json::from_value(payload).map_err(DriftError::MalformedEvent)?;
+    handle(deps, event, now).await
 }
 
 /// Runs one drift check at `now`.
@@ -128,6 +141,7 @@ pub async fn handle(
             report: None,
             report_html: None,
             retrain: RetrainOutcome::NotNeeded,
+            metrics: None,
             features: BTreeMap::new(),
             note: Some(note.into()),
         });
@@ -165,16 +179,6 @@ pub async fn handle(
         &window.features,
         window.tpr.as_ref(),
     );
-    deps.metrics
-        .publish(&datums(
-            &model_version,
-            &request.window,
-            verdict,
-            &window.features,
-            window.tpr.as_ref(),
-        ))
-        .await?;
-
     let retrain = if verdict == Verdict::Retrain {
         decide_retrain(
             deps,
@@ -187,9 +191,19 @@ pub async fn handle(
     } else {
         RetrainOutcome::NotNeeded
     };
+    // After the decision, so a metrics outage cannot lose it; before the report, which says
+    // whether the metrics went out.
+    let figures = datums(
+        &model_version,
+        &request.window,
+        verdict,
+        &window.features,
+        window.tpr.as_ref(),
+    );
+    let metrics = publish_or_report_missing(deps.metrics.as_ref(), &figures).await;
     tracing::info!(
         model_version = %model_version, window_id = %id, verdict = verdict.as_str(),
-        retrain = retrain.as_str(), detail = ?retrain, "drift check decided"
+        retrain = retrain.as_str(), detail = ?retrain, metrics = ?metrics, "drift check decided"
     );
 
     let report = DriftReport {
@@ -205,6 +219,7 @@ pub async fn handle(
         tpr: window.tpr,
         records: window.counts,
         retrain: retrain.clone(),
+        metrics,
     };
     write_report(store, &report, &json_location, &html_location).await?;
     Ok(summary(report, json_location, html_location))
@@ -515,6 +530,7 @@ fn summary(report: DriftReport, json: S3Location, html: S3Location) -> CheckSumm
         report: Some(json),
         report_html: Some(html),
         retrain: report.retrain,
+        metrics: Some(report.metrics),
         note: None,
     }
 }

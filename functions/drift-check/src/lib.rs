@@ -22,5 +22,5 @@ pub mod retrain;
 pub use baseline::{BaselineProfile, build_baseline};
 pub use error::DriftError;
 pub use event::DriftEvent;
-pub use handler::{CheckSummary, Deps, Settings, handle};
+pub use handler::{CheckSummary, Deps, Settings, handle, handle_value};
 pub use profile::ModelProfile;

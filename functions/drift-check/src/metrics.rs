@@ -8,8 +8,9 @@ use async_trait::async_trait;
 use aws_sdk_cloudwatch::Client;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
 use platform::aws::{FailureKind, classify};
-use platform::error::{ErrorName, NamedError};
+use platform::error::{ErrorName, NamedError, diagnostic};
 use platform::store::BoxError;
+use serde::{Deserialize, Serialize};
 
 /// The CloudWatch namespace of every drift metric.
 pub const NAMESPACE: &str = "DamagePricing/Drift";
@@ -60,6 +61,44 @@ pub trait MetricsPublisher: Send + Sync {
     /// Publishes the datums; non-finite values are dropped, never sent. Returns how many were
     /// published.
     async fn publish(&self, datums: &[Datum]) -> Result<usize, MetricsError>;
+}
+
+/// Whether a check's metrics reached the metrics service. The report and the retrain decision
+/// never depend on it: the CloudWatch client retries throttling and transient failures itself
+/// (standard retry mode, `AWS_MAX_ATTEMPTS`), and what still fails is reported missing, in the
+/// report, in the check's answer and in a warning, instead of failing the check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum MetricsOutcome {
+    Published {
+        datums: usize,
+    },
+    Missing {
+        /// The stable error name (`RetryableThrottled`, `RetryableUnavailable`, `AccessDenied`, ...).
+        error_type: String,
+        error: String,
+    },
+}
+
+/// Publishes the datums; a failure becomes [`MetricsOutcome::Missing`].
+pub async fn publish_or_report_missing(
+    publisher: &dyn MetricsPublisher,
+    datums: &[Datum],
+) -> MetricsOutcome {
+    match publisher.publish(datums).await {
+        Ok(datums) => MetricsOutcome::Published { datums },
+        Err(err) => {
+            let d = diagnostic(&err);
+            tracing::warn!(
+                error_type = %d.error_type, error = %d.error_message, datums = datums.len(),
+                "drift metrics missing: the report and the decision stand without them"
+            );
+            MetricsOutcome::Missing {
+                error_type: d.error_type,
+                error: d.error_message,
+            }
+        }
+    }
 }
 
 /// The datums worth sending: finite values only (CloudWatch rejects NaN and ±∞).

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::decision::{FeatureResult, TprResult, Verdict};
 use crate::event::{TriggerKind, Window};
+use crate::metrics::MetricsOutcome;
 use crate::records::ReadStats;
 use crate::retrain::RetrainOutcome;
 
@@ -30,6 +31,8 @@ pub struct DriftReport {
     pub tpr: Option<TprResult>,
     pub records: RecordCounts,
     pub retrain: RetrainOutcome,
+    /// Whether the figures were published as metrics (they are all in this report either way).
+    pub metrics: MetricsOutcome,
 }
 
 /// How the window's records were read, per stream.
@@ -91,6 +94,12 @@ impl DriftReport {
             escape(&title),
             verdict_badge(self.verdict)
         );
+        let metrics = match &self.metrics {
+            MetricsOutcome::Published { datums } => format!("{datums} published"),
+            MetricsOutcome::Missing { error_type, error } => {
+                format!("missing ({error_type}): {error}")
+            }
+        };
         let rows = [
             ("Model profile", self.model_profile.clone()),
             ("Model version", self.model_version.clone()),
@@ -98,6 +107,7 @@ impl DriftReport {
             ("Window", window_text(&self.window)),
             ("Generated", self.generated_at.clone()),
             ("Retrain", retrain_text(&self.retrain)),
+            ("Metrics", metrics),
             ("Feature records", read_summary(&self.records.features)),
             (
                 "Prediction records",

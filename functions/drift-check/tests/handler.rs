@@ -6,9 +6,11 @@ use std::sync::Arc;
 
 use drift_check::baseline::{BaselineTpr, TrainingRecords, baseline_key};
 use drift_check::decision::Verdict;
-use drift_check::metrics::RecordingPublisher;
+use drift_check::metrics::{
+    Datum, MetricsError, MetricsOutcome, MetricsPublisher, RecordingPublisher,
+};
 use drift_check::retrain::RetrainOutcome;
-use drift_check::{Deps, DriftEvent, ModelProfile, Settings, build_baseline, handle};
+use drift_check::{Deps, DriftEvent, ModelProfile, Settings, build_baseline, handle, handle_value};
 use platform::ObjectStore;
 use platform::store::{LocalStore, PutOptions};
 use platform::workflow::RecordingStarter;
@@ -235,6 +237,11 @@ async fn night_window_retrains_once_per_cooldown() {
         .unwrap();
     assert!(psi > 0.2, "{psi}");
     assert_eq!(f.metrics.latest("Verdict", MODEL, None), Some(3.0));
+    assert!(
+        matches!(first.metrics, Some(MetricsOutcome::Published { datums }) if datums > 0),
+        "{:?}",
+        first.metrics
+    );
 
     // The reports a person and a machine read.
     let report: Value =
@@ -420,4 +427,77 @@ async fn missing_baseline_is_not_found_and_bad_override_is_config_error() {
         .unwrap();
     let err = handle(&f.deps, event(), NOW).await.unwrap_err();
     assert_eq!(err.error_name(), ErrorName::ConfigError);
+}
+
+#[tokio::test]
+async fn malformed_events_are_invalid_input_before_anything_is_read() {
+    use platform::error::{ErrorName, NamedError};
+    let f = fixture().await;
+    for payload in [
+        json!({}),
+        json!([]),
+        json!({"trigger": "bogus"}),
+        json!("schedule"),
+        json!({"trigger": "workflow"}),
+    ] {
+        let err = handle_value(&f.deps, payload.clone(), NOW)
+            .await
+            .unwrap_err();
+        assert_eq!(err.error_name(), ErrorName::InvalidInput, "{payload}");
+        let message = platform::error::diagnostic(&err).error_message;
+        assert!(message.contains("not a drift-check event"), "{message}");
+    }
+    let schedule = handle_value(&f.deps, json!({"trigger": "schedule"}), NOW).await;
+    assert!(schedule.is_ok(), "{schedule:?}");
+}
+
+/// CloudWatch down for the whole check, after the SDK's own retries.
+struct Outage;
+
+#[async_trait::async_trait]
+impl MetricsPublisher for Outage {
+    async fn publish(&self, _: &[Datum]) -> Result<usize, MetricsError> {
+        Err(MetricsError::Unavailable(
+            "PutMetricData: 503 Service Unavailable".into(),
+        ))
+    }
+}
+
+#[tokio::test]
+async fn a_metrics_outage_loses_neither_the_report_nor_the_retrain() {
+    let mut f = fixture().await;
+    f.deps.metrics = Arc::new(Outage);
+    write_days(&*f.store, &WEEK_TWO, 60, NIGHT, 11, 20, 9).await;
+    let out = handle(
+        &f.deps,
+        manual("2026-11-08T00:00:00Z", "2026-11-15T00:00:00Z"),
+        NOW,
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.verdict, Verdict::Retrain);
+    assert!(
+        matches!(out.retrain, RetrainOutcome::Started { .. }),
+        "{:?}",
+        out.retrain
+    );
+    assert_eq!(f.starter.executions().len(), 1);
+    assert!(
+        matches!(&out.metrics, Some(MetricsOutcome::Missing { error_type, .. }) if error_type == "RetryableUnavailable"),
+        "{:?}",
+        out.metrics
+    );
+    let report = out.report.unwrap();
+    let report: Value = serde_json::from_slice(
+        &f.store
+            .get(BUCKET, &report.key, 1 << 24)
+            .await
+            .unwrap()
+            .body,
+    )
+    .unwrap();
+    assert_eq!(report["verdict"], "retrain");
+    assert_eq!(report["metrics"]["status"], "missing");
+    assert_eq!(report["metrics"]["error_type"], "RetryableUnavailable");
+    assert_eq!(report["retrain"]["outcome"], "started");
 }

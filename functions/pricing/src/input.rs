@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 pub use platform::listing::Side;
+use platform::listing::{PhotoFormat, check_listing_id, check_photo_name};
 
 /// A stored object as the workflow carries it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,13 +42,14 @@ pub struct InspectionInput {
 }
 
 impl InspectionInput {
-    /// Checks what keys are built from: identifiers must be safe single path segments and photo
-    /// names unique, so two photos never write the same record.
+    /// Checks what keys are built from: the listing id and photo names follow the one naming
+    /// rule validate applies at intake (`platform::listing`), and photo names are unique, so two
+    /// photos never write the same record.
     pub fn check(&self) -> Result<(), String> {
-        check_segment("listing_id", &self.listing_id)?;
+        check_listing_id(&self.listing_id).map_err(|e| e.to_string())?;
         let mut names = std::collections::BTreeSet::new();
         for photo in &self.photos {
-            check_segment("photo name", &photo.name)?;
+            check_photo_name(&photo.name).map_err(|e| e.to_string())?;
             if !names.insert(photo.name.as_str()) {
                 return Err(format!("photo name {:?} appears twice", photo.name));
             }
@@ -56,27 +58,9 @@ impl InspectionInput {
     }
 }
 
-fn check_segment(what: &str, value: &str) -> Result<(), String> {
-    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
-    if value.is_empty()
-        || value.len() > 200
-        || value.starts_with('.')
-        || !value.chars().all(allowed)
-    {
-        return Err(format!(
-            "{what} {value:?} must be 1-200 characters of [A-Za-z0-9._-], not starting with '.'"
-        ));
-    }
-    Ok(())
-}
-
 /// The `Content-Type` the endpoint contract accepts for a photo format, `None` for others.
 pub fn content_type(format: &str) -> Option<&'static str> {
-    match format.to_ascii_lowercase().as_str() {
-        "jpeg" | "jpg" => Some("image/jpeg"),
-        "png" => Some("image/png"),
-        _ => None,
-    }
+    PhotoFormat::from_name(format).map(PhotoFormat::content_type)
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use lambda_runtime::{LambdaEvent, service_fn};
 use platform::aws::{load_sdk_config, s3_client, s3_force_path_style};
 use platform::config::{Config, Env};
+use platform::runtime::or_report_init;
 use platform::store::S3Store;
 use platform::telemetry::{self, LogFormat};
 use pricing::Settings;
@@ -16,9 +17,10 @@ use serde_json::Value;
 async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init(LogFormat::from_env());
     let config = Config::new(&Env);
-    let settings = Settings::from_config(&config)?;
+    let settings = or_report_init(Settings::from_config(&config)).await?;
+    let path_style = or_report_init(s3_force_path_style(&config)).await?;
     let sdk = load_sdk_config().await;
-    let store = S3Store::new(s3_client(&sdk, s3_force_path_style(&config)?));
+    let store = S3Store::new(s3_client(&sdk, path_style));
     let client = sagemaker_client(
         &sdk,
         settings.sdk_max_attempts,

@@ -70,5 +70,4 @@ fn main() {
     measure("50 MP JPEG progressive", &fifty.jpeg(85, true), &rules);
     measure("12 MP PNG", &twelve.png(), &rules);
     measure("50 MP PNG", &fifty.png(), &rules);
-    measure("12 MP WebP lossless", &twelve.webp(), &rules);
 }

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use crate::records::{PhotoSummary, RejectReason, Rejection, Status, Upload, Verdict};
 
 pub use platform::listing::Side;
+use platform::listing::{check_listing_id, check_photo_name};
 
 /// Largest manifest read; anything bigger is not a manifest.
 pub const MAX_MANIFEST_BYTES: u64 = 256 * 1024;
@@ -70,14 +71,12 @@ pub fn check_manifest(bytes: &[u8], listing_id: &str) -> Result<Manifest, Reject
             manifest.photos.len()
         )));
     }
+    // The naming rule pricing checks too: a manifest that breaks it is quarantined here, with
+    // a name the seller can use instead, rather than starting an inspection pricing refuses.
+    check_listing_id(&manifest.listing_id).map_err(|e| invalid(e.to_string()))?;
     let mut seen = HashSet::new();
     for photo in &manifest.photos {
-        if photo.name.is_empty() || photo.name.contains('/') {
-            return Err(invalid(format!(
-                "photo name {:?} is empty or has a '/'",
-                photo.name
-            )));
-        }
+        check_photo_name(&photo.name).map_err(|e| invalid(e.to_string()))?;
         if !seen.insert(photo.name.as_str()) {
             return Err(invalid(format!("photo {:?} is named twice", photo.name)));
         }
@@ -227,7 +226,11 @@ mod tests {
             (&MANIFEST.replace("EUR", "euro"), "currency"),
             (&MANIFEST.replace("18500.0", "-1"), "base_price"),
             (&MANIFEST.replace("left-1.jpg", "front.jpg"), "named twice"),
-            (&MANIFEST.replace("left-1.jpg", "a/b.jpg"), "'/'"),
+            (&MANIFEST.replace("left-1.jpg", "a/b.jpg"), "\"a_b.jpg\""),
+            (
+                &MANIFEST.replace("left-1.jpg", "tür vorne.jpg"),
+                "rename it, for example to \"t_r_vorne.jpg\"",
+            ),
             (&MANIFEST.replace("\"left\"", "\"wheel\""), "does not parse"),
         ];
         for (text, expected) in cases {

@@ -2,6 +2,7 @@
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use platform::config::{Config, Env};
+use platform::runtime::or_report_init;
 use platform::{aws, store::S3Store, telemetry, workflow::SfnStarter};
 use validate::{Deps, Settings, handler};
 
@@ -9,9 +10,10 @@ use validate::{Deps, Settings, handler};
 async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init(telemetry::LogFormat::from_env());
     let config = Config::new(&Env);
-    let settings = Settings::from_config(&config)?;
+    let settings = or_report_init(Settings::from_config(&config)).await?;
+    let path_style = or_report_init(aws::s3_force_path_style(&config)).await?;
     let sdk = aws::load_sdk_config().await;
-    let store = S3Store::new(aws::s3_client(&sdk, aws::s3_force_path_style(&config)?));
+    let store = S3Store::new(aws::s3_client(&sdk, path_style));
     let workflows = SfnStarter::new(aws_sdk_sfn::Client::new(&sdk));
     let deps = Deps {
         store: &store,

@@ -133,7 +133,7 @@ impl Scene {
         out
     }
 
-    /// A lossless WebP.
+    /// A lossless WebP: a format validate refuses, since the endpoint cannot take it.
     pub fn webp(&self) -> Vec<u8> {
         let mut out = Vec::new();
         image_webp::WebPEncoder::new(&mut out)

@@ -29,8 +29,8 @@ const CHECK_DATASET: &str = include_str!("../../../events/validate/check-dataset
 const UPLOADS: &str = "damage-pricing-uploads";
 const DATA: &str = "damage-pricing-data";
 const ARN: &str = "arn:aws:states:eu-west-1:123456789012:stateMachine:inspection";
-const LEFT: &str = "listings/L-1001/photos/left 1.jpg";
-const DOOR: &str = "listings/L-1001/photos/tür vorne.jpg";
+const LEFT: &str = "listings/L-1001/photos/left-1.jpg";
+const DOOR: &str = "listings/L-1001/photos/door_front.jpg";
 
 struct World {
     _dir: tempfile::TempDir,
@@ -208,7 +208,7 @@ async fn a_complete_listing_starts_exactly_once() {
     world
         .put(
             "listings/L-1001/manifest.json",
-            manifest("L-1001", &["left 1.jpg", "tür vorne.jpg"]),
+            manifest("L-1001", &["left-1.jpg", "door_front.jpg"]),
         )
         .await;
     let started = world.uploads(fixture(S3_MANIFEST)).await;
@@ -257,6 +257,15 @@ async fn a_complete_listing_starts_exactly_once() {
     }
     assert_eq!(photo["key"], DOOR);
     assert_eq!(photo["format"], "jpeg");
+    // What validate starts is what pricing takes.
+    let priced: pricing::input::InspectionInput = serde_json::from_value(input.clone()).unwrap();
+    priced.check().unwrap();
+    assert!(
+        priced
+            .photos
+            .iter()
+            .all(|p| pricing::input::content_type(&p.format).is_some())
+    );
 
     let features = world.keys(DATA, "features/dt=").await;
     assert_eq!(features.len(), 2, "{features:?}");
@@ -410,6 +419,35 @@ async fn bad_manifests_are_quarantined() {
         world.keys(DATA, &format!("quarantine/{key}/")).await.len(),
         2
     );
+}
+
+#[tokio::test]
+async fn photo_names_pricing_would_refuse_are_quarantined_at_intake_with_a_usable_name() {
+    let world = World::new();
+    let spaced = "listings/L-1002/photos/left 1.jpg";
+    let umlaut = "listings/L-1002/photos/tür vorne.jpg";
+    world.put(spaced, photo(21)).await;
+    world.put(umlaut, photo(22)).await;
+    world.uploads(s3_event(&[spaced, umlaut])).await;
+    let key = "listings/L-1002/manifest.json";
+    world
+        .put(key, manifest("L-1002", &["left 1.jpg", "tür vorne.jpg"]))
+        .await;
+    let report = world.uploads(s3_event(&[key])).await;
+    let ObjectOutcome::Quarantined { rejection, .. } = &report.objects[0] else {
+        panic!("{report:?}");
+    };
+    assert_eq!(rejection.reason, RejectReason::InvalidManifest);
+    assert!(
+        rejection.detail.contains("\"left 1.jpg\"")
+            && rejection.detail.contains("for example to \"left_1.jpg\""),
+        "{}",
+        rejection.detail
+    );
+    assert_eq!(report.listings["L-1002"], ListingStatus::InvalidManifest);
+    assert!(world.starter.executions().is_empty());
+    // Nothing deleted: the photos and the manifest stay where the seller put them.
+    assert_eq!(world.keys(UPLOADS, "listings/L-1002/").await.len(), 3);
 }
 
 #[tokio::test]

@@ -579,6 +579,92 @@ async fn the_alarm_delivered_again_neither_rejects_nor_rolls_back_twice() {
 }
 
 #[tokio::test]
+async fn a_rollback_that_fails_part_way_is_audited_and_completed_by_the_retry() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(LocalStore::new(dir.path()).unwrap());
+    let serving_candidate = endpoint_output(
+        SdkEndpointStatus::InService,
+        "cfg-8",
+        None,
+        datetime!(2026-11-22 20:45 UTC),
+        &[],
+    );
+    let mut fleet = fleet(vec![serving_candidate]);
+    // UpdateEndpoint fails once (SageMaker unavailable), then succeeds.
+    let update = mock!(Client::update_endpoint)
+        .match_requests(|r| r.endpoint_config_name() == Some("cfg-7"))
+        .sequence()
+        .http_status(503, None)
+        .output(|| UpdateEndpointOutput::builder().endpoint_arn("arn").build())
+        .build();
+    *fleet.rules.last_mut().unwrap() = update.clone();
+    fleet.update = update;
+    let guard = guard_over(&fleet, store.clone());
+
+    let err = guard
+        .handle_value(serde_json::from_str(ALARM).unwrap(), NOW)
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_name(), ErrorName::RetryableUnavailable);
+    assert_eq!((fleet.reject.num_calls(), fleet.update.num_calls()), (1, 1));
+    let first: Vec<String> = store
+        .list("data", "audit/")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.key)
+        .collect();
+    assert_eq!(first.len(), 2, "intent and failure: {first:?}");
+    let record = |decision: &str| {
+        let key = first
+            .iter()
+            .find(|k| k.ends_with(&format!("-{decision}.json")))
+            .unwrap_or_else(|| panic!("no {decision} record in {first:?}"));
+        S3Location::new("data", key)
+    };
+    let intent = read_json(&store, &record("RollbackIntent")).await;
+    assert_eq!(intent["decision"], "RollbackIntent");
+    assert_eq!(intent["rollback"]["restored_config"], "cfg-7");
+    assert!(
+        intent["reasons"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("reject ")
+    );
+    let failed = read_json(&store, &record("RollbackFailed")).await;
+    assert_eq!(failed["decision"], "RollbackFailed");
+    assert!(
+        failed["reasons"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("rejected "),
+        "the rejection that happened is recorded: {failed}"
+    );
+
+    // The retry: the candidate is already Rejected, the endpoint still serves it.
+    let later = NOW + time::Duration::seconds(30);
+    let out = rollback_output(
+        guard
+            .handle_value(serde_json::from_str(ALARM).unwrap(), later)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(out.outcome, RollbackOutcome::RolledBack);
+    assert_eq!(out.restored_config.as_deref(), Some("cfg-7"));
+    assert_eq!(
+        (fleet.reject.num_calls(), fleet.update.num_calls()),
+        (1, 2),
+        "not rejected again; the same update completed"
+    );
+    let all = store.list("data", "audit/").await.unwrap();
+    assert_eq!(all.len(), 4, "append-only: {all:?}");
+    assert!(all.iter().any(|m| m.key == first[0]) && all.iter().any(|m| m.key == first[1]));
+    let done = read_json(&store, out.audit.as_ref().unwrap()).await;
+    assert_eq!(done["decision"], "RolledBack");
+    assert!(out.intent_audit.is_some());
+}
+
+#[tokio::test]
 async fn sagemaker_auto_rollback_is_not_fought() {
     for state in [
         // The canary is deploying and this alarm is one SageMaker watches: it will roll back.

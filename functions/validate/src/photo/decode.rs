@@ -1,6 +1,6 @@
 //! Decoding to a small grey-scale copy (at most [`ANALYSIS_MAX_SIDE`] pixels on its long side)
 //! without ever holding the full-size image: JPEG at 1/8 to 1/2 scale inside the decoder, PNG row
-//! by row through a box filter, WebP (which has no reduced-scale decoding) only under a memory budget.
+//! by row through a box filter.
 
 use std::io::{Cursor, ErrorKind};
 
@@ -44,7 +44,6 @@ pub fn decode_luma(bytes: &[u8], header: &Header, budget: u64) -> Result<Luma, D
     match header.format {
         Format::Jpeg => decode_jpeg(bytes, header, budget),
         Format::Png => decode_png(bytes, budget),
-        Format::Webp => decode_webp(bytes, budget),
     }
 }
 
@@ -233,50 +232,6 @@ fn png_error(err: png::DecodingError) -> DecodeError {
         png::DecodingError::LimitsExceeded => {
             DecodeError::Corrupt("PNG exceeds the decoder's memory limit".into())
         }
-        other => DecodeError::Corrupt(other.to_string()),
-    }
-}
-
-fn decode_webp(bytes: &[u8], budget: u64) -> Result<Luma, DecodeError> {
-    let mut decoder = image_webp::WebPDecoder::new(Cursor::new(bytes)).map_err(webp_error)?;
-    let output = decoder
-        .output_buffer_size()
-        .ok_or(DecodeError::MemoryLimit {
-            needed: u64::MAX,
-            budget,
-        })?;
-    // The output buffer plus the decoder's own state: measured at 2.25 times the output for a
-    // 12 MP lossless WebP (examples/peak_memory.rs).
-    let needed = output as u64 * 9 / 4;
-    if needed > budget {
-        return Err(DecodeError::MemoryLimit { needed, budget });
-    }
-    decoder.set_memory_limit(usize::try_from(budget).unwrap_or(usize::MAX));
-    let mut pixels = vec![0; output];
-    decoder.read_image(&mut pixels).map_err(webp_error)?;
-    let (width, height) = decoder.dimensions();
-    let layout = if decoder.has_alpha() {
-        Layout::Rgba
-    } else {
-        Layout::Rgb
-    };
-    let mut filter = BoxFilter::new(width, height, ANALYSIS_MAX_SIDE);
-    for row in pixels.chunks_exact(width as usize * layout.bytes_per_pixel()) {
-        filter.push_row(row, layout);
-    }
-    filter.finish()
-}
-
-fn webp_error(err: image_webp::DecodingError) -> DecodeError {
-    match err {
-        image_webp::DecodingError::IoError(e) if e.kind() == ErrorKind::UnexpectedEof => {
-            DecodeError::Truncated
-        }
-        image_webp::DecodingError::UnsupportedFeature(feature) => DecodeError::Unsupported(feature),
-        image_webp::DecodingError::MemoryLimitExceeded => DecodeError::MemoryLimit {
-            needed: u64::MAX,
-            budget: 0,
-        },
         other => DecodeError::Corrupt(other.to_string()),
     }
 }

@@ -1,16 +1,9 @@
 //! The real format of a file from its first bytes, and its dimensions from its header, read
 //! without decoding or allocating pixels.
 
-use serde::{Deserialize, Serialize};
-
-/// The formats validate accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Format {
-    Jpeg,
-    Png,
-    Webp,
-}
+/// The formats validate accepts: exactly those the endpoint contract takes, so every accepted
+/// photo can be priced.
+pub use platform::listing::PhotoFormat as Format;
 
 /// What the magic bytes say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +34,7 @@ pub fn sniff(bytes: &[u8]) -> Sniffed {
             b'B',
             b'P',
             ..,
-        ] => Sniffed::Supported(Format::Webp),
+        ] => Sniffed::Unsupported("WebP"),
         [b'G', b'I', b'F', b'8', b'7' | b'9', b'a', ..] => Sniffed::Unsupported("GIF"),
         [b'B', b'M', ..] => Sniffed::Unsupported("BMP"),
         [b'I', b'I', 0x2A, 0x00, ..] | [b'M', b'M', 0x00, 0x2A, ..] => Sniffed::Unsupported("TIFF"),
@@ -94,7 +87,6 @@ pub fn read_header(bytes: &[u8], format: Format) -> Result<Header, HeaderError> 
     let header = match format {
         Format::Jpeg => jpeg_header(bytes)?,
         Format::Png => png_header(bytes)?,
-        Format::Webp => webp_header(bytes)?,
     };
     if header.width == 0 || header.height == 0 {
         return Err(HeaderError::Corrupt("zero width or height"));
@@ -219,46 +211,6 @@ fn png_header(bytes: &[u8]) -> Result<Header, HeaderError> {
     })
 }
 
-fn webp_header(bytes: &[u8]) -> Result<Header, HeaderError> {
-    let chunk = bytes.get(12..16).ok_or(HeaderError::Truncated)?;
-    let data = bytes.get(20..30).ok_or(HeaderError::Truncated)?;
-    let le24 = |at: usize| {
-        u32::from(data[at]) | u32::from(data[at + 1]) << 8 | u32::from(data[at + 2]) << 16
-    };
-    let (width, height) = match chunk {
-        b"VP8 " => {
-            if data[3..6] != [0x9D, 0x01, 0x2A] {
-                return Err(HeaderError::Corrupt("VP8 start code missing"));
-            }
-            let w = u16::from_le_bytes([data[6], data[7]]) & 0x3FFF;
-            let h = u16::from_le_bytes([data[8], data[9]]) & 0x3FFF;
-            (u32::from(w), u32::from(h))
-        }
-        b"VP8L" => {
-            if data[0] != 0x2F {
-                return Err(HeaderError::Corrupt("VP8L signature missing"));
-            }
-            let bits = u32::from_le_bytes([data[1], data[2], data[3], data[4]]);
-            ((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1)
-        }
-        b"VP8X" => {
-            const ANIMATION: u8 = 0x02;
-            if data[0] & ANIMATION != 0 {
-                return Err(HeaderError::Unsupported("animated WebP"));
-            }
-            (le24(4) + 1, le24(7) + 1)
-        }
-        _ => return Err(HeaderError::Corrupt("unknown WebP chunk")),
-    };
-    Ok(Header {
-        format: Format::Webp,
-        width,
-        height,
-        progressive: false,
-        decoder_bytes: 0,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,10 +225,7 @@ mod tests {
             sniff(b"\x89PNG\r\n\x1a\nrest"),
             Sniffed::Supported(Format::Png)
         );
-        assert_eq!(
-            sniff(b"RIFF\0\0\0\0WEBPVP8 "),
-            Sniffed::Supported(Format::Webp)
-        );
+        assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 "), Sniffed::Unsupported("WebP"));
         assert_eq!(
             sniff(b"\0\0\0\x18ftypheic\0\0\0\0"),
             Sniffed::Unsupported("HEIC")
@@ -321,23 +270,5 @@ mod tests {
             read_header(&zero_len, Format::Jpeg),
             Err(HeaderError::Corrupt(_))
         ));
-    }
-
-    #[test]
-    fn webp_variants() {
-        let mut lossless = b"RIFF\0\0\0\0WEBPVP8L\0\0\0\0\x2F".to_vec();
-        // width 4000 (3999), height 3000 (2999) packed in 14-bit fields.
-        let bits: u32 = 3999 | (2999 << 14);
-        lossless.extend_from_slice(&bits.to_le_bytes());
-        lossless.extend_from_slice(&[0; 8]);
-        let h = read_header(&lossless, Format::Webp).unwrap();
-        assert_eq!((h.width, h.height), (4000, 3000));
-
-        let mut extended = b"RIFF\0\0\0\0WEBPVP8X\0\0\0\0".to_vec();
-        extended.extend_from_slice(&[0x02, 0, 0, 0, 0x0F, 0, 0, 0x0F, 0, 0]);
-        assert_eq!(
-            read_header(&extended, Format::Webp),
-            Err(HeaderError::Unsupported("animated WebP"))
-        );
     }
 }

@@ -33,7 +33,7 @@ pub struct PhotoRules {
     pub max_clipped_fraction: f64,
     /// Variance of the Laplacian on the analysis copy under which a photo is blurry.
     pub min_sharpness: f64,
-    /// Bytes a decoder may hold (JPEG coefficient planes, WebP output).
+    /// Bytes a decoder may hold (JPEG coefficient planes).
     pub decode_budget_bytes: u64,
 }
 
@@ -130,13 +130,13 @@ pub fn open(bytes: &[u8], rules: &PhotoRules) -> Result<Header, Rejection> {
         Sniffed::Unsupported(name) => {
             return Err(reject(
                 RejectReason::UnsupportedFormat,
-                format!("{name} is not accepted; upload JPEG, PNG or WebP"),
+                format!("{name} is not accepted; upload JPEG or PNG"),
             ));
         }
         Sniffed::Unknown => {
             return Err(reject(
                 RejectReason::UnknownFormat,
-                "not a JPEG, PNG or WebP image",
+                "not a JPEG or PNG image",
             ));
         }
     };
