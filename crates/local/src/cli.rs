@@ -12,8 +12,9 @@ use crate::demo::{DEMO_PROFILE, DemoReport, run_inspection, run_lifecycle, set_u
 use crate::functions::DATA_BUCKET;
 use crate::pipeline::{
     LocalOptions, Manifest, ManifestPhoto, PipelineError, ProjectFiles, TrainingOptions, build,
-    run_and_review, upload_listing,
+    upload_listing,
 };
+use crate::review::{ReviewAnswer, ReviewDesk, run_and_review};
 use crate::sagemaker::EvaluationSettings;
 use crate::scenario::scheduled_drift_check;
 use crate::scenario::slow_container;
@@ -46,11 +47,18 @@ USAGE:
         definition, --mock a Task's answer ({\"Return\": ...} or {\"Throw\": {\"Error\", \"Cause\"}}),
         --variables a JSON object of variables. Prints the status, output, error, next state and,
         with DEBUG, the data after each processing step.
+    damage-pricing review [--port N] [--reviewer NAME] [--qa-fraction F] [--state DIR]
+        The review console on 127.0.0.1 (prints its address and a login token): the sample
+        listings are priced, those that need a person wait in its queue, and the published ones
+        the QA sample takes wait in its QA queue. Verdicts resume the executions.
 
 OPTIONS:
     --state DIR    where every bucket, record and execution is kept [default: .local-state]
     --project DIR  the repository (state machines, model) [default: found automatically]
     --base-price   the listing's price before damage, for `price` [default: 20000]
+    --port         the review console's port on 127.0.0.1, 0 for any free one [default: 8080]
+    --reviewer     who logs in to the review console [default: reviewer]
+    --qa-fraction  the pricing policy's QA sample fraction for `review` [default: the policy's]
 ";
 
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +83,8 @@ pub enum CliError {
     Mock(#[from] asl::MockConfigError),
     #[error(transparent)]
     TestState(#[from] asl::TestStateError),
+    #[error(transparent)]
+    Serve(#[from] review_console::server::ServeError),
     #[error("cannot write the state directory {path}")]
     State {
         path: PathBuf,
@@ -97,6 +107,9 @@ struct Args {
     mock: Option<PathBuf>,
     variables: Option<PathBuf>,
     inspection_level: asl::InspectionLevel,
+    port: u16,
+    reviewer: String,
+    qa_fraction: Option<f64>,
 }
 
 fn parse(args: &[String]) -> Result<Args, CliError> {
@@ -113,6 +126,9 @@ fn parse(args: &[String]) -> Result<Args, CliError> {
         mock: None,
         variables: None,
         inspection_level: asl::InspectionLevel::Info,
+        port: 8080,
+        reviewer: "reviewer".into(),
+        qa_fraction: None,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -152,6 +168,24 @@ fn parse(args: &[String]) -> Result<Args, CliError> {
                         CliError::Usage(format!("--base-price {text} is not a positive amount"))
                     })?;
             }
+            "--port" => {
+                let text = value("--port")?;
+                parsed.port = text
+                    .parse()
+                    .map_err(|_| CliError::Usage(format!("--port {text} is not a port number")))?;
+            }
+            "--reviewer" => parsed.reviewer = value("--reviewer")?,
+            "--qa-fraction" => {
+                let text = value("--qa-fraction")?;
+                parsed.qa_fraction = Some(
+                    text.parse()
+                        .ok()
+                        .filter(|f: &f64| (0.0..=1.0).contains(f))
+                        .ok_or_else(|| {
+                            CliError::Usage(format!("--qa-fraction {text} is not within 0..=1"))
+                        })?,
+                );
+            }
             "-h" | "--help" => return Err(CliError::Usage("help".into())),
             flag if flag.starts_with("--") => {
                 return Err(CliError::Usage(format!("unknown option {flag}")));
@@ -189,6 +223,7 @@ pub async fn run(args: &[String], out: &mut dyn Write) -> Result<(), CliError> {
         "drift" => drift(&args, &files, out).await,
         "history" => history(&args, out),
         "test-state" => test_state(&args, out).await,
+        "review" => review(&args, &files, out).await,
         other => Err(CliError::Usage(format!("unknown command {other}"))),
     }
 }
@@ -304,8 +339,9 @@ async fn price_folder(
             .collect(),
     };
     let intake = upload_listing(&local, &manifest, &photos).await?;
-    let executions = run_and_review(&mut local, |_| {
-        serde_json::json!({"verdict": "approve", "reviewer": "cli", "note": "damage-pricing price"})
+    let executions = run_and_review(&mut local, "cli", |_| ReviewAnswer::Approve {
+        price: None,
+        note: "damage-pricing price".into(),
     })
     .await?;
     let key = format!("results/{listing_id}.json");
@@ -573,5 +609,76 @@ fn history(args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
         })?;
     let _ = writeln!(out, "{}", asl::render_history(&events));
     let _ = writeln!(out, "status: {}", record["status"].as_str().unwrap_or("?"));
+    Ok(())
+}
+
+/// Serves the review console over freshly priced sample listings until stopped.
+async fn review(args: &Args, files: &ProjectFiles, out: &mut dyn Write) -> Result<(), CliError> {
+    let root = fresh(&args.state, "review")?;
+    let mut local = build(&root, files, &LocalOptions::default()).await?;
+    if let Some(fraction) = args.qa_fraction {
+        let mut policy: Value = serde_json::from_str(pricing::policy::BUNDLED)
+            .map_err(|e| CliError::Usage(format!("bundled pricing policy: {e}")))?;
+        policy["qa_fraction"] = fraction.into();
+        let location = platform::store::S3Location::new(DATA_BUCKET, pricing::policy::OVERRIDE_KEY);
+        platform::store::put_json(
+            local.store.as_ref(),
+            &location,
+            &policy,
+            platform::store::PutOptions::json(),
+        )
+        .await
+        .map_err(PipelineError::from)?;
+    }
+    for sample in crate::demo::sample_listings() {
+        upload_listing(&local, &sample.manifest, &sample.photos).await?;
+    }
+    local
+        .system
+        .run_pending()
+        .await
+        .map_err(PipelineError::from)?;
+    let mut desk = ReviewDesk::new(local.store.clone(), &[args.reviewer.as_str()])
+        .map_err(PipelineError::from)?;
+    desk.deliver(&local.store, time::OffsetDateTime::now_utc())
+        .await
+        .map_err(PipelineError::from)?;
+    let listener =
+        review_console::server::bind(std::net::SocketAddr::from(([127, 0, 0, 1], args.port)))
+            .await?;
+    let address = listener.local_addr().map_err(|source| CliError::State {
+        path: root.clone(),
+        source,
+    })?;
+    let _ = writeln!(
+        out,
+        "Review console: http://{address}/ (this machine only)\n\
+         Login token for {}: {}\n\
+         {} listing(s) wait for a review. State directory: {}. Stop with Ctrl-C.",
+        args.reviewer,
+        desk.login_token(&args.reviewer).unwrap_or_default(),
+        desk.waiting_listings(&local).len(),
+        root.display()
+    );
+    let _ = out.flush();
+    let (requests, mut incoming) = tokio::sync::mpsc::channel(16);
+    tokio::spawn(review_console::server::serve(listener, requests));
+    while let Some((request, reply)) = incoming.recv().await {
+        let now = time::OffsetDateTime::now_utc();
+        let response = match desk.exchange(&mut local, &request, now).await {
+            Ok((response, moved)) => {
+                for record in moved {
+                    let _ = writeln!(out, "{} {}", record.name, record.status);
+                }
+                let _ = out.flush();
+                response
+            }
+            Err(e) => {
+                tracing::error!(error = %platform::error::chain(&e), "review request failed");
+                review_console::http::Response::text(500, "the local system failed; see the log")
+            }
+        };
+        let _ = reply.send(response);
+    }
     Ok(())
 }

@@ -12,9 +12,8 @@ use serde_json::{Value, json};
 use crate::functions::DATA_BUCKET;
 use crate::lifecycle::load_served;
 use crate::pipeline::ProjectFiles;
-use crate::pipeline::{
-    Local, Manifest, ManifestPhoto, PipelineError, run_and_review, upload_listing,
-};
+use crate::pipeline::{Local, Manifest, ManifestPhoto, PipelineError, upload_listing};
+use crate::review::{ReviewAnswer, run_and_review};
 use crate::sagemaker::ServedModel;
 use crate::scenario::{
     DriftOutcome, LocalProfile, first_release, label_night_window, night_listings,
@@ -184,14 +183,15 @@ pub async fn run_inspection(
         "2. Running the inspection executions (statemachines/inspection.asl.json)",
     );
     let started = Instant::now();
-    let executions = run_and_review(local, |_| {
-        json!({"verdict": "approve", "reviewer": "demo-reviewer", "note": "photos checked by a person"})
+    let executions = run_and_review(local, "demo-reviewer", |_| ReviewAnswer::Approve {
+        price: None,
+        note: "photos checked by a person".into(),
     })
     .await?;
     say(
         out,
         &format!(
-            "   {} executions in {} ms (reviews answered by demo-reviewer)",
+            "   {} executions in {} ms (reviews answered by demo-reviewer through the review console)",
             executions.len(),
             started.elapsed().as_millis()
         ),

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod functions;
 pub mod lifecycle;
 pub mod pipeline;
+pub mod review;
 pub mod runner;
 pub mod sagemaker;
 pub mod scenario;

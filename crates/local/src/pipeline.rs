@@ -27,7 +27,7 @@ use crate::sagemaker::{
     CanaryFault, EvaluationSettings, LocalSageMaker, SageMakerError, SageMakerSettings,
     ServedModel, TrainingSettings,
 };
-use crate::system::{ExecutionRecord, Foundation, LocalSystem, SystemError};
+use crate::system::{Foundation, LocalSystem, SystemError};
 
 /// Where the project's files are: state machines and the committed model.
 #[derive(Debug, Clone)]
@@ -90,6 +90,8 @@ pub enum PipelineError {
     Lifecycle(#[from] LifecycleError),
     #[error(transparent)]
     Alarm(#[from] crate::cloudwatch::AlarmError),
+    #[error("the review console could not take the review")]
+    Review(#[from] crate::review::ReviewError),
 }
 
 /// A local system with the functions wired in, and handles on what scenarios drive directly.
@@ -546,21 +548,4 @@ pub async fn upload_listing(
         answers.push(answer);
     }
     Ok(answers)
-}
-
-/// Runs queued executions, then answers every waiting review with `verdict` until none waits.
-pub async fn run_and_review(
-    local: &mut Local,
-    verdict: impl Fn(&str) -> Value,
-) -> Result<Vec<ExecutionRecord>, PipelineError> {
-    let mut records = local.system.run_pending().await?;
-    while let Some((_, token, _)) = local.system.waiting().into_iter().next() {
-        let record = local
-            .system
-            .send_task_success(&token, verdict(&token))
-            .await?;
-        records.retain(|r| r.name != record.name);
-        records.push(record);
-    }
-    Ok(records)
 }

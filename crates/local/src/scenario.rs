@@ -13,7 +13,8 @@ use crate::functions::DATA_BUCKET;
 use crate::lifecycle::{
     LabelledPhoto, add_to_training_dataset, deploy_first_release, write_training_dataset,
 };
-use crate::pipeline::{Local, PipelineError, run_and_review, upload_listing};
+use crate::pipeline::{Local, PipelineError, upload_listing};
+use crate::review::{ReviewAnswer, run_and_review};
 use crate::sagemaker::{CanaryFault, ServedModel};
 use crate::system::ExecutionRecord;
 
@@ -170,10 +171,10 @@ pub async fn upload_and_price(
     for sample in listings {
         upload_listing(local, &sample.manifest, &sample.photos).await?;
     }
-    run_and_review(
-        local,
-        |_| json!({"verdict": "approve", "reviewer": "demo-reviewer", "note": "checked at night"}),
-    )
+    run_and_review(local, "demo-reviewer", |_| ReviewAnswer::Approve {
+        price: None,
+        note: "checked at night".into(),
+    })
     .await
 }
 

@@ -287,6 +287,26 @@ impl LocalSystem {
         self.settle(index).await
     }
 
+    /// Moves the virtual clock of every execution waiting for a callback forward by `by`: the
+    /// callbacks whose timeout passes fail with `States.Timeout`, and the executions run on.
+    pub async fn advance(
+        &mut self,
+        by: std::time::Duration,
+    ) -> Result<Vec<ExecutionRecord>, SystemError> {
+        let mut records = Vec::new();
+        for index in 0..self.executions.len() {
+            let waiting = matches!(
+                self.executions[index].execution.status(),
+                ExecutionStatus::WaitingForCallback { .. }
+            );
+            if waiting {
+                self.executions[index].execution.advance(by).await;
+                records.push(self.settle(index).await?);
+            }
+        }
+        Ok(records)
+    }
+
     fn index_waiting_for(&self, token: &str) -> Result<usize, SystemError> {
         self.executions
             .iter()

@@ -5,8 +5,8 @@
 //!   random id in an HttpOnly, SameSite=Strict cookie) in memory;
 //! - on AWS, an Application Load Balancer authenticates every request against the Cognito user
 //!   pool (`authenticate-cognito`) before it reaches the function, and passes the user's claims in
-//!   `x-amzn-oidc-*` headers. Only that load balancer may invoke the function (its permission names
-//!   the target group).
+//!   `x-amzn-oidc-*` headers. Only the account's load balancers may invoke the function (its
+//!   permission), so the headers are the load balancer's; their ES256 signature is not checked.
 //!
 //! Every form carries a CSRF token: an HMAC of the session binding under the console's secret key,
 //! which a page on another site cannot compute.

@@ -123,8 +123,8 @@ impl Response {
     /// An HTML page with the console's security headers; `img_src` is where photos may load from.
     pub fn html(status: u16, body: String, img_src: &str) -> Self {
         let csp = format!(
-            "default-src 'none'; img-src {img_src}; style-src 'self'; script-src 'self'; \
-             form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+            "default-src 'none'; img-src {img_src}; style-src 'self'; style-src-attr 'unsafe-inline'; \
+             script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
         );
         Self {
             status,

@@ -432,6 +432,8 @@ async fn a_qa_verdict_becomes_a_record_drift_check_counts() {
         .await;
     assert_eq!(page.status, 200);
     assert!(body(&page).contains("name=\"d0_1\""));
+    assert!(body(&page).contains("name=\"m1_1_x2\""), "{}", body(&page));
+    assert!(body(&page).contains("<option>dent</option>"));
 
     // Every detection must be marked; a drawn box must lie inside the photo and have a label.
     let partial = [("csrf", csrf.as_str()), ("d0_0", "right")];
