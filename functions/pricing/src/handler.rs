@@ -141,25 +141,46 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<Summary, PricingError> 
     ))
 }
 
-/// The operators' override from the data bucket, or the bundled policy when there is none.
-async fn load_policy(deps: &Deps) -> Result<Policy, PricingError> {
-    let bucket = &deps.settings.buckets.data;
-    let bundled = |source| PricingError::Policy {
-        key: "(bundled)".into(),
-        source,
+/// Why the policy in force could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyLoadError {
+    #[error("cannot read the pricing policy")]
+    Read(#[source] StoreError),
+    #[error("pricing policy {key} is invalid")]
+    Invalid {
+        key: String,
+        #[source]
+        source: policy::PolicyError,
+    },
+}
+
+/// The policy in force: the operators' override in `bucket`, or the bundled policy when there is
+/// none. Pricing prices with it; the review console shows it.
+pub async fn policy_in_force(
+    store: &dyn ObjectStore,
+    bucket: &str,
+) -> Result<Policy, PolicyLoadError> {
+    let invalid = |key: &str| {
+        let key = key.to_string();
+        move |source| PolicyLoadError::Invalid { key, source }
     };
-    match deps
-        .store
+    match store
         .get(bucket, policy::OVERRIDE_KEY, MAX_POLICY_BYTES)
         .await
     {
-        Ok(object) => Policy::parse(&object.body).map_err(|source| PricingError::Policy {
-            key: policy::OVERRIDE_KEY.into(),
-            source,
-        }),
-        Err(StoreError::NotFound { .. }) => Policy::bundled().map_err(bundled),
-        Err(other) => Err(PricingError::PolicyRead(other)),
+        Ok(object) => Policy::parse(&object.body).map_err(invalid(policy::OVERRIDE_KEY)),
+        Err(StoreError::NotFound { .. }) => Policy::bundled().map_err(invalid("(bundled)")),
+        Err(other) => Err(PolicyLoadError::Read(other)),
     }
+}
+
+async fn load_policy(deps: &Deps) -> Result<Policy, PricingError> {
+    policy_in_force(&*deps.store, &deps.settings.buckets.data)
+        .await
+        .map_err(|e| match e {
+            PolicyLoadError::Read(source) => PricingError::PolicyRead(source),
+            PolicyLoadError::Invalid { key, source } => PricingError::Policy { key, source },
+        })
 }
 
 /// Reads one photo and runs inference on it. Store problems fail the task (the state machine

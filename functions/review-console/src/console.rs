@@ -13,7 +13,8 @@ use platform::config::{Config, ConfigError, Source};
 use platform::store::{
     JsonObjectError, PutOptions, PutOutcome, S3Location, StoreError, get_json, put_json,
 };
-use pricing::policy::{self, Policy};
+use pricing::handler::PolicyLoadError;
+use pricing::policy::Policy;
 use serde::Serialize;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
@@ -688,21 +689,14 @@ impl Console {
         }
     }
 
-    /// The pricing policy in force: the operators' override in the data bucket, else the bundled one.
+    /// The pricing policy in force, read as pricing reads it.
     async fn policy(&self) -> Result<Policy, ConsoleError> {
-        match self
-            .store
-            .get(
-                &self.settings.data_bucket,
-                policy::OVERRIDE_KEY,
-                MAX_RECORD_BYTES,
-            )
+        pricing::handler::policy_in_force(&*self.store, &self.settings.data_bucket)
             .await
-        {
-            Ok(object) => Ok(Policy::parse(&object.body)?),
-            Err(StoreError::NotFound { .. }) => Ok(Policy::bundled()?),
-            Err(e) => Err(e.into()),
-        }
+            .map_err(|e| match e {
+                PolicyLoadError::Read(source) => source.into(),
+                PolicyLoadError::Invalid { source, .. } => source.into(),
+            })
     }
 }
 
