@@ -72,8 +72,10 @@ async fn open(
 }
 
 /// The tuning job as the state machine's `TuneHyperParameters` state writes it (the parts the
-/// stand-in reads), on the dataset whose manifest is `manifest_key`.
+/// stand-in reads), on the dataset whose manifest is `manifest_key` (the channel is its folder,
+/// as the retrain workflow gives it from the dataset check).
 fn tuning_params(name: &str, manifest_key: &str) -> Value {
+    let folder = manifest_key.rsplit_once('/').map_or("", |(f, _)| f);
     json!({
         "HyperParameterTuningJobName": name,
         "HyperParameterTuningJobConfig": {
@@ -87,7 +89,7 @@ fn tuning_params(name: &str, manifest_key: &str) -> Value {
         "TrainingJobDefinition": {
             "AlgorithmSpecification": {"TrainingInputMode": "File", "MetricDefinitions": [{"Name": "validation:mAP50", "Regex": "val_mAP50=([0-9.]+)"}]},
             "StaticHyperParameters": {"epochs": "50", "patience": "10", "model": "tiny"},
-            "InputDataConfig": [{"ChannelName": "manifest", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": format!("s3://{DATA}/{manifest_key}")}}}],
+            "InputDataConfig": [{"ChannelName": "manifest", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": format!("s3://{DATA}/{folder}/")}}}],
             "OutputDataConfig": {"S3OutputPath": format!("s3://{DATA}/models/damage-tiny-{name}/")}
         }
     })

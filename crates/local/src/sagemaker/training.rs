@@ -285,19 +285,10 @@ impl LocalSageMaker {
             reason,
         };
         write_config(&root, &hyper_parameters).map_err(|e| failed(e.to_string()))?;
-        // The dataset channel gets the manifest's folder: the manifest names its photos relative
-        // to itself. (The state machine's S3Uri is the manifest's key, which as an S3Prefix on
-        // AWS copies the manifest alone; see the issue note.)
-        let folder = S3Location::new(
-            manifest.bucket.clone(),
-            match manifest.key.rfind('/') {
-                Some(at) => manifest.key[..=at].to_string(),
-                None => String::new(),
-            },
-        );
         let data = root.join("input/data");
         let photos =
-            artifact::download_prefix(self.store.as_ref(), &folder, &data.join("manifest")).await?;
+            artifact::download_prefix(self.store.as_ref(), &manifest, &data.join("manifest"))
+                .await?;
         let weights = self.warm_start_weights().await?;
         if let Some(location) = &weights {
             artifact::download_prefix(self.store.as_ref(), location, &data.join("weights")).await?;

@@ -415,6 +415,9 @@ pub struct DatasetReport {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DatasetOutput {
     pub passed: bool,
+    /// The dataset's folder (the manifest's, ending in `/`; empty at the bucket's root): every
+    /// path in the manifest is relative to it, so the training job's channel copies this prefix.
+    pub folder: S3Location,
     pub report: S3Location,
     pub checks: Vec<CheckSummary>,
 }
@@ -425,6 +428,15 @@ pub struct CheckSummary {
     pub passed: bool,
     pub value: f64,
     pub threshold: f64,
+}
+
+/// The S3 prefix of a dataset folder: `folder/`, or the bucket's root.
+fn dataset_prefix(folder: &str) -> String {
+    if folder.is_empty() {
+        String::new()
+    } else {
+        format!("{folder}/")
+    }
 }
 
 /// Resolves a manifest-relative path, refusing ones that climb out of the dataset folder.
@@ -610,6 +622,7 @@ pub async fn check_dataset(
         .collect();
     Ok(DatasetOutput {
         passed,
+        folder: S3Location::new(dataset.bucket.as_str(), dataset_prefix(folder)),
         report: report_location,
         checks: summaries,
     })
