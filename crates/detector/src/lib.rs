@@ -7,7 +7,7 @@ pub mod eval;
 pub mod postprocess;
 pub mod raster;
 pub mod response;
-pub mod rng;
+pub use stats::rng;
 pub mod synth;
 
 pub use boxes::{BoundingBox, DamageClass, GroundTruth};

@@ -3,7 +3,8 @@
 //!
 //! * Drift: [`psi`] over [`Bins`] built by [`quantile_edges`], fed by a streaming
 //!   [`Histogram`]; [`ks_2samp`] (agrees with `scipy.stats.ks_2samp`); [`tpr_drop`].
-//! * Model comparison: [`paired_t_test`] (with Cohen's `d_z`), [`wilcoxon_signed_rank`],
+//! * Model comparison: [`paired_t_test`] (with Cohen's `d_z`), [`two_sample_t_test`] and
+//!   [`cohens_d_pooled`] (seed 001's rule), [`wilcoxon_signed_rank`],
 //!   [`percentiles`] / [`latency_percentiles`].
 //! * Input: [`samples`] reads JSON arrays and one-column CSV; [`cli`] is the `drift-stats`
 //!   command line.
@@ -18,6 +19,7 @@ mod ks;
 mod paired;
 mod psi;
 mod quantile;
+pub mod rng;
 pub mod samples;
 mod sort;
 mod special;
@@ -26,7 +28,8 @@ mod tpr;
 pub use error::StatsError;
 pub use ks::{KsMethod, KsResult, MAX_EXACT_N, ks_2samp};
 pub use paired::{
-    Alternative, PairedTTest, Wilcoxon, WilcoxonMethod, paired_t_test, wilcoxon_signed_rank,
+    Alternative, PairedTTest, TwoSampleTTest, Wilcoxon, WilcoxonMethod, cohens_d_pooled,
+    paired_t_test, two_sample_t_test, wilcoxon_signed_rank,
 };
 pub use psi::{
     Bins, DEFAULT_EPSILON, Histogram, PsiResult, psi, quantile_edges, quantile_histogram,

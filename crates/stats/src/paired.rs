@@ -99,6 +99,97 @@ pub fn paired_t_test(
     })
 }
 
+/// Cohen's d with the pooled standard deviation as seed 001 defines it:
+/// `(mean(a) − mean(b)) / √((σ_a² + σ_b²) / 2)` with population (n denominator) variances, as
+/// `numpy.std` computes them. Unlike [`PairedTTest::cohens_d`] (`d_z`) it ignores the pairing, so
+/// errors that move together do not inflate it.
+pub fn cohens_d_pooled(a: &[f64], b: &[f64]) -> Result<f64, StatsError> {
+    check_finite("a", a)?;
+    check_finite("b", b)?;
+    for (sample, values) in [("a", a), ("b", b)] {
+        if values.is_empty() {
+            return Err(StatsError::TooFewValues {
+                sample,
+                required: 1,
+                actual: 0,
+            });
+        }
+    }
+    let (mean_a, var_a) = mean_and_population_variance(a);
+    let (mean_b, var_b) = mean_and_population_variance(b);
+    let pooled = ((var_a + var_b) / 2.0).sqrt();
+    if pooled == 0.0 {
+        return Err(StatsError::ZeroVariance);
+    }
+    Ok((mean_a - mean_b) / pooled)
+}
+
+fn mean_and_population_variance(x: &[f64]) -> (f64, f64) {
+    let n = x.len() as f64;
+    let mean = x.iter().sum::<f64>() / n;
+    (mean, x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n)
+}
+
+/// Result of [`two_sample_t_test`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TwoSampleTTest {
+    pub n_a: usize,
+    pub n_b: usize,
+    /// `mean(a) − mean(b)`.
+    pub mean_difference: f64,
+    pub t: f64,
+    /// `n_a + n_b − 2`.
+    pub df: f64,
+    pub p_value: f64,
+    pub alternative: Alternative,
+}
+
+/// Student's two-sample t-test with equal variances, as `scipy.stats.ttest_ind(a, b)` (seed 001's
+/// champion/challenger test, which halves the two-sided p-value for its one-tailed test; with
+/// `Alternative::Greater` this returns that one-tailed value when `t > 0`).
+pub fn two_sample_t_test(
+    a: &[f64],
+    b: &[f64],
+    alternative: Alternative,
+) -> Result<TwoSampleTTest, StatsError> {
+    check_finite("a", a)?;
+    check_finite("b", b)?;
+    for (sample, values) in [("a", a), ("b", b)] {
+        if values.len() < 2 {
+            return Err(StatsError::TooFewValues {
+                sample,
+                required: 2,
+                actual: values.len(),
+            });
+        }
+    }
+    let (na, nb) = (a.len() as f64, b.len() as f64);
+    let (mean_a, var_a) = mean_and_population_variance(a);
+    let (mean_b, var_b) = mean_and_population_variance(b);
+    let df = na + nb - 2.0;
+    // Sample variances from the population ones: s² = σ²·n/(n − 1).
+    let pooled = (var_a * na + var_b * nb) / df;
+    if pooled == 0.0 {
+        return Err(StatsError::ZeroVariance);
+    }
+    let t = (mean_a - mean_b) / (pooled * (1.0 / na + 1.0 / nb)).sqrt();
+    let sf = |x: f64| student_t_sf(x, df).ok_or(StatsError::NoConvergence("Student t"));
+    let p_value = match alternative {
+        Alternative::Greater => sf(t)?,
+        Alternative::Less => sf(-t)?,
+        Alternative::TwoSided => (2.0 * sf(t.abs())?).min(1.0),
+    };
+    Ok(TwoSampleTTest {
+        n_a: a.len(),
+        n_b: b.len(),
+        mean_difference: mean_a - mean_b,
+        t,
+        df,
+        p_value,
+        alternative,
+    })
+}
+
 /// How the signed-rank p-value was obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -248,6 +339,25 @@ fn exact_signed_rank_p(n: usize, r_plus: f64, alternative: Alternative) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pooled_d_and_the_two_sample_test_match_numpy_and_scipy() {
+        let a = [0.30, 0.25, 0.41, 0.38, 0.29, 0.33];
+        let b = [0.21, 0.27, 0.30, 0.19, 0.26, 0.24];
+        // numpy: (a.mean()-b.mean()) / sqrt((a.std()**2 + b.std()**2)/2)
+        let d = cohens_d_pooled(&a, &b).unwrap();
+        assert!((d - 1.758_431_075).abs() < 1e-8, "{d}");
+        // Student's t with pooled sample variance: t = 2.780324, df 10; the two-sided p-value
+        // 0.019440 is the t density integrated numerically (what scipy.stats.ttest_ind gives).
+        let t = two_sample_t_test(&a, &b, Alternative::TwoSided).unwrap();
+        assert!((t.t - 2.780_323_653).abs() < 1e-8, "{}", t.t);
+        assert_eq!(t.df, 10.0);
+        assert!((t.p_value - 0.019_440).abs() < 1e-5, "{}", t.p_value);
+        let one = two_sample_t_test(&a, &b, Alternative::Greater).unwrap();
+        assert!((one.p_value - t.p_value / 2.0).abs() < 1e-12);
+        assert!(cohens_d_pooled(&[1.0, 1.0], &[1.0]).is_err());
+        assert!(two_sample_t_test(&[1.0], &b, Alternative::Greater).is_err());
+    }
 
     #[test]
     fn hand_computed_t_test() {

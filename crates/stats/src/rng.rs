@@ -1,4 +1,4 @@
-//! A tiny deterministic generator (SplitMix64), so a seed gives the same photos on every platform and
+//! A tiny deterministic generator (SplitMix64), so a seed gives the same photos and tables on every platform and
 //! with every version of every dependency.
 
 /// SplitMix64: 64 bits of state, passes BigCrush, and is trivially reproducible.
@@ -25,6 +25,18 @@ impl SplitMix64 {
     /// Uniform in `[0, 1)`.
     pub fn unit(&mut self) -> f32 {
         (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
+    }
+
+    /// Uniform in `[0, 1)` with 53 bits of precision.
+    pub fn unit_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Normal with mean `mean` and standard deviation `sd` (Box–Muller, in `f64`).
+    pub fn gaussian(&mut self, mean: f64, sd: f64) -> f64 {
+        let u1 = self.unit_f64().max(1e-300);
+        let u2 = self.unit_f64();
+        mean + sd * (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
     }
 
     /// Uniform in `[lo, hi)`.
