@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use stats::{Alternative, PairedTTest, paired_t_test};
+use stats::{Alternative, cohens_d_pooled, paired_t_test, two_sample_t_test};
 
-use crate::profile::{ChampionGate, Gates, Op};
+use crate::profile::{ChampionGate, EffectSize, Gates, Op, SignificanceTest};
 use crate::report::EvaluationReport;
 
 /// What the guard decided about a model package.
@@ -111,10 +111,54 @@ pub struct Comparison {
     pub candidate_only: usize,
     /// Samples only the champion was scored on.
     pub champion_only: usize,
-    /// Paired t-test of champion error − candidate error, alternative "greater" (the candidate
-    /// has lower error); `None` when it could not be computed.
-    pub t_test: Option<PairedTTest>,
+    /// The profile's test of champion error against candidate error, alternative "greater"
+    /// (the candidate has lower error); `None` when it could not be computed.
+    pub t_test: Option<ChampionTest>,
     pub latency_p95_ratio: Option<f64>,
+}
+
+/// The champion/challenger test as the profile's rule computes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChampionTest {
+    pub test: SignificanceTest,
+    pub effect_size: EffectSize,
+    /// Mean champion error − mean candidate error.
+    pub mean_difference: f64,
+    pub t: f64,
+    pub df: f64,
+    /// One-tailed.
+    pub p_value: f64,
+    /// Cohen's d as [`ChampionTest::effect_size`] names it.
+    pub cohens_d: f64,
+}
+
+/// Runs the rule's test on champion and candidate errors of the same samples, in the same order.
+fn champion_test(
+    rule: &ChampionGate,
+    champion: &[f64],
+    candidate: &[f64],
+) -> Result<ChampionTest, stats::StatsError> {
+    let paired = paired_t_test(champion, candidate, Alternative::Greater)?;
+    let (t, df, p_value) = match rule.test {
+        SignificanceTest::Paired => (paired.t, paired.df, paired.p_value),
+        SignificanceTest::Independent => {
+            let test = two_sample_t_test(champion, candidate, Alternative::Greater)?;
+            (test.t, test.df, test.p_value)
+        }
+    };
+    let cohens_d = match rule.effect_size {
+        EffectSize::DZ => paired.cohens_d,
+        EffectSize::Pooled => cohens_d_pooled(champion, candidate)?,
+    };
+    Ok(ChampionTest {
+        test: rule.test,
+        effect_size: rule.effect_size,
+        mean_difference: paired.mean_difference,
+        t,
+        df,
+        p_value,
+        cohens_d,
+    })
 }
 
 /// The full result of gating a candidate.
@@ -273,7 +317,7 @@ fn compare(
     comparison.latency_p95_ratio =
         Some(candidate.latency_ms.p95.get() / champion.latency_ms.p95.get());
     if comparison.paired >= rule.min_paired_samples {
-        match paired_t_test(&champion_paired, &candidate_paired, Alternative::Greater) {
+        match champion_test(rule, &champion_paired, &candidate_paired) {
             Ok(test) => comparison.t_test = Some(test),
             Err(e) => problems.push(format!("paired t-test not computable: {e}")),
         }
@@ -331,6 +375,15 @@ mod tests {
             model_version: &report.model_version,
             report: Ok(report),
         }
+    }
+
+    /// The detector's gates with the paired effect size the hand-made pairs below are built for.
+    fn dz_gates() -> Gates {
+        let mut gates = gates();
+        if let Some(rule) = gates.champion.as_mut() {
+            rule.effect_size = EffectSize::DZ;
+        }
+        gates
     }
 
     fn check<'a>(assessment: &'a Assessment, name: &str) -> &'a GateCheck {
@@ -477,7 +530,7 @@ mod tests {
         // d alternates 0.00 and 0.10: mean 0.05, d_z = √(499/500) ≈ 0.9990, t = d_z·√500 ≈ 22.34.
         let (candidate, champion) = pair(500, 0.05, 0.05);
         let a = assess(
-            &gates(),
+            &dz_gates(),
             &subject(CANDIDATE_ARN, &candidate),
             Some(&subject(CHAMPION_ARN, &champion)),
         );
@@ -504,7 +557,7 @@ mod tests {
         for (dz, expected) in [(0.21, Decision::Approved), (0.19, Decision::Rejected)] {
             let (candidate, champion) = pair(500, 0.02, spread_for(dz, 0.02, 500));
             let a = assess(
-                &gates(),
+                &dz_gates(),
                 &subject(CANDIDATE_ARN, &candidate),
                 Some(&subject(CHAMPION_ARN, &champion)),
             );
@@ -515,6 +568,56 @@ mod tests {
             assert!(check(&a, "one_tailed_p").passed);
             assert_eq!(a.decision, expected, "{:?}", a.reasons());
         }
+    }
+
+    #[test]
+    fn the_pooled_effect_size_rejects_what_d_z_lets_through() {
+        // Errors that move together: d_z = 0.21 passes the paired rule, but the mean
+        // difference is 0.02 against error spreads of about 0.115, a pooled d near 0.17.
+        let (candidate, champion) = pair(500, 0.02, spread_for(0.21, 0.02, 500));
+        let paired = assess(
+            &dz_gates(),
+            &subject(CANDIDATE_ARN, &candidate),
+            Some(&subject(CHAMPION_ARN, &champion)),
+        );
+        assert_eq!(paired.decision, Decision::Approved);
+        let pooled = assess(
+            &gates(),
+            &subject(CANDIDATE_ARN, &candidate),
+            Some(&subject(CHAMPION_ARN, &champion)),
+        );
+        let d = check(&pooled, "cohens_d");
+        assert!(!d.passed && (0.1..0.2).contains(&d.value.unwrap()), "{d:?}");
+        assert_eq!(pooled.decision, Decision::Rejected);
+        let errors =
+            |r: &EvaluationReport| r.samples.iter().map(|s| s.error.get()).collect::<Vec<_>>();
+        let expected = stats::cohens_d_pooled(&errors(&champion), &errors(&candidate)).unwrap();
+        assert!((d.value.unwrap() - expected).abs() < 1e-12);
+    }
+
+    #[test]
+    fn seed_001s_independent_test_is_used_when_the_profile_says_so() {
+        let (candidate, champion) = pair(500, 0.05, 0.05);
+        let battery = Profile::bundled("battery-soh-regressor").unwrap().gates;
+        let rule = battery.champion.clone().unwrap();
+        assert_eq!(
+            (rule.test, rule.effect_size),
+            (SignificanceTest::Independent, EffectSize::Pooled)
+        );
+        let errors =
+            |r: &EvaluationReport| r.samples.iter().map(|s| s.error.get()).collect::<Vec<_>>();
+        let test = champion_test(&rule, &errors(&champion), &errors(&candidate)).unwrap();
+        let expected = stats::two_sample_t_test(
+            &errors(&champion),
+            &errors(&candidate),
+            Alternative::Greater,
+        )
+        .unwrap();
+        assert_eq!(
+            (test.t, test.df, test.p_value),
+            (expected.t, expected.df, expected.p_value)
+        );
+        assert_eq!(test.df, 998.0);
     }
 
     #[test]

@@ -64,12 +64,42 @@ pub struct AbsoluteGate {
 pub struct ChampionGate {
     /// One-tailed p-value must be below this.
     pub alpha: f64,
-    /// Cohen's `d_z` of the paired error differences must be above this.
+    /// Which test gives the p-value.
+    #[serde(default)]
+    pub test: SignificanceTest,
+    /// Cohen's d (as [`ChampionGate::effect_size`] computes it) must be above this.
     pub min_effect_size: f64,
+    /// How the effect size is computed.
+    #[serde(default)]
+    pub effect_size: EffectSize,
     /// Samples present in both reports (matched by id) must be at least this many.
     pub min_paired_samples: usize,
     /// Candidate p95 latency must be at most this multiple of the champion's.
     pub max_latency_ratio: f64,
+}
+
+/// The significance test of champion error against candidate error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignificanceTest {
+    /// Paired t-test on the per-sample differences (the samples are the same items).
+    #[default]
+    Paired,
+    /// Student's two-sample t-test, equal variances (seed 001's `ttest_ind`).
+    Independent,
+}
+
+/// How Cohen's d is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum EffectSize {
+    /// Mean difference over the pooled standard deviation of the two error samples (seed
+    /// 001's definition): the default, and the stricter of the two when errors move together.
+    #[default]
+    #[serde(rename = "pooled")]
+    Pooled,
+    /// Mean over the standard deviation of the paired differences: a profile must ask for it.
+    #[serde(rename = "d_z")]
+    DZ,
 }
 
 /// Text of the model card that does not come from the numbers.
@@ -233,7 +263,9 @@ mod tests {
             champion,
             ChampionGate {
                 alpha: 0.05,
+                test: SignificanceTest::Paired,
                 min_effect_size: 0.2,
+                effect_size: EffectSize::Pooled,
                 min_paired_samples: 500,
                 max_latency_ratio: 1.2
             }
