@@ -5,12 +5,13 @@
 //!   [`Histogram`]; [`ks_2samp`] (agrees with `scipy.stats.ks_2samp`); [`tpr_drop`].
 //! * Model comparison: [`paired_t_test`] (with Cohen's `d_z`), [`two_sample_t_test`] and
 //!   [`cohens_d_pooled`] (seed 001's rule), [`wilcoxon_signed_rank`],
-//!   [`percentiles`] / [`latency_percentiles`].
+//!   [`percentiles`] / [`latency_percentiles`]; [`roc_auc`] for classifiers.
 //! * Input: [`samples`] reads JSON arrays and one-column CSV; [`cli`] is the `drift-stats`
 //!   command line.
 //!
 //! Every function rejects NaN and ±∞ where they have no meaning, with a named [`StatsError`].
 
+mod auc;
 pub mod cli;
 mod error;
 mod kernels;
@@ -25,6 +26,7 @@ mod sort;
 mod special;
 mod tpr;
 
+pub use auc::roc_auc;
 pub use error::StatsError;
 pub use ks::{KsMethod, KsResult, MAX_EXACT_N, ks_2samp};
 pub use paired::{

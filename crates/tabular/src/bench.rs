@@ -79,7 +79,7 @@ pub fn run(family: Family, folder: &Path) -> Result<BenchReport, JobError> {
         .map_err(crate::model::ModelError::from)?;
     let (metric, value) = match family.task() {
         Task::Regression => ("mae", metrics::mae(truth, &predicted)),
-        Task::Classification => ("auc", metrics::auc(truth, &predicted)),
+        Task::Classification => ("auc", stats::roc_auc(truth, &predicted)),
     };
     Ok(BenchReport {
         family,

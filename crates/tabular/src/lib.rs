@@ -13,6 +13,7 @@ pub mod family;
 pub mod job;
 pub mod metrics;
 pub mod model;
+pub mod records;
 pub mod serve;
 pub mod table;
 pub mod telemetry;

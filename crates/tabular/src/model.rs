@@ -418,7 +418,7 @@ fn forest(
         }
         if (k + 1) % REPORT_EVERY == 0 || k + 1 == trees.len() {
             let scores: Vec<f64> = sums.iter().map(|s| s / (k + 1) as f64).collect();
-            objective = metrics::auc(vy, &scores);
+            objective = stats::roc_auc(vy, &scores);
             progress(k + 1, objective);
         }
     }

@@ -18,7 +18,8 @@ use stats::{Histogram, KsResult, TprDrop, ks_2samp, psi, tpr_drop};
 use crate::baseline::{BaselineTpr, FeatureBaseline};
 use crate::extract::{Extracted, extract};
 use crate::profile::{
-    Action, DriftConfig, DriftTest, FeatureSpec, KsThresholds, PsiThresholds, TprThresholds,
+    Action, DriftConfig, DriftTest, FeatureSpec, KsThresholds, PerformanceConfig,
+    PerformanceMetric, PsiThresholds, TprThresholds,
 };
 
 /// Tolerance on threshold comparisons, so 0.95 − 0.90 counts as a 5-point drop.
@@ -313,6 +314,86 @@ pub fn evaluate_tpr(
     })
 }
 
+/// The model's quality on the window's predictions that have labels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PerformanceResult {
+    pub verdict: Verdict,
+    pub reason: String,
+    pub metric: PerformanceMetric,
+    /// Absent when it could not be computed (too few labels, one class only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    /// Predictions of the window that found their label.
+    pub labelled: u64,
+    pub thresholds: PerformanceConfig,
+}
+
+/// Judges the `(prediction, label)` pairs of a window against the profile's rule.
+pub fn evaluate_performance(config: &PerformanceConfig, pairs: &[(f64, f64)]) -> PerformanceResult {
+    let labelled = pairs.len() as u64;
+    let name = config.metric.as_str();
+    let result = |verdict, reason: String, value| PerformanceResult {
+        verdict,
+        reason,
+        metric: config.metric,
+        value,
+        labelled,
+        thresholds: *config,
+    };
+    if labelled < config.min_sample_size {
+        return result(
+            Verdict::InsufficientData,
+            format!(
+                "{labelled} labelled predictions in the window, {} needed",
+                config.min_sample_size
+            ),
+            None,
+        );
+    }
+    let value = match config.metric {
+        PerformanceMetric::Mae => {
+            pairs.iter().map(|(p, l)| (p - l).abs()).sum::<f64>() / labelled as f64
+        }
+        PerformanceMetric::Auc => {
+            let (scores, labels): (Vec<f64>, Vec<f64>) = pairs.iter().copied().unzip();
+            stats::roc_auc(&labels, &scores)
+        }
+    };
+    if !value.is_finite() {
+        return result(
+            Verdict::InsufficientData,
+            format!(
+                "{name} is undefined on these {labelled} labels (one class only, or a non-finite value)"
+            ),
+            None,
+        );
+    }
+    let breach = config.retrain_when;
+    let op = match breach.op {
+        crate::profile::BreachOp::Above => ">",
+        crate::profile::BreachOp::Below => "<",
+    };
+    if breach.breached(value) {
+        result(
+            Verdict::Retrain,
+            format!(
+                "{name} {value:.4} on {labelled} labelled predictions: retrain when {name} {op} {}",
+                breach.threshold
+            ),
+            Some(value),
+        )
+    } else {
+        result(
+            Verdict::None,
+            format!(
+                "{name} {value:.4} on {labelled} labelled predictions (retrain when {op} {})",
+                breach.threshold
+            ),
+            Some(value),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -492,5 +573,42 @@ mod tests {
         let r = evaluate_feature(spec, &profile.drift, &baseline, window);
         assert_eq!(r.verdict, Verdict::InsufficientData);
         assert!(r.ks.is_none());
+    }
+
+    #[test]
+    fn performance_on_late_labels_follows_the_profile_rule() {
+        use crate::profile::{Breach, BreachOp};
+        let mae = PerformanceConfig {
+            metric: PerformanceMetric::Mae,
+            retrain_when: Breach {
+                op: BreachOp::Above,
+                threshold: 0.03,
+            },
+            min_sample_size: 3,
+            label_delay_days: 7,
+        };
+        let good = evaluate_performance(&mae, &[(1.0, 1.01), (2.0, 1.98), (1.5, 1.5)]);
+        assert_eq!(good.verdict, Verdict::None);
+        assert!((good.value.unwrap() - 0.01).abs() < 1e-12);
+        let bad = evaluate_performance(&mae, &[(1.0, 1.1), (2.0, 1.9), (1.5, 1.5)]);
+        assert_eq!(bad.verdict, Verdict::Retrain, "{}", bad.reason);
+        assert_eq!(
+            evaluate_performance(&mae, &[(1.0, 1.0)]).verdict,
+            Verdict::InsufficientData
+        );
+        let auc = PerformanceConfig {
+            metric: PerformanceMetric::Auc,
+            retrain_when: Breach {
+                op: BreachOp::Below,
+                threshold: 0.75,
+            },
+            ..mae
+        };
+        let ranked = evaluate_performance(&auc, &[(0.9, 1.0), (0.2, 0.0), (0.1, 0.0)]);
+        assert_eq!((ranked.verdict, ranked.value), (Verdict::None, Some(1.0)));
+        let inverted = evaluate_performance(&auc, &[(0.1, 1.0), (0.2, 0.0), (0.9, 0.0)]);
+        assert_eq!(inverted.verdict, Verdict::Retrain);
+        let one_class = evaluate_performance(&auc, &[(0.1, 0.0), (0.2, 0.0), (0.9, 0.0)]);
+        assert_eq!(one_class.verdict, Verdict::InsufficientData);
     }
 }

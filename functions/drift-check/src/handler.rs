@@ -1,7 +1,7 @@
 //! One drift check, from event to report: the orchestration over the ports. Everything it
 //! decides is computed by the pure functions of `decision`, `retrain` and `report`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use platform::config::{Config, ConfigError, Source};
@@ -13,14 +13,15 @@ use time::{Duration, OffsetDateTime, PrimitiveDateTime};
 
 use crate::baseline::{BaselineProfile, baseline_key};
 use crate::decision::{
-    FeatureAccumulator, FeatureResult, TprResult, Verdict, evaluate_feature, evaluate_tpr, overall,
+    FeatureAccumulator, FeatureResult, PerformanceResult, TprResult, Verdict, evaluate_feature,
+    evaluate_performance, evaluate_tpr, overall,
 };
 use crate::error::DriftError;
 use crate::event::{DriftEvent, Window};
 use crate::metrics::{Datum, MetricsOutcome, MetricsPublisher, publish_or_report_missing};
 use crate::profile::{FeatureSpec, ModelProfile, RecordSource, override_key};
 use crate::records::{
-    RecordUse, Stream, list_window, newest_model_version, prediction_of, qa_counts, read_records,
+    RecordUse, list_window, newest_model_version, prediction_of, qa_counts, read_records,
     written_by,
 };
 use crate::report::{DriftReport, RecordCounts, window_id};
@@ -116,13 +117,8 @@ pub async fn handle(
     let bucket = deps.settings.data_bucket.as_str();
     let store = deps.store.as_ref();
 
-    let predictions = list_window(
-        store,
-        bucket,
-        Stream::Records(RecordSource::Predictions),
-        &request.window,
-    )
-    .await?;
+    let streams = &profile.drift.records;
+    let predictions = list_window(store, bucket, &streams.predictions, &request.window).await?;
     let model_version = match &request.target.model_version {
         Some(v) => Some(v.clone()),
         None => newest_model_version(store, bucket, &predictions).await?,
@@ -159,6 +155,7 @@ pub async fn handle(
         &request.window,
         &model_version,
         &predictions,
+        now,
     )
     .await?;
     let verdict = overall(
@@ -166,10 +163,11 @@ pub async fn handle(
             .features
             .iter()
             .map(|f| f.verdict)
-            .chain(window.tpr.iter().map(|t| t.verdict)),
+            .chain(window.tpr.iter().map(|t| t.verdict))
+            .chain(window.performance.iter().map(|p| p.verdict)),
     );
 
-    let id = window_id(&model_version, &request.window);
+    let id = window_id(&profile.name, &model_version, &request.window);
     let json_location = S3Location::new(bucket, format!("reports/drift/{id}.json"));
     let html_location = S3Location::new(bucket, format!("reports/drift/{id}.html"));
     log_decisions(
@@ -178,6 +176,7 @@ pub async fn handle(
         verdict,
         &window.features,
         window.tpr.as_ref(),
+        window.performance.as_ref(),
     );
     let retrain = if verdict == Verdict::Retrain {
         decide_retrain(
@@ -199,6 +198,7 @@ pub async fn handle(
         verdict,
         &window.features,
         window.tpr.as_ref(),
+        window.performance.as_ref(),
     );
     let metrics = publish_or_report_missing(deps.metrics.as_ref(), &figures).await;
     tracing::info!(
@@ -217,6 +217,7 @@ pub async fn handle(
         verdict,
         features: window.features,
         tpr: window.tpr,
+        performance: window.performance,
         records: window.counts,
         retrain: retrain.clone(),
         metrics,
@@ -243,6 +244,7 @@ pub async fn load_profile(deps: &Deps, name: &str) -> Result<ModelProfile, Drift
 struct WindowFigures {
     features: Vec<FeatureResult>,
     tpr: Option<TprResult>,
+    performance: Option<PerformanceResult>,
     counts: RecordCounts,
 }
 
@@ -253,9 +255,11 @@ async fn read_window(
     window: &Window,
     model_version: &str,
     predictions: &[platform::store::ObjectMeta],
+    now: OffsetDateTime,
 ) -> Result<WindowFigures, DriftError> {
     let store = deps.store.as_ref();
     let bucket = deps.settings.data_bucket.as_str();
+    let streams = &profile.drift.records;
     let specs = &profile.drift.features;
     let mut accumulators: Vec<Option<FeatureAccumulator>> = specs
         .iter()
@@ -274,32 +278,74 @@ async fn read_window(
         }
     };
     let mut counts = RecordCounts::default();
-    if specs.iter().any(|s| s.source == RecordSource::Features) {
-        let listed = list_window(
-            store,
-            bucket,
-            Stream::Records(RecordSource::Features),
-            window,
-        )
-        .await?;
+    // A tabular model's prediction records carry their features: one stream, read once.
+    let shared = streams.features == streams.predictions;
+    if !shared && specs.iter().any(|s| s.source == RecordSource::Features) {
+        let listed = list_window(store, bucket, &streams.features, window).await?;
         counts.features = read_records(store, bucket, &listed, |r| {
             feed(RecordSource::Features, r);
             RecordUse::Used
         })
         .await?;
     }
+    // Predictions by id, for the join with late labels.
+    let mut predicted: HashMap<String, f64> = HashMap::new();
+    let performance_config = profile.drift.performance;
     counts.predictions = read_records(store, bucket, predictions, |r| {
         let usage = prediction_of(r, model_version);
         if usage == RecordUse::Used {
             feed(RecordSource::Predictions, r);
+            if shared {
+                feed(RecordSource::Features, r);
+            }
+            if performance_config.is_some()
+                && let (Some(id), Some(value)) = (
+                    r.get("id").and_then(serde_json::Value::as_str),
+                    r.get("prediction").and_then(serde_json::Value::as_f64),
+                )
+            {
+                predicted.insert(id.to_string(), value);
+            }
         }
         usage
     })
     .await?;
+    if shared {
+        counts.features = counts.predictions.clone();
+    }
+
+    let performance = match (performance_config, streams.labels.as_deref()) {
+        (Some(config), Some(labels)) => {
+            // Labels come after the predictions: read up to the delay past the window's end.
+            let until = (window.end + Duration::days(i64::from(config.label_delay_days))).min(now);
+            let label_window = Window {
+                start: window.start,
+                end: until.max(window.end),
+            };
+            let listed = list_window(store, bucket, labels, &label_window).await?;
+            let mut pairs = Vec::new();
+            counts.labels = read_records(store, bucket, &listed, |r| {
+                let id = r.get("id").and_then(serde_json::Value::as_str);
+                let label = r.get("label").and_then(serde_json::Value::as_f64);
+                match (id, label) {
+                    (Some(id), Some(label)) if label.is_finite() => {
+                        if let Some(&p) = predicted.get(id) {
+                            pairs.push((p, label));
+                        }
+                        RecordUse::Used
+                    }
+                    _ => RecordUse::Unusable("a label record needs an id and a finite label"),
+                }
+            })
+            .await?;
+            Some(evaluate_performance(&config, &pairs))
+        }
+        _ => None,
+    };
 
     let (mut hits, mut positives) = (0, 0);
     if baseline.tpr.is_some() {
-        let listed = list_window(store, bucket, Stream::Qa, window).await?;
+        let listed = list_window(store, bucket, &streams.qa, window).await?;
         counts.qa = read_records(store, bucket, &listed, |r| {
             match (written_by(r, model_version), qa_counts(r)) {
                 (RecordUse::Used, Some((h, p))) => {
@@ -328,6 +374,7 @@ async fn read_window(
     Ok(WindowFigures {
         features,
         tpr,
+        performance,
         counts,
     })
 }
@@ -356,6 +403,7 @@ fn log_decisions(
     verdict: Verdict,
     features: &[FeatureResult],
     tpr: Option<&TprResult>,
+    performance: Option<&PerformanceResult>,
 ) {
     for f in features {
         tracing::info!(
@@ -370,6 +418,12 @@ fn log_decisions(
             model_version, window_id = id, verdict = t.verdict.as_str(),
             tpr_drop = t.figures.as_ref().map(|f| f.drop), positives = t.figures.as_ref().map(|f| f.total),
             reason = %t.reason, "true-positive rate"
+        );
+    }
+    if let Some(p) = performance {
+        tracing::info!(
+            model_version, window_id = id, verdict = p.verdict.as_str(), metric = p.metric.as_str(),
+            value = p.value, labelled = p.labelled, reason = %p.reason, "performance on late labels"
         );
     }
     tracing::info!(
@@ -387,6 +441,7 @@ pub fn datums(
     verdict: Verdict,
     features: &[FeatureResult],
     tpr: Option<&TprResult>,
+    performance: Option<&PerformanceResult>,
 ) -> Vec<Datum> {
     let timestamp = window.end.unix_timestamp();
     let datum = |name, feature: Option<&str>, value, count| Datum {
@@ -415,6 +470,13 @@ pub fn datums(
         out.push(datum("TPRDrop", None, figures.drop, false));
         out.push(datum("QAPositives", None, figures.total as f64, true));
     }
+    if let Some(p) = performance {
+        // The metric's name is the dimension: alarms watch `Performance` for `Feature=mae`.
+        if let Some(value) = p.value {
+            out.push(datum("Performance", Some(p.metric.as_str()), value, false));
+        }
+        out.push(datum("LabelledPredictions", None, p.labelled as f64, true));
+    }
     out
 }
 
@@ -429,7 +491,7 @@ async fn decide_retrain(
         return Ok(RetrainOutcome::NotConfigured);
     };
     let cooldown = Duration::hours(i64::from(profile.drift.cooldown_hours));
-    let previous = previous_starts(deps, model_version, window, cooldown).await?;
+    let previous = previous_starts(deps, &profile.name, model_version, window, cooldown).await?;
     if let Some(last) = cooling_down_since(&previous, window.end, cooldown) {
         return Ok(RetrainOutcome::CoolingDown {
             last_window_end: last.format(&Rfc3339).unwrap_or_default(),
@@ -452,6 +514,7 @@ async fn decide_retrain(
 /// window's end: each window's end and whether its check started a retrain.
 async fn previous_starts(
     deps: &Deps,
+    profile: &str,
     model_version: &str,
     window: &Window,
     cooldown: Duration,
@@ -461,7 +524,7 @@ async fn previous_starts(
         retrain: RetrainOutcome,
     }
     let bucket = &deps.settings.data_bucket;
-    let prefix = format!("reports/drift/{model_version}/");
+    let prefix = format!("reports/drift/{profile}/{model_version}/");
     let mut out = Vec::new();
     for meta in deps.store.list(bucket, &prefix).await? {
         let Some(end) = report_window_end(&meta.key) else {

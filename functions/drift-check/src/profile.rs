@@ -63,6 +63,100 @@ pub struct DriftConfig {
     pub features: Vec<FeatureSpec>,
     /// Where the retrain workflow finds its labelled dataset.
     pub dataset_manifest_key: String,
+    /// Where the model's records are kept in the data bucket: one lane per profile.
+    #[serde(default)]
+    pub records: RecordStreams,
+    /// The model's quality on labels that arrive after its predictions (true capacity, observed
+    /// failures), joined to the predictions by id. The detector's late labels are its QA
+    /// verdicts, judged by `tpr`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub performance: Option<PerformanceConfig>,
+}
+
+/// The record streams of a profile, as key prefixes of date-partitioned objects
+/// (`{prefix}/dt=YYYY-MM-DD/...`). A record object is one JSON object (`.json`) or one per line
+/// (`.jsonl`). Features and predictions may share a stream: a tabular model's prediction
+/// record carries the features it was given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordStreams {
+    pub features: String,
+    pub predictions: String,
+    /// The detector's QA verdicts (`tpr`).
+    pub qa: String,
+    /// Late labels (`{"id", "label"}`), for `performance`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<String>,
+}
+
+impl Default for RecordStreams {
+    /// The detector's streams, as validate, pricing and the review console write them.
+    fn default() -> Self {
+        Self {
+            features: "features".into(),
+            predictions: "predictions".into(),
+            qa: "qa".into(),
+            labels: None,
+        }
+    }
+}
+
+/// Quality on late labels.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerformanceConfig {
+    pub metric: PerformanceMetric,
+    /// `metric op threshold` asks for a retrain (seed 001: MAE above 0.03; seed 002: AUC below 0.75).
+    pub retrain_when: Breach,
+    /// Fewest labelled predictions before the metric is judged.
+    pub min_sample_size: u64,
+    /// Labels arrive up to this many days after the window ends; they are read that far.
+    pub label_delay_days: u32,
+}
+
+/// A metric computed from predictions and their labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PerformanceMetric {
+    /// Mean absolute error of the predictions.
+    Mae,
+    /// ROC AUC of the predicted probabilities against 0/1 labels.
+    Auc,
+}
+
+impl PerformanceMetric {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Mae => "mae",
+            Self::Auc => "auc",
+        }
+    }
+}
+
+/// `value above|below threshold`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Breach {
+    pub op: BreachOp,
+    pub threshold: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BreachOp {
+    #[serde(rename = ">")]
+    Above,
+    #[serde(rename = "<")]
+    Below,
+}
+
+impl Breach {
+    /// Whether `value` breaches; NaN never does (it is reported as insufficient instead).
+    pub fn breached(self, value: f64) -> bool {
+        match self.op {
+            BreachOp::Above => value > self.threshold,
+            BreachOp::Below => value < self.threshold,
+        }
+    }
 }
 
 /// PSI thresholds: `psi > retrain` → retrain, `psi ≥ warn` → warn.
@@ -218,6 +312,33 @@ impl ModelProfile {
         }
         if !(d.tpr.max_drop > 0.0 && d.tpr.max_drop <= 1.0) {
             return invalid(format!("tpr.max_drop {} is not in (0, 1]", d.tpr.max_drop));
+        }
+        if let Some(p) = &d.performance {
+            if d.records.labels.is_none() {
+                return invalid(
+                    "performance needs records.labels, the stream labels arrive in".into(),
+                );
+            }
+            if !p.retrain_when.threshold.is_finite() || p.min_sample_size == 0 {
+                return invalid(
+                    "performance needs a finite threshold and min_sample_size ≥ 1".into(),
+                );
+            }
+        }
+        for stream in [&d.records.features, &d.records.predictions, &d.records.qa]
+            .into_iter()
+            .chain(d.records.labels.as_ref())
+        {
+            let clean = !stream.is_empty()
+                && !stream.starts_with('/')
+                && !stream.ends_with('/')
+                && !stream.contains("//")
+                && !stream.contains("dt=");
+            if !clean {
+                return invalid(format!(
+                    "record stream {stream:?} is not a key prefix like tabular/name/predictions"
+                ));
+            }
         }
         let mut names = std::collections::HashSet::new();
         for f in &d.features {

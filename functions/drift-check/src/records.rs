@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::event::Window;
-use crate::profile::RecordSource;
 
 /// Largest record read; larger ones are counted as unreadable.
 pub const MAX_RECORD_BYTES: u64 = 1024 * 1024;
@@ -21,22 +20,6 @@ const CONCURRENCY: usize = 16;
 
 /// Example keys kept per stream for records that could not be read.
 const MAX_EXAMPLES: usize = 5;
-
-/// The prefix of a record stream in the data bucket.
-pub fn stream_prefix(stream: Stream) -> &'static str {
-    match stream {
-        Stream::Records(RecordSource::Features) => "features",
-        Stream::Records(RecordSource::Predictions) => "predictions",
-        Stream::Qa => "qa",
-    }
-}
-
-/// A date-partitioned stream of records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stream {
-    Records(RecordSource),
-    Qa,
-}
 
 /// How reading a stream went.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +36,23 @@ pub struct ReadStats {
 }
 
 impl ReadStats {
+    fn take(
+        &mut self,
+        key: &str,
+        parsed: Result<Value, String>,
+        use_record: &mut impl FnMut(&Value) -> RecordUse,
+    ) {
+        match parsed {
+            Ok(record) if record.is_object() => match use_record(&record) {
+                RecordUse::Used => self.read += 1,
+                RecordUse::OtherModelVersion => self.other_model_version += 1,
+                RecordUse::Unusable(why) => self.unreadable(key, why),
+            },
+            Ok(_) => self.unreadable(key, "not a JSON object"),
+            Err(why) => self.unreadable(key, &why),
+        }
+    }
+
     fn unreadable(&mut self, key: &str, why: &str) {
         self.unreadable += 1;
         if self.unreadable_examples.len() < MAX_EXAMPLES {
@@ -61,22 +61,28 @@ impl ReadStats {
     }
 }
 
-/// Every `.json` object of a stream in the day partitions the window touches, in key order.
+/// Whether a key holds records: one JSON object (`.json`) or one per line (`.jsonl`).
+fn is_record_object(key: &str) -> bool {
+    key.ends_with(".json") || key.ends_with(".jsonl")
+}
+
+/// Every record object of the stream at `prefix` (a profile's [`crate::profile::RecordStreams`]
+/// entry) in the day partitions the window touches, in key order.
 pub async fn list_window(
     store: &dyn ObjectStore,
     bucket: &str,
-    stream: Stream,
+    prefix: &str,
     window: &Window,
 ) -> Result<Vec<ObjectMeta>, StoreError> {
     let mut all = Vec::new();
     for day in window.partitions() {
-        let prefix = format!("{}/dt={day}/", stream_prefix(stream));
+        let partition = format!("{prefix}/dt={day}/");
         all.extend(
             store
-                .list(bucket, &prefix)
+                .list(bucket, &partition)
                 .await?
                 .into_iter()
-                .filter(|m| m.key.ends_with(".json")),
+                .filter(|m| is_record_object(&m.key)),
         );
     }
     Ok(all)
@@ -108,16 +114,26 @@ pub async fn read_records(
         .collect();
     let mut bodies = stream::iter(fetches).buffer_unordered(CONCURRENCY);
     while let Some((meta, body)) = bodies.try_next().await? {
-        let parsed =
-            body.and_then(|b| serde_json::from_slice::<Value>(&b).map_err(|e| e.to_string()));
-        match parsed {
-            Ok(record) if record.is_object() => match use_record(&record) {
-                RecordUse::Used => stats.read += 1,
-                RecordUse::OtherModelVersion => stats.other_model_version += 1,
-                RecordUse::Unusable(why) => stats.unreadable(&meta.key, why),
-            },
-            Ok(_) => stats.unreadable(&meta.key, "not a JSON object"),
-            Err(why) => stats.unreadable(&meta.key, &why),
+        let body = match body {
+            Ok(body) => body,
+            Err(why) => {
+                stats.unreadable(&meta.key, &why);
+                continue;
+            }
+        };
+        if meta.key.ends_with(".jsonl") {
+            // One record per line; a bad line is counted on its own, the rest are read.
+            for (index, line) in body.split(|&b| b == b'\n').enumerate() {
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                let parsed = serde_json::from_slice::<Value>(line).map_err(|e| e.to_string());
+                let key = format!("{} line {}", meta.key, index + 1);
+                stats.take(&key, parsed, &mut use_record);
+            }
+        } else {
+            let parsed = serde_json::from_slice::<Value>(&body).map_err(|e| e.to_string());
+            stats.take(&meta.key, parsed, &mut use_record);
         }
     }
     Ok(stats)
@@ -154,7 +170,15 @@ pub async fn newest_model_version(
             Err(StoreError::NotFound { .. } | StoreError::TooLarge { .. }) => continue,
             Err(e) => return Err(e),
         };
-        let version = serde_json::from_slice::<Value>(&body)
+        // A `.jsonl` object's last record is its newest.
+        let newest = if meta.key.ends_with(".jsonl") {
+            body.split(|&b| b == b'\n')
+                .rfind(|l| !l.iter().all(u8::is_ascii_whitespace))
+                .unwrap_or_default()
+        } else {
+            &body[..]
+        };
+        let version = serde_json::from_slice::<Value>(newest)
             .ok()
             .and_then(|v| v.get("model_version")?.as_str().map(str::to_owned));
         if version.is_some() {
@@ -251,8 +275,9 @@ mod tests {
             start: datetime!(2026-11-20 00:00 UTC),
             end: datetime!(2026-11-22 00:00 UTC),
         };
-        let stream = Stream::Records(RecordSource::Predictions);
-        let listed = list_window(&store, "data", stream, &window).await.unwrap();
+        let listed = list_window(&store, "data", "predictions", &window)
+            .await
+            .unwrap();
         assert_eq!(listed.len(), 5);
         let stats = read_records(&store, "data", &listed, |r| prediction_of(r, "m1"))
             .await
@@ -270,6 +295,45 @@ mod tests {
             "{:?}",
             stats.unreadable_examples
         );
+    }
+
+    #[tokio::test]
+    async fn jsonl_objects_hold_a_record_per_line_and_bad_lines_count_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path()).unwrap();
+        let body = b"{\"model_version\": \"m1\", \"prediction\": 1.9}\n\n{oops\n[3]\n{\"model_version\": \"m2\"}\n{\"model_version\": \"m1\"}\n";
+        store
+            .put(
+                "data",
+                "lane/predictions/dt=2026-11-20/batch-1.jsonl",
+                body.to_vec(),
+                PutOptions::json(),
+            )
+            .await
+            .unwrap();
+        let window = Window {
+            start: datetime!(2026-11-20 00:00 UTC),
+            end: datetime!(2026-11-21 00:00 UTC),
+        };
+        let listed = list_window(&store, "data", "lane/predictions", &window)
+            .await
+            .unwrap();
+        assert_eq!(listed.len(), 1);
+        let stats = read_records(&store, "data", &listed, |r| prediction_of(r, "m1"))
+            .await
+            .unwrap();
+        assert_eq!(
+            (stats.read, stats.unreadable, stats.other_model_version),
+            (2, 2, 1)
+        );
+        assert!(
+            stats.unreadable_examples[0]
+                .ends_with("line 3: key must be a string at line 1 column 2"),
+            "{:?}",
+            stats.unreadable_examples
+        );
+        let newest = newest_model_version(&store, "data", &listed).await.unwrap();
+        assert_eq!(newest.as_deref(), Some("m1"));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use crate::decision::{FeatureResult, TprResult, Verdict};
+use crate::decision::{FeatureResult, PerformanceResult, TprResult, Verdict};
 use crate::event::{TriggerKind, Window};
 use crate::metrics::MetricsOutcome;
 use crate::records::ReadStats;
@@ -15,7 +15,7 @@ use crate::retrain::RetrainOutcome;
 /// The report of one check.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DriftReport {
-    /// `{model_version}/{start}-{end}`: the report's key below `reports/drift/`.
+    /// `{model_profile}/{model_version}/{start}-{end}`: the report's key below `reports/drift/`.
     pub window_id: String,
     pub model_profile: String,
     pub model_version: String,
@@ -29,6 +29,9 @@ pub struct DriftReport {
     pub features: Vec<FeatureResult>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tpr: Option<TprResult>,
+    /// Quality on late labels, for profiles that have them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub performance: Option<PerformanceResult>,
     pub records: RecordCounts,
     pub retrain: RetrainOutcome,
     /// Whether the figures were published as metrics (they are all in this report either way).
@@ -41,12 +44,15 @@ pub struct RecordCounts {
     pub features: ReadStats,
     pub predictions: ReadStats,
     pub qa: ReadStats,
+    #[serde(default)]
+    pub labels: ReadStats,
 }
 
-/// The window id of a model version's window.
-pub fn window_id(model_version: &str, window: &Window) -> String {
+/// The window id of a model version's window: the profile first, so each profile's reports
+/// (and the cooldown that reads them) stay in its own lane.
+pub fn window_id(model_profile: &str, model_version: &str, window: &Window) -> String {
     format!(
-        "{model_version}/{}-{}",
+        "{model_profile}/{model_version}/{}-{}",
         Window::compact(window.start),
         Window::compact(window.end)
     )

@@ -226,7 +226,8 @@ async fn night_window_retrains_once_per_cooldown() {
     );
     let executions = f.starter.executions();
     assert_eq!(executions.len(), 1);
-    let report_key = "reports/drift/damage-yolov8s-20261101/20261108T0000-20261115T0000.json";
+    let report_key =
+        "reports/drift/damage-detector/damage-yolov8s-20261101/20261108T0000-20261115T0000.json";
     assert_eq!(executions[0].input["trigger"]["report"]["key"], report_key);
     assert_eq!(executions[0].input["model_profile"], "damage-detector");
 

@@ -1,0 +1,155 @@
+//! drift-check on a tabular lane: the battery regressor trained on warm-season cycles, its
+//! baseline built from the training set, a cold-season production window written as `.jsonl`
+//! batches, and true capacities arriving days later. The window's features drift, the MAE on
+//! the late labels breaches seed 001's 0.03, a retrain starts for the battery profile, and the
+//! report lands in the battery lane; the detector's records beside it are never read.
+
+use std::sync::Arc;
+
+use drift_check::baseline::{TrainingRecords, baseline_key};
+use drift_check::decision::Verdict;
+use drift_check::metrics::RecordingPublisher;
+use drift_check::{Deps, ModelProfile, Settings, build_baseline, handle_value};
+use platform::ObjectStore;
+use platform::store::{LocalStore, PutOptions};
+use platform::workflow::RecordingStarter;
+use serde_json::json;
+use tabular::dataset::{self, Conditions};
+use tabular::model::{GbdtParams, Hyperparameters};
+use tabular::records::{jsonl, label_record, predict_records};
+use tabular::{Family, TabularModel};
+
+const BUCKET: &str = "data";
+const PROFILE: &str = "battery-soh-regressor";
+const RETRAIN_ARN: &str = "arn:aws:states:eu-west-1:123456789012:stateMachine:retrain-battery";
+
+#[tokio::test]
+async fn a_cold_season_window_drifts_and_misses_the_mae_rule_in_its_own_lane() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(LocalStore::new(dir.path()).unwrap());
+    let starter = Arc::new(RecordingStarter::new());
+    let deps = Deps {
+        store: store.clone(),
+        workflow: starter.clone(),
+        metrics: Arc::new(RecordingPublisher::new()),
+        settings: Settings {
+            data_bucket: BUCKET.into(),
+            retrain_state_machine_arn: Some(RETRAIN_ARN.into()),
+            model_profile: "damage-detector".into(),
+        },
+    };
+    let family = Family::BatterySohRegressor;
+    let warm = dataset::generate(family, 1, Conditions::Baseline);
+    let (train, validation) = tabular::job::split(family, &warm.train).unwrap();
+    let hyper = Hyperparameters::Gbdt(GbdtParams {
+        rounds: 80,
+        ..GbdtParams::default()
+    });
+    let (model, _) = TabularModel::train(
+        family,
+        "battery-gbdt-1",
+        &train,
+        &validation,
+        &hyper,
+        1,
+        &mut |_, _| {},
+    )
+    .unwrap();
+
+    let profile = ModelProfile::bundled(PROFILE).unwrap();
+    let training = predict_records(&model, &warm.train, "2026-11-01T00:00:00Z").unwrap();
+    let baseline = build_baseline(
+        &profile,
+        &model.model_version,
+        "2026-11-01T00:00:00Z",
+        TrainingRecords {
+            features: &training,
+            predictions: &training,
+        },
+        None,
+    )
+    .unwrap();
+    let put = |key: String, body: Vec<u8>| {
+        let store = store.clone();
+        async move {
+            store
+                .put(BUCKET, &key, body, PutOptions::json())
+                .await
+                .unwrap()
+        }
+    };
+    put(
+        baseline_key(&model.model_version),
+        serde_json::to_vec(&baseline).unwrap(),
+    )
+    .await;
+
+    // A week of cold-season predictions, 100 rows per batch, and their labels a few days later.
+    let cold = dataset::generate(family, 99, Conditions::Drifted).test;
+    let production = predict_records(&model, &cold, "2026-11-18T12:00:00Z").unwrap();
+    for (i, batch) in production.chunks(100).enumerate() {
+        let day = 16 + i % 7;
+        put(
+            format!("tabular/{PROFILE}/predictions/dt=2026-11-{day}/batch-{i}.jsonl"),
+            jsonl(batch),
+        )
+        .await;
+    }
+    let labels: Vec<_> = cold
+        .ids
+        .iter()
+        .zip(cold.column(tabular::battery::LABEL).unwrap())
+        .map(|(id, c)| label_record(id, *c))
+        .collect();
+    put(
+        format!("tabular/{PROFILE}/labels/dt=2026-11-25/service.jsonl"),
+        jsonl(&labels),
+    )
+    .await;
+    // The detector's lane beside it: a record there must not be read.
+    put(
+        "predictions/dt=2026-11-18/L-1/front.json".into(),
+        serde_json::to_vec(&json!({"model_version": "damage-tiny-1", "detections": []})).unwrap(),
+    )
+    .await;
+
+    let event = json!({"trigger": "manual", "model_profile": PROFILE,
+        "window": {"start": "2026-11-16T00:00:00Z", "end": "2026-11-23T00:00:00Z"}});
+    let now = time::macros::datetime!(2026-11-27 00:00 UTC);
+    let summary = handle_value(&deps, event, now).await.unwrap();
+
+    assert_eq!(summary.verdict, Verdict::Retrain, "{summary:?}");
+    assert_eq!(summary.model_version.as_deref(), Some("battery-gbdt-1"));
+    let report_key = summary.report.as_ref().unwrap().key.clone();
+    assert!(
+        report_key.starts_with(&format!("reports/drift/{PROFILE}/battery-gbdt-1/")),
+        "{report_key}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&store.get(BUCKET, &report_key, 1 << 24).await.unwrap().body)
+            .unwrap();
+    let performance = &report["performance"];
+    assert_eq!(performance["verdict"], "retrain", "{performance}");
+    assert!(
+        performance["value"].as_f64().unwrap() > 0.03,
+        "{performance}"
+    );
+    assert_eq!(performance["labelled"], cold.len());
+    assert_eq!(report["records"]["predictions"]["read"], cold.len());
+    assert_eq!(report["records"]["predictions"]["other_model_version"], 0);
+    let temperature = summary.features["temperature_max_c"];
+    assert_eq!(
+        temperature,
+        Verdict::Retrain,
+        "cold season: {:?}",
+        summary.features
+    );
+    let started = starter.executions();
+    assert_eq!(started.len(), 1);
+    assert_eq!(started[0].state_machine_arn, RETRAIN_ARN);
+    assert_eq!(
+        started[0].input["model_profile"], PROFILE,
+        "{}",
+        started[0].input
+    );
+}
