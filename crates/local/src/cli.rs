@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use std::time::Instant;
 
+use crate::cloudwatch::EMF_LOG_KEY;
 use crate::demo::{DEMO_PROFILE, DemoReport, run_inspection, run_lifecycle, set_up, summary_table};
 use crate::functions::DATA_BUCKET;
 use crate::pipeline::{
@@ -341,7 +342,6 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
 async fn demo(args: &DemoArgs, out: &mut dyn Write) -> Result<(), CliError> {
     let files = &args.dirs.files();
     let root = fresh(&args.dirs.state, "demo")?;
-    collect_metrics(&root);
     let started = Instant::now();
     let mut local = build(&root, files, &demo_options()).await?;
     let _ = writeln!(
@@ -360,7 +360,7 @@ async fn demo(args: &DemoArgs, out: &mut dyn Write) -> Result<(), CliError> {
          Drift reports: data/reports/drift/  Evaluations: data/evaluations/  Baselines: data/baselines/\n\
          Approval audit: data/audit/  Executions: {SERVICES_BUCKET}/executions/  SageMaker: {SERVICES_BUCKET}/sagemaker/\n\
          Published events: {SERVICES_BUCKET}/events/  Notifications and reviews: {SERVICES_BUCKET}/sns/\n\
-         Metrics (EMF lines): {SERVICES_BUCKET}/cloudwatch/emf.jsonl\n\
+         Metrics (EMF lines): {SERVICES_BUCKET}/{EMF_LOG_KEY}\n\
          An execution's history: damage-pricing history MACHINE EXECUTION",
         started.elapsed().as_secs_f64(),
         root = root.display()
@@ -426,7 +426,6 @@ async fn price_folder(args: &PriceArgs, out: &mut dyn Write) -> Result<(), CliEr
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| "listing".into());
     let root = fresh(&args.dirs.state, "price")?;
-    collect_metrics(&root);
     let mut local = build(&root, files, &LocalOptions::default()).await?;
     let manifest = Manifest {
         listing_id: listing_id.clone(),
@@ -512,7 +511,6 @@ async fn drift(args: &DriftArgs, out: &mut dyn Write) -> Result<(), CliError> {
             state: args.dirs.state.clone(),
         });
     }
-    collect_metrics(&root);
     let mut local = build(&root, files, &demo_options()).await?;
     let (answer, executions) = match &args.input {
         Some(path) => {
@@ -546,30 +544,6 @@ async fn drift(args: &DriftArgs, out: &mut dyn Write) -> Result<(), CliError> {
         );
     }
     Ok(())
-}
-
-/// Sends the functions' EMF metric lines to `ROOT/local-aws/cloudwatch/emf.jsonl`, where the
-/// CloudWatch stand-in reads them, instead of this terminal.
-fn collect_metrics(root: &Path) {
-    let dir = root.join(SERVICES_BUCKET).join("cloudwatch");
-    let path = dir.join("emf.jsonl");
-    let file = std::fs::create_dir_all(&dir).and_then(|()| {
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-    });
-    match file {
-        Ok(file) => {
-            let file = std::sync::Mutex::new(file);
-            platform::emf::set_sink(move |line| {
-                let mut f = file.lock().unwrap_or_else(|p| p.into_inner());
-                // Metrics are best effort, as they are in Lambda.
-                let _ = writeln!(f, "{line}");
-            });
-        }
-        Err(e) => tracing::warn!(path = %path.display(), error = %e, "metrics stay on stdout"),
-    }
 }
 
 async fn run_definition(args: &RunArgs, out: &mut dyn Write) -> Result<(), CliError> {

@@ -1,14 +1,18 @@
 //! The CloudWatch stand-in end to end: metrics from EMF log lines and drift-check's datums,
 //! alarms that change state as CloudWatch's would, and the state-change event that approval-guard
-//! and drift-check parse, delivered to the function an alarm action names.
+//! and drift-check parse, delivered to the function an alarm action names; and the EMF lines the
+//! functions write in a local run, stamped with the local clock.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use damage_pricing::cloudwatch::{
-    AlarmDefinition, AlarmState, AlarmStates, Comparison, Dimension, LocalCloudWatch, MissingData,
+    AlarmDefinition, AlarmState, AlarmStates, Comparison, Dimension, LocalCloudWatch, MetricKey,
+    MissingData,
 };
+use damage_pricing::demo::sample_listings;
+use damage_pricing::pipeline::{LocalOptions, ProjectFiles, build, upload_listing};
 use damage_pricing::{FunctionError, LocalFunction};
 use platform::emf::{MetricsLine, Unit};
 use serde_json::{Value, json};
@@ -200,5 +204,94 @@ async fn drift_datums_feed_alarms() {
         events[0].event["alarmData"]["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"]
             ["Feature"],
         "luminance_mean"
+    );
+}
+
+fn unix_ms(t: time::OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+#[tokio::test]
+async fn a_local_runs_emf_lines_reach_its_cloudwatch_on_the_local_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut local = build(
+        dir.path(),
+        &ProjectFiles::locate(None),
+        &LocalOptions::default(),
+    )
+    .await
+    .unwrap();
+    // A scenario has let time pass: the local clock is a day ahead of this machine's.
+    local.clock.advance_to(local.clock.next_midnight(5));
+    let before_ms = unix_ms(local.clock.now());
+    assert!(before_ms - unix_ms(time::OffsetDateTime::now_utc()) > 5 * MINUTE_MS);
+    local
+        .cloudwatch
+        .put_alarm(
+            AlarmDefinition {
+                alarm_name: "listings-priced".into(),
+                alarm_description: None,
+                namespace: "DamagePricing".into(),
+                metric_name: "ListingsPriced".into(),
+                dimensions: vec![Dimension {
+                    name: "Function".into(),
+                    value: "pricing".into(),
+                }],
+                statistic: Some("Sum".into()),
+                extended_statistic: None,
+                period: 300,
+                evaluation_periods: 1,
+                datapoints_to_alarm: None,
+                threshold: 1.0,
+                comparison_operator: Comparison::GreaterThanOrEqualToThreshold,
+                treat_missing_data: MissingData::Missing,
+                alarm_actions: vec![],
+            },
+            before_ms,
+        )
+        .unwrap();
+
+    let sample = &sample_listings()[0];
+    upload_listing(&local, &sample.manifest, &sample.photos)
+        .await
+        .unwrap();
+    local.system.run_pending().await.unwrap();
+    let after_ms = unix_ms(local.clock.now());
+
+    // pricing's listing line: one listing priced, stamped on the local clock.
+    let priced = local.cloudwatch.datapoints(&MetricKey {
+        namespace: "DamagePricing".into(),
+        name: "ListingsPriced".into(),
+        dimensions: BTreeMap::from([("Function".into(), "pricing".into())]),
+    });
+    assert_eq!(priced.len(), 1, "{priced:?}");
+    assert_eq!(priced[0].value, 1.0);
+    assert!(
+        (before_ms..=after_ms).contains(&priced[0].timestamp_ms),
+        "{} not within the local clock's {before_ms}..={after_ms}",
+        priced[0].timestamp_ms
+    );
+    // Its photo lines, under the model version the endpoint served.
+    let latency = local.cloudwatch.datapoints(&MetricKey {
+        namespace: "DamagePricing".into(),
+        name: "InferenceLatency".into(),
+        dimensions: BTreeMap::from([("ModelVersion".into(), local.endpoint.model_version())]),
+    });
+    assert_eq!(latency.len(), sample.photos.len(), "{latency:?}");
+
+    // The alarm, evaluated at the local clock's now, sees the line.
+    let events = local.cloudwatch.evaluate(after_ms);
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        local.cloudwatch.state("listings-priced"),
+        Some(AlarmState::Alarm)
+    );
+
+    // The lines stay on disk as CloudWatch Logs would keep them, the same lines that were ingested.
+    let log = std::fs::read_to_string(dir.path().join("local-aws/cloudwatch/emf.jsonl")).unwrap();
+    let replay = LocalCloudWatch::new();
+    assert_eq!(
+        replay.ingest_logs(&log).unwrap(),
+        sample.photos.len() * 3 + 3
     );
 }
