@@ -15,12 +15,13 @@
 //!   breaching periods reach `DatapointsToAlarm`, or all present periods breach when fewer than
 //!   `DatapointsToAlarm` are present (CloudWatch's rule for partial data), else `OK`.
 //!
-//! The clock: the functions' EMF lines are stamped with the [`LocalClock`], the time the local
-//! functions see, as they are written ([`FunctionLogs`]); drift-check's datums carry the time it
-//! is handed from it. In Lambda an EMF line carries this machine's clock; here a scenario may
-//! have moved the local clock ahead of it (a scheduled check at the next midnight), and a line
-//! stamped with the machine's clock would fall outside every period an alarm evaluated at the
-//! local clock's now reads.
+//! The clock: every timestamp here is on the [`LocalClock`], the time the local functions see,
+//! and the alarms are evaluated at its now. The functions' EMF lines are stamped with it as they
+//! are written ([`FunctionLogs`]), drift-check's datums carry the time it is handed from it, and
+//! the canary's traffic moves it a minute per baking poll and publishes at it
+//! ([`crate::lifecycle::CanaryReplay`]). In Lambda an EMF line carries this machine's clock; here a
+//! scenario may have moved the local clock ahead of it (a scheduled check at the next midnight),
+//! and a line stamped with the machine's clock would fall outside every period an alarm reads.
 
 use std::collections::BTreeMap;
 use std::io::Write;

@@ -413,7 +413,7 @@ pub async fn build_with(
         cloudwatch.clone(),
         functions.clone(),
         canary_photos(options.canary_requests),
-        clock.now_ms(),
+        clock.clone(),
     ));
     sagemaker.set_canary_traffic(canary.clone());
 

@@ -1,7 +1,7 @@
 //! The CloudWatch stand-in end to end: metrics from EMF log lines and drift-check's datums,
 //! alarms that change state as CloudWatch's would, and the state-change event that approval-guard
 //! and drift-check parse, delivered to the function an alarm action names; and the EMF lines the
-//! functions write in a local run, stamped with the local clock.
+//! functions write in a local run, stamped with the local clock the alarms are evaluated on.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -12,9 +12,15 @@ use damage_pricing::cloudwatch::{
     MissingData,
 };
 use damage_pricing::demo::sample_listings;
-use damage_pricing::pipeline::{LocalOptions, ProjectFiles, build, upload_listing};
+use damage_pricing::functions::{DATA_BUCKET, ENDPOINT_NAME};
+use damage_pricing::pipeline::{
+    LocalOptions, ProjectFiles, build, local_substitutions, upload_listing,
+};
+use damage_pricing::sagemaker::{Canary, CanaryTraffic, ServedModel};
+use damage_pricing::scenario::slow_container;
 use damage_pricing::{FunctionError, LocalFunction};
 use platform::emf::{MetricsLine, Unit};
+use platform::store::{ObjectStore, PutOptions, S3Location};
 use serde_json::{Value, json};
 
 const MINUTE_MS: i64 = 60_000;
@@ -294,4 +300,79 @@ async fn a_local_runs_emf_lines_reach_its_cloudwatch_on_the_local_clock() {
         replay.ingest_logs(&log).unwrap(),
         sample.photos.len() * 3 + 3
     );
+}
+
+#[tokio::test]
+async fn canary_polls_are_minutes_on_the_local_clock_and_its_alarm_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = ProjectFiles::locate(None);
+    let local = build(dir.path(), &files, &LocalOptions::default())
+        .await
+        .unwrap();
+    let key = "models/m-1/model.onnx";
+    local
+        .store
+        .put(
+            DATA_BUCKET,
+            key,
+            std::fs::read(&files.model).unwrap(),
+            PutOptions::default(),
+        )
+        .await
+        .unwrap();
+    let serving = ServedModel {
+        endpoint_config: "m-0-cfg".into(),
+        model_package_arn: None,
+        model_version: Some("m-0".into()),
+        model_data: S3Location::new(DATA_BUCKET, key),
+        canary_fault: None,
+    };
+    let canary = Canary {
+        endpoint: ENDPOINT_NAME.into(),
+        serving: serving.clone(),
+        canary: ServedModel {
+            endpoint_config: "m-1-cfg".into(),
+            model_version: Some("m-1".into()),
+            canary_fault: Some(slow_container()),
+            ..serving
+        },
+        alarms: vec![],
+        polls_left: 15,
+    };
+    let latency_alarm = &local_substitutions()["LatencyAlarmName"];
+    // The deployment follows a scheduled check: the local clock is past this machine's.
+    local.clock.advance_to(local.clock.next_midnight(5));
+    let start_ms = local.clock.now_ms();
+
+    for poll in 1..=3 {
+        local.canary.bake(&canary).await;
+        assert!(
+            local.clock.now_ms() - start_ms >= poll * MINUTE_MS,
+            "poll {poll} is a minute on the local clock"
+        );
+        // The latency alarm wants 3 breaching minutes of 5: the third poll's.
+        assert_eq!(
+            local.cloudwatch.in_alarm(latency_alarm),
+            poll == 3,
+            "poll {poll}"
+        );
+    }
+    let latency = local.cloudwatch.datapoints(&MetricKey {
+        namespace: "AWS/SageMaker".into(),
+        name: "ModelLatency".into(),
+        dimensions: BTreeMap::from([
+            ("EndpointName".into(), ENDPOINT_NAME.into()),
+            ("VariantName".into(), "AllTraffic".into()),
+        ]),
+    });
+    assert_eq!(latency.len(), 3 * 4, "four requests a poll");
+    assert!(
+        latency
+            .iter()
+            .all(|p| (start_ms..=local.clock.now_ms()).contains(&p.timestamp_ms)),
+        "{latency:?} after {start_ms}"
+    );
+    let polls = local.canary.polls();
+    assert_eq!(polls[2].alarms[0].alarm, *latency_alarm);
+    assert!(polls[2].latency_p95_ms > 400.0);
 }
