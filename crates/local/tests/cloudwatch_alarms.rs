@@ -11,7 +11,7 @@ use damage_pricing::cloudwatch::{
     AlarmDefinition, AlarmState, AlarmStates, Comparison, Dimension, LocalCloudWatch, MetricKey,
     MissingData,
 };
-use damage_pricing::demo::sample_listings;
+use damage_pricing::demo::{cloudwatch_summary, sample_listings};
 use damage_pricing::functions::{DATA_BUCKET, ENDPOINT_NAME};
 use damage_pricing::pipeline::{
     LocalOptions, ProjectFiles, build, local_substitutions, upload_listing,
@@ -284,6 +284,15 @@ async fn a_local_runs_emf_lines_reach_its_cloudwatch_on_the_local_clock() {
         dimensions: BTreeMap::from([("ModelVersion".into(), local.endpoint.model_version())]),
     });
     assert_eq!(latency.len(), sample.photos.len(), "{latency:?}");
+
+    // The demo's report reads the same numbers back.
+    let summary = cloudwatch_summary(&local);
+    assert!(
+        summary.contains("listings priced 1, sent to review "),
+        "{summary}"
+    );
+    assert!(summary.contains("inference latency p95 "), "{summary}");
+    assert!(!summary.contains("p95 - ms"), "{summary}");
 
     // The alarm, evaluated at the local clock's now, sees the line.
     let events = local.cloudwatch.evaluate(after_ms);
