@@ -1,13 +1,18 @@
-//! The command line of local mode. Parsing is plain: a handful of subcommands and flags.
+//! The command line of local mode: `clap` derive, one struct per subcommand holding exactly the
+//! flags that subcommand uses. Parsing (help, version, usage errors) is clap's; [`run`] carries out
+//! a parsed command line.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use platform::store::ObjectStore;
 use serde_json::Value;
 
 use std::time::Instant;
 
+use crate::cloudwatch::EMF_LOG_KEY;
 use crate::demo::{DEMO_PROFILE, DemoReport, run_inspection, run_lifecycle, set_up, summary_table};
 use crate::functions::DATA_BUCKET;
 use crate::pipeline::{
@@ -20,51 +25,248 @@ use crate::scenario::scheduled_drift_check;
 use crate::scenario::slow_container;
 use crate::services::SERVICES_BUCKET;
 
-pub const USAGE: &str = "\
-damage-pricing: Damage Pricing on this machine, no AWS account needed
+/// Where local mode keeps its state unless `--state` says otherwise.
+const DEFAULT_STATE: &str = ".local-state";
 
-USAGE:
-    damage-pricing [demo] [--state DIR]
-        The main job end to end (the default): sample listings validated, priced, published or
-        reviewed; then a week of night photos, the scheduled drift check, the retrain it starts,
-        approval-guard's gate, a canary deployment and the alarm that rolls it back.
-    damage-pricing price FOLDER [--base-price EUR] [--state DIR]
-        Prices the photos in FOLDER (JPEG or PNG) as one listing with the committed model.
-    damage-pricing drift [--input EVENT.json] [--state DIR]
-        Runs drift-check on the demo's data and whatever it starts; prints its answer. Without
-        --input, as the schedule does: at the next midnight, over the week before it.
-    damage-pricing run DEFINITION.asl.json --input FILE [--mock-config FILE --test-case NAME]
-                       [--local-stand-ins] [--state DIR]
-        Runs any state machine locally. Task states named in the mock config's test case are
-        answered from it (the Step Functions Local mock format); a state it does not mock fails
-        the run, unless --local-stand-ins lets the project's functions and the local SageMaker,
-        SNS and EventBridge stand-ins answer it. One of the two is needed.
-    damage-pricing history MACHINE EXECUTION [--state DIR]
-        Prints an execution's history.
-    damage-pricing test-state STATE.json [--name NAME] [--input FILE] [--mock FILE]
-                              [--variables FILE] [--inspection-level INFO|DEBUG]
-        Tests one state offline, as Step Functions' TestState API does: STATE.json is the state's
-        definition, --mock a Task's answer ({\"Return\": ...} or {\"Throw\": {\"Error\", \"Cause\"}}),
-        --variables a JSON object of variables. Prints the status, output, error, next state and,
-        with DEBUG, the data after each processing step.
-    damage-pricing review [--port N] [--reviewer NAME] [--qa-fraction F] [--state DIR]
-        The review console on 127.0.0.1 (prints its address and a login token): the sample
-        listings are priced, those that need a person wait in its queue, and the published ones
-        the QA sample takes wait in its QA queue. Verdicts resume the executions.
+/// The `damage-pricing` command line. Without a command it runs the demo, with the demo's options.
+#[derive(Debug, Parser)]
+#[command(
+    name = "damage-pricing",
+    version,
+    about = "Damage Pricing on this machine, no AWS account needed.",
+    args_conflicts_with_subcommands = true,
+    after_help = "Without a command, `damage-pricing [OPTIONS]` runs the demo. \
+                  `damage-pricing COMMAND --help` describes a command."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// The demo's options, for `damage-pricing` without a command.
+    #[command(flatten)]
+    pub demo: DemoArgs,
+}
 
-OPTIONS:
-    --state DIR    where every bucket, record and execution is kept [default: .local-state]
-    --project DIR  the repository (state machines, model) [default: found automatically]
-    --base-price   the listing's price before damage, for `price` [default: 20000]
-    --port         the review console's port on 127.0.0.1, 0 for any free one [default: 8080]
-    --reviewer     who logs in to the review console [default: reviewer]
-    --qa-fraction  the pricing policy's QA sample fraction for `review` [default: the policy's]
-";
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The main job end to end (the default).
+    ///
+    /// Sample listings validated, priced, published or reviewed; then a week of night photos, the
+    /// scheduled drift check, the retrain it starts, approval-guard's gate, a canary deployment
+    /// and the alarm that rolls it back.
+    Demo(DemoArgs),
+    /// Prices the photos in FOLDER (JPEG or PNG) as one listing with the committed model.
+    Price(PriceArgs),
+    /// Runs drift-check on the demo's data and whatever it starts; prints its answer.
+    ///
+    /// Without --input, as the schedule does: at the next midnight, over the week before it.
+    Drift(DriftArgs),
+    /// Runs any state machine locally.
+    ///
+    /// Task states named in the mock config's test case are answered from it (the Step Functions
+    /// Local mock format); a state it does not mock fails the run, unless --local-stand-ins lets
+    /// the project's functions and the local SageMaker, SNS and EventBridge stand-ins answer it.
+    /// One of the two is needed.
+    Run(RunArgs),
+    /// Prints an execution's history.
+    History(HistoryArgs),
+    /// Tests one state offline, as Step Functions' TestState API does.
+    ///
+    /// STATE.json is the state's definition. Prints the status, output, error, next state and,
+    /// with DEBUG, the data after each processing step.
+    TestState(TestStateArgs),
+    /// The review console on 127.0.0.1 (prints its address and a login token).
+    ///
+    /// The sample listings are priced, those that need a person wait in its queue, and the
+    /// published ones the QA sample takes wait in its QA queue. Verdicts resume the executions.
+    Review(ReviewArgs),
+}
 
+/// `--state` and `--project`: what every command that builds the local system reads.
+#[derive(Debug, Clone, Args)]
+pub struct Dirs {
+    /// Where every bucket, record and execution is kept.
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_STATE)]
+    pub state: PathBuf,
+    /// The repository (state machines, model) [default: found automatically].
+    #[arg(long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+}
+
+impl Dirs {
+    fn files(&self) -> ProjectFiles {
+        ProjectFiles::locate(self.project.as_deref())
+    }
+}
+
+/// The model profiles of `config/profiles/`, as `--profile` names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModelProfile {
+    DamageDetector,
+    BatterySohRegressor,
+    FailureClassifier,
+}
+
+impl ModelProfile {
+    /// The name on the command line (and of the profile's file).
+    pub fn name(self) -> String {
+        self.to_possible_value()
+            .map(|v| v.get_name().to_string())
+            .unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub dirs: Dirs,
+    /// The model profile the demo plays.
+    #[arg(long, value_name = "NAME", value_enum, default_value_t = ModelProfile::DamageDetector)]
+    pub profile: ModelProfile,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PriceArgs {
+    /// A folder of photos (.jpg, .jpeg, .png); its name becomes the listing id.
+    #[arg(value_name = "FOLDER")]
+    pub folder: PathBuf,
+    /// The listing's price before damage.
+    #[arg(long, value_name = "EUR", default_value_t = 20_000.0, value_parser = positive_amount)]
+    pub base_price: f64,
+    #[command(flatten)]
+    pub dirs: Dirs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DriftArgs {
+    /// The drift-check event to invoke it with, instead of the schedule's.
+    #[arg(long, value_name = "EVENT.json")]
+    pub input: Option<PathBuf>,
+    #[command(flatten)]
+    pub dirs: Dirs,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(group(
+    ArgGroup::new("answers")
+        .args(["mock_config", "local_stand_ins"])
+        .multiple(true)
+        .required(true)
+))]
+pub struct RunArgs {
+    /// The state machine's definition.
+    #[arg(value_name = "DEFINITION.asl.json")]
+    pub definition: PathBuf,
+    /// The execution's input [default: {}].
+    #[arg(long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// A Step Functions Local mock configuration; needs --test-case.
+    #[arg(long, value_name = "FILE", requires = "test_case")]
+    pub mock_config: Option<PathBuf>,
+    /// The mock configuration's test case to run; needs --mock-config.
+    #[arg(long, value_name = "NAME", requires = "mock_config")]
+    pub test_case: Option<String>,
+    /// Lets local mode's functions and stand-ins answer the Task states no mock answers.
+    #[arg(long)]
+    pub local_stand_ins: bool,
+    #[command(flatten)]
+    pub dirs: Dirs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct HistoryArgs {
+    /// The state machine (`inspection`, `retrain` or a `run` definition's name).
+    pub machine: String,
+    /// The execution's name.
+    pub execution: String,
+    /// Where every bucket, record and execution is kept.
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_STATE)]
+    pub state: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TestStateArgs {
+    /// The state's definition.
+    #[arg(value_name = "STATE.json")]
+    pub definition: PathBuf,
+    /// The state's name.
+    #[arg(long, value_name = "NAME", default_value = "State")]
+    pub name: String,
+    /// The state's input [default: {}].
+    #[arg(long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// A Task's answer: {"Return": ...} or {"Throw": {"Error": ..., "Cause": ...}}.
+    #[arg(long, value_name = "FILE")]
+    pub mock: Option<PathBuf>,
+    /// A JSON object of variables the state sees.
+    #[arg(long, value_name = "FILE")]
+    pub variables: Option<PathBuf>,
+    /// How much to report.
+    #[arg(long, value_name = "LEVEL", value_enum, default_value_t = InspectionLevel::Info)]
+    pub inspection_level: InspectionLevel,
+}
+
+/// TestState's `inspectionLevel`, spelt as the API spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InspectionLevel {
+    #[value(name = "INFO")]
+    Info,
+    #[value(name = "DEBUG")]
+    Debug,
+}
+
+impl From<InspectionLevel> for asl::InspectionLevel {
+    fn from(level: InspectionLevel) -> Self {
+        match level {
+            InspectionLevel::Info => Self::Info,
+            InspectionLevel::Debug => Self::Debug,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReviewArgs {
+    /// The review console's port on 127.0.0.1, 0 for any free one.
+    #[arg(long, value_name = "N", default_value_t = 8080)]
+    pub port: u16,
+    /// Who logs in to the review console.
+    #[arg(long, value_name = "NAME", default_value = "reviewer")]
+    pub reviewer: String,
+    /// The pricing policy's QA sample fraction, within 0..=1 [default: the policy's].
+    #[arg(long, value_name = "F", value_parser = fraction)]
+    pub qa_fraction: Option<f64>,
+    #[command(flatten)]
+    pub dirs: Dirs,
+}
+
+fn positive_amount(text: &str) -> Result<f64, String> {
+    text.parse()
+        .ok()
+        .filter(|p: &f64| p.is_finite() && *p > 0.0)
+        .ok_or_else(|| format!("{text} is not a positive amount"))
+}
+
+fn fraction(text: &str) -> Result<f64, String> {
+    text.parse()
+        .ok()
+        .filter(|f: &f64| (0.0..=1.0).contains(f))
+        .ok_or_else(|| format!("{text} is not within 0..=1"))
+}
+
+/// Why a parsed command line could not be carried out.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
-    #[error("{0}\n\n{USAGE}")]
+    /// The command line parsed but asks for what cannot be done; exit status 2, as clap's own.
+    #[error("{0}\n\nFor more information, try '--help'.")]
     Usage(String),
+    #[error("no demo state under {state}: run `damage-pricing demo` first")]
+    NoDemoState { state: PathBuf },
+    #[error("no execution {execution} of {machine} under {state}")]
+    NoExecution {
+        machine: String,
+        execution: String,
+        state: PathBuf,
+    },
     #[error(transparent)]
     Pipeline(#[from] PipelineError),
     #[error("cannot read {path}")]
@@ -79,6 +281,8 @@ pub enum CliError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("the bundled pricing policy is not valid JSON")]
+    BundledPolicy(#[source] serde_json::Error),
     #[error(transparent)]
     Mock(#[from] asl::MockConfigError),
     #[error(transparent)]
@@ -93,107 +297,15 @@ pub enum CliError {
     },
 }
 
-/// Flags and positional arguments.
-struct Args {
-    positional: Vec<String>,
-    state: PathBuf,
-    project: Option<PathBuf>,
-    input: Option<PathBuf>,
-    mock_config: Option<PathBuf>,
-    test_case: Option<String>,
-    local_stand_ins: bool,
-    base_price: f64,
-    name: Option<String>,
-    mock: Option<PathBuf>,
-    variables: Option<PathBuf>,
-    inspection_level: asl::InspectionLevel,
-    port: u16,
-    reviewer: String,
-    qa_fraction: Option<f64>,
-}
-
-fn parse(args: &[String]) -> Result<Args, CliError> {
-    let mut parsed = Args {
-        positional: Vec::new(),
-        state: PathBuf::from(".local-state"),
-        project: None,
-        input: None,
-        mock_config: None,
-        test_case: None,
-        local_stand_ins: false,
-        base_price: 20_000.0,
-        name: None,
-        mock: None,
-        variables: None,
-        inspection_level: asl::InspectionLevel::Info,
-        port: 8080,
-        reviewer: "reviewer".into(),
-        qa_fraction: None,
-    };
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let mut value = |name: &str| {
-            it.next()
-                .cloned()
-                .ok_or_else(|| CliError::Usage(format!("{name} needs a value")))
-        };
-        match arg.as_str() {
-            "--state" => parsed.state = value("--state")?.into(),
-            "--project" => parsed.project = Some(value("--project")?.into()),
-            "--input" => parsed.input = Some(value("--input")?.into()),
-            "--mock-config" => parsed.mock_config = Some(value("--mock-config")?.into()),
-            "--test-case" => parsed.test_case = Some(value("--test-case")?),
-            "--local-stand-ins" => parsed.local_stand_ins = true,
-            "--name" => parsed.name = Some(value("--name")?),
-            "--mock" => parsed.mock = Some(value("--mock")?.into()),
-            "--variables" => parsed.variables = Some(value("--variables")?.into()),
-            "--inspection-level" => {
-                parsed.inspection_level = match value("--inspection-level")?.as_str() {
-                    "INFO" => asl::InspectionLevel::Info,
-                    "DEBUG" => asl::InspectionLevel::Debug,
-                    other => {
-                        return Err(CliError::Usage(format!(
-                            "--inspection-level {other} is not INFO or DEBUG"
-                        )));
-                    }
-                };
-            }
-            "--base-price" => {
-                let text = value("--base-price")?;
-                parsed.base_price = text
-                    .parse()
-                    .ok()
-                    .filter(|p: &f64| p.is_finite() && *p > 0.0)
-                    .ok_or_else(|| {
-                        CliError::Usage(format!("--base-price {text} is not a positive amount"))
-                    })?;
-            }
-            "--port" => {
-                let text = value("--port")?;
-                parsed.port = text
-                    .parse()
-                    .map_err(|_| CliError::Usage(format!("--port {text} is not a port number")))?;
-            }
-            "--reviewer" => parsed.reviewer = value("--reviewer")?,
-            "--qa-fraction" => {
-                let text = value("--qa-fraction")?;
-                parsed.qa_fraction = Some(
-                    text.parse()
-                        .ok()
-                        .filter(|f: &f64| (0.0..=1.0).contains(f))
-                        .ok_or_else(|| {
-                            CliError::Usage(format!("--qa-fraction {text} is not within 0..=1"))
-                        })?,
-                );
-            }
-            "-h" | "--help" => return Err(CliError::Usage("help".into())),
-            flag if flag.starts_with("--") => {
-                return Err(CliError::Usage(format!("unknown option {flag}")));
-            }
-            other => parsed.positional.push(other.to_string()),
+impl CliError {
+    /// The process's exit status: 2 for a usage error (as clap gives for the ones it finds),
+    /// 1 for any other failure.
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            Self::Usage(_) => ExitCode::from(2),
+            _ => ExitCode::FAILURE,
         }
     }
-    Ok(parsed)
 }
 
 fn read_json(path: &Path) -> Result<Value, CliError> {
@@ -207,30 +319,29 @@ fn read_json(path: &Path) -> Result<Value, CliError> {
     })
 }
 
-/// Runs the command line `args` (without the program name), writing to `out`.
-pub async fn run(args: &[String], out: &mut dyn Write) -> Result<(), CliError> {
-    let args = parse(args)?;
-    let command = args
-        .positional
-        .first()
-        .map(String::as_str)
-        .unwrap_or("demo");
-    let files = ProjectFiles::locate(args.project.as_deref());
-    match command {
-        "demo" => demo(&args, &files, out).await,
-        "run" => run_definition(&args, &files, out).await,
-        "price" => price_folder(&args, &files, out).await,
-        "drift" => drift(&args, &files, out).await,
-        "history" => history(&args, out),
-        "test-state" => test_state(&args, out).await,
-        "review" => review(&args, &files, out).await,
-        other => Err(CliError::Usage(format!("unknown command {other}"))),
+/// Carries out a parsed command line, writing to `out`.
+pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
+    match cli.command.unwrap_or(Command::Demo(cli.demo)) {
+        Command::Demo(args) => match args.profile {
+            ModelProfile::DamageDetector => demo(&args, out).await,
+            // The one place the other profiles are refused, until the demo can play them.
+            other => Err(CliError::Usage(format!(
+                "--profile {}: not yet; the demo plays damage-detector only",
+                other.name()
+            ))),
+        },
+        Command::Run(args) => run_definition(&args, out).await,
+        Command::Price(args) => price_folder(&args, out).await,
+        Command::Drift(args) => drift(&args, out).await,
+        Command::History(args) => history(&args, out),
+        Command::TestState(args) => test_state(&args, out).await,
+        Command::Review(args) => review(&args, out).await,
     }
 }
 
-async fn demo(args: &Args, files: &ProjectFiles, out: &mut dyn Write) -> Result<(), CliError> {
-    let root = fresh(&args.state, "demo")?;
-    collect_metrics(&root);
+async fn demo(args: &DemoArgs, out: &mut dyn Write) -> Result<(), CliError> {
+    let files = &args.dirs.files();
+    let root = fresh(&args.dirs.state, "demo")?;
     let started = Instant::now();
     let mut local = build(&root, files, &demo_options()).await?;
     let _ = writeln!(
@@ -249,7 +360,7 @@ async fn demo(args: &Args, files: &ProjectFiles, out: &mut dyn Write) -> Result<
          Drift reports: data/reports/drift/  Evaluations: data/evaluations/  Baselines: data/baselines/\n\
          Approval audit: data/audit/  Executions: {SERVICES_BUCKET}/executions/  SageMaker: {SERVICES_BUCKET}/sagemaker/\n\
          Published events: {SERVICES_BUCKET}/events/  Notifications and reviews: {SERVICES_BUCKET}/sns/\n\
-         Metrics (EMF lines): {SERVICES_BUCKET}/cloudwatch/emf.jsonl\n\
+         Metrics (EMF lines): {SERVICES_BUCKET}/{EMF_LOG_KEY}\n\
          An execution's history: damage-pricing history MACHINE EXECUTION",
         started.elapsed().as_secs_f64(),
         root = root.display()
@@ -288,17 +399,10 @@ fn demo_options() -> LocalOptions {
 }
 
 /// Prices a folder of photos as one listing.
-async fn price_folder(
-    args: &Args,
-    files: &ProjectFiles,
-    out: &mut dyn Write,
-) -> Result<(), CliError> {
-    let folder = args
-        .positional
-        .get(1)
-        .map(PathBuf::from)
-        .ok_or_else(|| CliError::Usage("price needs a folder of photos".into()))?;
-    let photos = read_photos(&folder)?;
+async fn price_folder(args: &PriceArgs, out: &mut dyn Write) -> Result<(), CliError> {
+    let files = &args.dirs.files();
+    let folder = &args.folder;
+    let photos = read_photos(folder)?;
     if photos.is_empty() {
         return Err(CliError::Usage(format!(
             "{} holds no .jpg, .jpeg or .png file",
@@ -321,8 +425,7 @@ async fn price_folder(
         })
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| "listing".into());
-    let root = fresh(&args.state, "price")?;
-    collect_metrics(&root);
+    let root = fresh(&args.dirs.state, "price")?;
     let mut local = build(&root, files, &LocalOptions::default()).await?;
     let manifest = Manifest {
         listing_id: listing_id.clone(),
@@ -400,15 +503,14 @@ fn read_photos(folder: &Path) -> Result<Vec<(String, Vec<u8>)>, CliError> {
 }
 
 /// Runs drift-check on the demo's state and whatever it starts.
-async fn drift(args: &Args, files: &ProjectFiles, out: &mut dyn Write) -> Result<(), CliError> {
-    let root = args.state.join("demo");
+async fn drift(args: &DriftArgs, out: &mut dyn Write) -> Result<(), CliError> {
+    let files = &args.dirs.files();
+    let root = args.dirs.state.join("demo");
     if !root.exists() {
-        return Err(CliError::Usage(format!(
-            "no demo state under {}: run `damage-pricing demo` first",
-            args.state.display()
-        )));
+        return Err(CliError::NoDemoState {
+            state: args.dirs.state.clone(),
+        });
     }
-    collect_metrics(&root);
     let mut local = build(&root, files, &demo_options()).await?;
     let (answer, executions) = match &args.input {
         Some(path) => {
@@ -444,40 +546,9 @@ async fn drift(args: &Args, files: &ProjectFiles, out: &mut dyn Write) -> Result
     Ok(())
 }
 
-/// Sends the functions' EMF metric lines to `ROOT/local-aws/cloudwatch/emf.jsonl`, where the
-/// CloudWatch stand-in reads them, instead of this terminal.
-fn collect_metrics(root: &Path) {
-    let dir = root.join(SERVICES_BUCKET).join("cloudwatch");
-    let path = dir.join("emf.jsonl");
-    let file = std::fs::create_dir_all(&dir).and_then(|()| {
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-    });
-    match file {
-        Ok(file) => {
-            let file = std::sync::Mutex::new(file);
-            platform::emf::set_sink(move |line| {
-                let mut f = file.lock().unwrap_or_else(|p| p.into_inner());
-                // Metrics are best effort, as they are in Lambda.
-                let _ = writeln!(f, "{line}");
-            });
-        }
-        Err(e) => tracing::warn!(path = %path.display(), error = %e, "metrics stay on stdout"),
-    }
-}
-
-async fn run_definition(
-    args: &Args,
-    files: &ProjectFiles,
-    out: &mut dyn Write,
-) -> Result<(), CliError> {
-    let definition = args
-        .positional
-        .get(1)
-        .map(PathBuf::from)
-        .ok_or_else(|| CliError::Usage("run needs a definition file".into()))?;
+async fn run_definition(args: &RunArgs, out: &mut dyn Write) -> Result<(), CliError> {
+    let files = &args.dirs.files();
+    let definition = &args.definition;
     let input = match &args.input {
         Some(path) => read_json(path)?,
         None => Value::Object(Default::default()),
@@ -491,6 +562,7 @@ async fn run_definition(
                 .to_string()
         })
         .unwrap_or_else(|| "machine".into());
+    // clap has checked that the two come together, or --local-stand-ins stands in for them.
     let test_case = match (&args.mock_config, &args.test_case) {
         (Some(path), Some(case)) => {
             let text = std::fs::read_to_string(path).map_err(|source| CliError::Read {
@@ -499,19 +571,9 @@ async fn run_definition(
             })?;
             Some(asl::MockConfig::parse(&text)?.test_case(&machine, case)?)
         }
-        (None, None) if args.local_stand_ins => None,
-        (None, None) => {
-            return Err(CliError::Usage(
-                "run needs --mock-config and --test-case, --local-stand-ins, or both".into(),
-            ));
-        }
-        _ => {
-            return Err(CliError::Usage(
-                "--mock-config and --test-case go together".into(),
-            ));
-        }
+        _ => None,
     };
-    let root = args.state.join("runs");
+    let root = args.dirs.state.join("runs");
     let mut local = crate::pipeline::build_with(
         &root,
         files,
@@ -552,10 +614,7 @@ async fn run_definition(
 }
 
 /// `test-state`: one state through `asl::test_state`, printed as TestState's JSON answer.
-async fn test_state(args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
-    let Some(path) = args.positional.get(1) else {
-        return Err(CliError::Usage("test-state needs STATE.json".into()));
-    };
+async fn test_state(args: &TestStateArgs, out: &mut dyn Write) -> Result<(), CliError> {
     let optional = |path: &Option<PathBuf>| path.as_deref().map(read_json).transpose();
     let variables = match optional(&args.variables)? {
         None => serde_json::Map::new(),
@@ -567,12 +626,12 @@ async fn test_state(args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
         }
     };
     let request = asl::TestStateRequest {
-        name: args.name.clone().unwrap_or_else(|| "State".into()),
-        definition: read_json(Path::new(path))?,
+        name: args.name.clone(),
+        definition: read_json(&args.definition)?,
         input: optional(&args.input)?.unwrap_or_else(|| Value::Object(Default::default())),
         mock: optional(&args.mock)?,
         variables,
-        level: args.inspection_level,
+        level: args.inspection_level.into(),
     };
     let result = asl::test_state(request).await?;
     let text = serde_json::to_string_pretty(&result).unwrap_or_default();
@@ -580,12 +639,8 @@ async fn test_state(args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
     Ok(())
 }
 
-fn history(args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
-    let (Some(machine), Some(name)) = (args.positional.get(1), args.positional.get(2)) else {
-        return Err(CliError::Usage(
-            "history needs MACHINE and EXECUTION".into(),
-        ));
-    };
+fn history(args: &HistoryArgs, out: &mut dyn Write) -> Result<(), CliError> {
+    let (machine, name) = (&args.machine, &args.execution);
     // Executions of every scenario live under the state directory: look in each.
     let candidates = ["demo", "runs"].map(|scenario| {
         args.state
@@ -595,12 +650,14 @@ fn history(args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
             .join(machine)
             .join(format!("{name}.json"))
     });
-    let path = candidates.iter().find(|p| p.exists()).ok_or_else(|| {
-        CliError::Usage(format!(
-            "no execution {name} of {machine} under {}",
-            args.state.display()
-        ))
-    })?;
+    let path = candidates
+        .iter()
+        .find(|p| p.exists())
+        .ok_or_else(|| CliError::NoExecution {
+            machine: machine.clone(),
+            execution: name.clone(),
+            state: args.state.clone(),
+        })?;
     let record = read_json(path)?;
     let events: Vec<asl::HistoryEvent> = serde_json::from_value(record["history"].clone())
         .map_err(|source| CliError::Json {
@@ -613,12 +670,12 @@ fn history(args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
 }
 
 /// Serves the review console over freshly priced sample listings until stopped.
-async fn review(args: &Args, files: &ProjectFiles, out: &mut dyn Write) -> Result<(), CliError> {
-    let root = fresh(&args.state, "review")?;
-    let mut local = build(&root, files, &LocalOptions::default()).await?;
+async fn review(args: &ReviewArgs, out: &mut dyn Write) -> Result<(), CliError> {
+    let root = fresh(&args.dirs.state, "review")?;
+    let mut local = build(&root, &args.dirs.files(), &LocalOptions::default()).await?;
     if let Some(fraction) = args.qa_fraction {
-        let mut policy: Value = serde_json::from_str(pricing::policy::BUNDLED)
-            .map_err(|e| CliError::Usage(format!("bundled pricing policy: {e}")))?;
+        let mut policy: Value =
+            serde_json::from_str(pricing::policy::BUNDLED).map_err(CliError::BundledPolicy)?;
         policy["qa_fraction"] = fraction.into();
         let location = platform::store::S3Location::new(DATA_BUCKET, pricing::policy::OVERRIDE_KEY);
         platform::store::put_json(

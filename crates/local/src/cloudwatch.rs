@@ -14,17 +14,32 @@
 //!   `INSUFFICIENT_DATA` (`missing`) or keeps its state (`ignore`); otherwise `ALARM` when the
 //!   breaching periods reach `DatapointsToAlarm`, or all present periods breach when fewer than
 //!   `DatapointsToAlarm` are present (CloudWatch's rule for partial data), else `OK`.
+//!
+//! The clock: every timestamp here is on the [`LocalClock`], the time the local functions see,
+//! and the alarms are evaluated at its now. The functions' EMF lines are stamped with it as they
+//! are written ([`FunctionLogs`]), drift-check's datums carry the time it is handed from it, and
+//! the canary's traffic moves it a minute per baking poll and publishes at it
+//! ([`crate::lifecycle::CanaryReplay`]). In Lambda an EMF line carries this machine's clock; here a
+//! scenario may have moved the local clock ahead of it (a scheduled check at the next midnight),
+//! and a line stamped with the machine's clock would fall outside every period an alarm reads.
 
 use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use platform::emf::{MetricsLine, MetricsSink};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
+use crate::functions::LocalClock;
 use crate::runner::{FunctionError, LocalFunction, function_short_name};
 use crate::system::{LOCAL_ACCOUNT, LOCAL_REGION};
+
+/// Where the functions' EMF lines are kept, in the `local-aws` bucket (CloudWatch Logs' copy).
+pub const EMF_LOG_KEY: &str = "cloudwatch/emf.jsonl";
 
 /// A metric: namespace, name and dimensions.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -582,6 +597,58 @@ impl LocalCloudWatch {
             record.since_ms = now_ms;
         }
         events
+    }
+}
+
+/// The functions' metrics port in local mode, doing what Lambda's log agent and CloudWatch Logs
+/// do with an EMF line: each line is stamped with the [`LocalClock`], appended to the log file
+/// (`local-aws/cloudwatch/emf.jsonl`, for a person to read) and its metrics are extracted into
+/// local CloudWatch as it is written, so what the alarms and CloudWatch's numbers see is exactly
+/// the lines the functions wrote.
+pub struct FunctionLogs {
+    cloudwatch: Arc<LocalCloudWatch>,
+    clock: Arc<LocalClock>,
+    file: Option<Mutex<std::fs::File>>,
+}
+
+impl FunctionLogs {
+    /// Appends to the log file at `path` (created with its folder). A file that cannot be opened
+    /// is logged and skipped: the metrics still reach CloudWatch, as metrics are best effort.
+    pub fn open(cloudwatch: Arc<LocalCloudWatch>, clock: Arc<LocalClock>, path: &Path) -> Self {
+        let file = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| {
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+            });
+        let file = match file {
+            Ok(file) => Some(Mutex::new(file)),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "EMF lines are not kept on disk");
+                None
+            }
+        };
+        Self {
+            cloudwatch,
+            clock,
+            file,
+        }
+    }
+}
+
+impl MetricsSink for FunctionLogs {
+    fn emit(&self, line: &MetricsLine) {
+        let text = line.to_json(self.clock.now_ms()).to_string();
+        if let Some(file) = &self.file {
+            let mut file = file.lock().unwrap_or_else(|p| p.into_inner());
+            let _ = writeln!(file, "{text}");
+        }
+        if let Err(e) = self.cloudwatch.ingest_logs(&text) {
+            tracing::warn!(error = %e, line = %text, "an EMF line CloudWatch would not read");
+        }
     }
 }
 

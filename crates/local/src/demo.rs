@@ -2,6 +2,7 @@
 //! manual review and is resumed by a person's verdict, one is refused at intake. Everything it
 //! writes stays on disk under the state directory.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::Instant;
 
@@ -9,6 +10,7 @@ use detector::{Lighting, SynthConfig, generate};
 use platform::store::ObjectStore;
 use serde_json::{Value, json};
 
+use crate::cloudwatch::{MetricKey, Statistic};
 use crate::functions::DATA_BUCKET;
 use crate::lifecycle::load_served;
 use crate::pipeline::ProjectFiles;
@@ -196,6 +198,7 @@ pub async fn run_inspection(
             started.elapsed().as_millis()
         ),
     );
+    say(out, &cloudwatch_summary(local));
     let mut results = Vec::new();
     for sample in &listings {
         let key = format!("results/{}.json", sample.manifest.listing_id);
@@ -210,6 +213,39 @@ pub async fn run_inspection(
         executions,
         results,
     })
+}
+
+/// The numbers of the dashboard's prediction-distribution widget, read from local CloudWatch,
+/// where pricing's EMF lines put them: listings priced and sent to review, detections per photo
+/// and inference latency of the model the endpoint serves.
+pub fn cloudwatch_summary(local: &Local) -> String {
+    let model = local.endpoint.model_version();
+    let values = |name: &str, dimension: (&str, &str)| -> Vec<f64> {
+        let key = MetricKey {
+            namespace: pricing::document::NAMESPACE.into(),
+            name: name.into(),
+            dimensions: BTreeMap::from([(dimension.0.to_string(), dimension.1.to_string())]),
+        };
+        local
+            .cloudwatch
+            .datapoints(&key)
+            .iter()
+            .map(|p| p.value)
+            .collect()
+    };
+    let shown = |value: Option<f64>| value.map_or("-".to_string(), |v| format!("{v:.0}"));
+    let listings = |name| shown(Statistic::Sum.of(&values(name, ("Function", "pricing"))));
+    let detections = values("DetectionsPerPhoto", ("ModelVersion", &model));
+    let latency = values("InferenceLatency", ("ModelVersion", &model));
+    format!(
+        "   CloudWatch, from pricing's EMF lines: listings priced {}, sent to review {}; \
+         detections per photo p50 {}, p90 {}; inference latency p95 {} ms ({model})",
+        listings("ListingsPriced"),
+        listings("ListingsSentToReview"),
+        shown(Statistic::Percentile(50.0).of(&detections)),
+        shown(Statistic::Percentile(90.0).of(&detections)),
+        shown(Statistic::Percentile(95.0).of(&latency)),
+    )
 }
 
 fn say(out: &mut dyn Write, line: &str) {

@@ -112,7 +112,8 @@ impl LocalFunction for PricingFunction {
 }
 
 /// The time local functions see: this machine's clock, moved forward when a scenario lets time
-/// pass (a scheduled check that runs at the next midnight).
+/// pass (a scheduled check that runs at the next midnight, a canary's baking polls). Local
+/// CloudWatch's metrics and alarms are on this clock too (see [`crate::cloudwatch`]).
 #[derive(Debug, Default)]
 pub struct LocalClock {
     offset: RwLock<time::Duration>,
@@ -121,6 +122,18 @@ pub struct LocalClock {
 impl LocalClock {
     pub fn now(&self) -> OffsetDateTime {
         OffsetDateTime::now_utc() + *self.offset.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// [`Self::now`] in milliseconds since the Unix epoch, as CloudWatch timestamps are.
+    pub fn now_ms(&self) -> i64 {
+        i64::try_from(self.now().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+    }
+
+    /// Lets `by` pass (a negative duration is ignored: the clock never goes back).
+    pub fn advance(&self, by: time::Duration) {
+        if by.is_positive() {
+            *self.offset.write().unwrap_or_else(|p| p.into_inner()) += by;
+        }
     }
 
     /// Moves the clock forward to `at` (never backwards).

@@ -18,7 +18,7 @@ use crate::cloudwatch::{
     AlarmDefinition, AlarmState, Comparison, Datapoint, Dimension, LocalCloudWatch, MetricKey,
     MissingData,
 };
-use crate::functions::{DATA_BUCKET, ENDPOINT_NAME};
+use crate::functions::{DATA_BUCKET, ENDPOINT_NAME, LocalClock};
 use crate::runner::{LocalFunction, ServiceIntegration};
 use crate::sagemaker::{Canary, CanaryTraffic, LocalSageMaker, SageMakerError, ServedModel};
 use crate::system::function_arn;
@@ -364,20 +364,22 @@ pub struct AlarmAction {
     pub result: Value,
 }
 
-/// Canary traffic in local mode: on each baking poll (a minute on the state machine's clock),
-/// `photos` are sent to the canary model, each inference's measured latency (plus any declared
-/// [`crate::sagemaker::CanaryFault`]) and errors are published as SageMaker's endpoint metrics,
-/// the alarms are evaluated, and an alarm that goes into ALARM is delivered to its action.
+/// Canary traffic in local mode: each baking poll lets a minute pass on the local clock (the
+/// retrain state machine's `WaitForEndpoint` between polls), then `photos` are sent to the canary
+/// model, each inference's measured latency (plus any declared
+/// [`crate::sagemaker::CanaryFault`]) and errors are published as SageMaker's endpoint metrics at
+/// the clock's time, the alarms are evaluated at it, and an alarm that goes into ALARM is
+/// delivered to its action.
 pub struct CanaryReplay {
     store: Arc<dyn ObjectStore>,
     cloudwatch: Arc<LocalCloudWatch>,
     functions: BTreeMap<String, Arc<dyn LocalFunction>>,
     photos: Vec<Vec<u8>>,
+    clock: Arc<LocalClock>,
     state: Mutex<ReplayState>,
 }
 
 struct ReplayState {
-    clock_ms: i64,
     models: BTreeMap<String, Arc<Detector>>,
     polls: Vec<CanaryPoll>,
 }
@@ -388,15 +390,15 @@ impl CanaryReplay {
         cloudwatch: Arc<LocalCloudWatch>,
         functions: BTreeMap<String, Arc<dyn LocalFunction>>,
         photos: Vec<Vec<u8>>,
-        start_ms: i64,
+        clock: Arc<LocalClock>,
     ) -> Self {
         Self {
             store,
             cloudwatch,
             functions,
             photos,
+            clock,
             state: Mutex::new(ReplayState {
-                clock_ms: start_ms,
                 models: BTreeMap::new(),
                 polls: Vec::new(),
             }),
@@ -426,11 +428,8 @@ impl CanaryReplay {
 #[async_trait]
 impl CanaryTraffic for CanaryReplay {
     async fn bake(&self, canary: &Canary) {
-        let now_ms = {
-            let mut state = self.lock();
-            state.clock_ms += 60_000;
-            state.clock_ms
-        };
+        self.clock.advance(time::Duration::minutes(1));
+        let now_ms = self.clock.now_ms();
         let extra_ms = canary
             .canary
             .canary_fault

@@ -2,17 +2,19 @@
 
 use std::process::ExitCode;
 
-use damage_pricing::cli;
+use clap::Parser;
+use damage_pricing::cli::{self, Cli};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> ExitCode {
+    // --help and --version end here with 0, a usage error clap finds with 2.
+    let cli = Cli::parse();
     platform::telemetry::init_with_level(platform::telemetry::LogFormat::from_env(), "warn");
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match cli::run(&args, &mut std::io::stdout()).await {
+    match cli::run(cli, &mut std::io::stdout()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", platform::error::chain(&e));
-            ExitCode::FAILURE
+            e.exit_code()
         }
     }
 }

@@ -12,9 +12,8 @@ use platform::config::Config;
 use platform::store::{LocalStore, ObjectStore, PutOptions};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use time::OffsetDateTime;
 
-use crate::cloudwatch::LocalCloudWatch;
+use crate::cloudwatch::{EMF_LOG_KEY, FunctionLogs, LocalCloudWatch};
 use crate::functions::{
     ApprovalGuardFunction, DATA_BUCKET, DriftCheckFunction, ENDPOINT_NAME, LocalClock,
     LocalEndpoint, LocalEnv, PricingFunction, UPLOADS_BUCKET, ValidateFunction,
@@ -27,6 +26,7 @@ use crate::sagemaker::{
     CanaryFault, EvaluationSettings, LocalSageMaker, SageMakerError, SageMakerSettings,
     ServedModel, TrainingSettings,
 };
+use crate::services::SERVICES_BUCKET;
 use crate::system::{Foundation, LocalSystem, SystemError};
 
 /// Where the project's files are: state machines and the committed model.
@@ -103,7 +103,7 @@ pub struct Local {
     pub sagemaker: Arc<LocalSageMaker>,
     pub cloudwatch: Arc<LocalCloudWatch>,
     pub canary: Arc<CanaryReplay>,
-    /// The time drift-check and approval-guard see.
+    /// The time drift-check and approval-guard see, and local CloudWatch's time.
     pub clock: Arc<LocalClock>,
     /// Every function, by name (alarm actions and direct invocations reach them here).
     pub functions: BTreeMap<String, Arc<dyn LocalFunction>>,
@@ -313,11 +313,11 @@ pub async fn build_with(
     let env = LocalEnv::new();
     let config = Config::new(&env);
     let substitutions = local_substitutions();
-    let now_ms = unix_ms(OffsetDateTime::now_utc());
+    let clock = Arc::new(LocalClock::default());
 
     let cloudwatch = Arc::new(LocalCloudWatch::new());
     for alarm in endpoint_alarms(&substitutions) {
-        cloudwatch.put_alarm(alarm, now_ms)?;
+        cloudwatch.put_alarm(alarm, clock.now_ms())?;
     }
     let sagemaker = Arc::new(
         LocalSageMaker::open(
@@ -368,10 +368,14 @@ pub async fn build_with(
         deps: pricing::Deps {
             store: store.clone(),
             endpoint: endpoint.clone(),
+            metrics: Arc::new(FunctionLogs::open(
+                cloudwatch.clone(),
+                clock.clone(),
+                &root.join(SERVICES_BUCKET).join(EMF_LOG_KEY),
+            )),
             settings: pricing::Settings::from_config(&config)?,
         },
     });
-    let clock = Arc::new(LocalClock::default());
     let drift_check = Arc::new(DriftCheckFunction {
         clock: clock.clone(),
         deps: drift_check::Deps {
@@ -409,7 +413,7 @@ pub async fn build_with(
         cloudwatch.clone(),
         functions.clone(),
         canary_photos(options.canary_requests),
-        now_ms,
+        clock.clone(),
     ));
     sagemaker.set_canary_traffic(canary.clone());
 
@@ -442,10 +446,6 @@ pub async fn build_with(
     };
     local.system.remember_saved_executions().await?;
     Ok(local)
-}
-
-fn unix_ms(t: OffsetDateTime) -> i64 {
-    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
 /// The requests canary traffic replays: seller photos in every light, seeded.

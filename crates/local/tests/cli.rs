@@ -1,14 +1,34 @@
-//! The command line: `price` on a folder of photos, `drift` on a state without a demo, and the
-//! errors a person gets for bad arguments.
+//! The command line: `price` on a folder of photos, `drift` on a state without a demo, the
+//! errors a person gets for bad arguments, and the binary's help and exit statuses.
 
-use damage_pricing::cli::{CliError, run};
+use std::process::Command;
+
+use clap::Parser;
+use damage_pricing::cli::{Cli, CliError, run};
 use detector::{Lighting, SynthConfig, generate};
 
+fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+    Cli::try_parse_from(std::iter::once("damage-pricing").chain(args.iter().copied()))
+}
+
 async fn cli(args: &[&str]) -> (Result<(), CliError>, String) {
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let parsed = parse(args).unwrap_or_else(|e| panic!("{args:?} does not parse: {e}"));
     let mut out = Vec::new();
-    let result = run(&args, &mut out).await;
+    let result = run(parsed, &mut out).await;
     (result, String::from_utf8_lossy(&out).into_owned())
+}
+
+/// The `damage-pricing` binary's exit status, stdout and stderr.
+fn binary(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_damage-pricing"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 #[tokio::test]
@@ -61,18 +81,14 @@ async fn bad_arguments_are_named() {
     let state = tempfile::tempdir().unwrap();
     let state_arg = state.path().to_str().unwrap();
     let empty = tempfile::tempdir().unwrap();
+    // Parsed, then refused by the command.
     for (args, expected) in [
-        (vec!["price"], "price needs a folder"),
         (
             vec!["price", empty.path().to_str().unwrap()],
             "holds no .jpg",
         ),
-        (
-            vec!["price", ".", "--base-price", "NaN"],
-            "not a positive amount",
-        ),
         (vec!["drift"], "run `damage-pricing demo` first"),
-        (vec!["frobnicate"], "unknown command frobnicate"),
+        (vec!["demo", "--profile", "failure-classifier"], "not yet"),
     ] {
         let mut args = args;
         args.extend(["--state", state_arg]);
@@ -80,6 +96,173 @@ async fn bad_arguments_are_named() {
         let message = result.expect_err("refused").to_string();
         assert!(message.contains(expected), "{args:?}: {message}");
     }
+    // Refused by the parser, naming what is wrong.
+    for (args, expected) in [
+        (vec!["price"], "<FOLDER>"),
+        (
+            vec!["price", ".", "--base-price", "NaN"],
+            "not a positive amount",
+        ),
+        (
+            vec!["price", ".", "--base-price", "0"],
+            "not a positive amount",
+        ),
+        (vec!["review", "--qa-fraction", "1.5"], "not within 0..=1"),
+        (vec!["review", "--port", "70000"], "--port"),
+        (vec!["frobnicate"], "frobnicate"),
+        (
+            vec!["test-state", "s.json", "--inspection-level", "LOUD"],
+            "LOUD",
+        ),
+        (
+            vec!["test-state", "s.json", "--inspection-level", "debug"],
+            "debug",
+        ),
+        (
+            vec!["demo", "--profile", "nonsense"],
+            "battery-soh-regressor",
+        ),
+        (
+            vec!["run", "m.asl.json", "--mock-config", "c.json"],
+            "--test-case",
+        ),
+        (
+            vec!["run", "m.asl.json", "--test-case", "T"],
+            "--mock-config",
+        ),
+        (vec!["run", "m.asl.json"], "--local-stand-ins"),
+        (vec!["history", "retrain"], "<EXECUTION>"),
+    ] {
+        let error = parse(&args).expect_err("refused");
+        assert_eq!(error.exit_code(), 2, "{args:?}");
+        let message = error.to_string();
+        assert!(message.contains(expected), "{args:?}: {message}");
+    }
+}
+
+#[test]
+fn each_flag_belongs_to_the_commands_that_use_it() {
+    for args in [
+        vec!["history", "retrain", "x", "--base-price", "1"],
+        vec!["history", "retrain", "x", "--project", "."],
+        vec!["test-state", "s.json", "--state", "dir"],
+        vec!["price", ".", "--port", "1"],
+        vec!["drift", "--mock", "m.json"],
+        vec!["demo", "--input", "e.json"],
+        vec!["review", "--profile", "damage-detector"],
+        // Without a command only the demo's options are taken.
+        vec!["--base-price", "1"],
+        // The demo's options without a command, or after it, not before another command.
+        vec!["--state", "dir", "price", "."],
+    ] {
+        let error = parse(&args).expect_err("refused");
+        assert_eq!(error.exit_code(), 2, "{args:?}: {error}");
+    }
+}
+
+#[test]
+fn flags_come_in_any_order_and_in_both_spellings() {
+    let a = parse(&["price", "--state", "s", "photos", "--base-price", "1"]).unwrap();
+    let b = parse(&["price", "--base-price=1", "photos", "--state=s"]).unwrap();
+    assert_eq!(format!("{a:?}"), format!("{b:?}"));
+    let a = parse(&[
+        "run",
+        "m.json",
+        "--test-case",
+        "T",
+        "--mock-config",
+        "c.json",
+    ])
+    .unwrap();
+    let b = parse(&["run", "--mock-config", "c.json", "m.json", "--test-case=T"]).unwrap();
+    assert_eq!(format!("{a:?}"), format!("{b:?}"));
+    // No command is the demo; its defaults are the documented ones.
+    let Cli { command, demo } = parse(&["--state=elsewhere"]).unwrap();
+    assert!(command.is_none());
+    assert_eq!(demo.dirs.state, std::path::Path::new("elsewhere"));
+    assert_eq!(
+        demo.profile,
+        damage_pricing::cli::ModelProfile::DamageDetector
+    );
+}
+
+#[test]
+fn help_and_version_exit_zero() {
+    for args in [&["--help"][..], &["-h"], &["help"]] {
+        let (code, out, _) = binary(args);
+        assert_eq!(code, 0, "{args:?}");
+        assert!(out.contains("Usage: damage-pricing"), "{args:?}: {out}");
+        for command in [
+            "demo",
+            "price",
+            "drift",
+            "run",
+            "history",
+            "test-state",
+            "review",
+        ] {
+            assert!(out.contains(command), "{args:?} names {command}: {out}");
+        }
+    }
+    for command in [
+        "demo",
+        "price",
+        "drift",
+        "run",
+        "history",
+        "test-state",
+        "review",
+    ] {
+        let (code, out, _) = binary(&[command, "--help"]);
+        assert_eq!(code, 0, "{command} --help");
+        assert!(
+            out.contains(&format!("Usage: damage-pricing {command}")),
+            "{command}: {out}"
+        );
+    }
+    let (code, out, _) = binary(&["--version"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out.trim(),
+        format!("damage-pricing {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn usage_errors_exit_two_and_say_what_is_wrong() {
+    let state = tempfile::tempdir().unwrap();
+    let state_arg = format!("--state={}", state.path().display());
+    for (args, expected) in [
+        (vec!["price"], "<FOLDER>"),
+        (vec!["frobnicate"], "frobnicate"),
+        // An extra positional argument is refused, not ignored.
+        (
+            vec!["history", "retrain", "a", "b"],
+            "unexpected argument 'b'",
+        ),
+        (vec!["price", ".", "extra"], "unexpected argument 'extra'"),
+        // Refused after parsing, with the same status.
+        (
+            vec!["demo", "--profile", "battery-soh-regressor", &state_arg],
+            "not yet",
+        ),
+    ] {
+        let (code, out, err) = binary(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+        assert!(out.is_empty(), "{args:?}: {out}");
+    }
+    // A command that cannot be carried out is not a usage error: status 1. `--state=DIR` is
+    // the state directory the command looks in.
+    let (code, _, err) = binary(&["history", &state_arg, "retrain", "nope"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!(
+            "no execution nope of retrain under {}",
+            state.path().display()
+        )),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -151,8 +334,6 @@ async fn test_state_runs_one_state_with_a_mock_and_variables() {
         serde_json::json!({"listing": "L-1"})
     );
 
-    let (result, _) = cli(&["test-state", &state, "--inspection-level", "LOUD"]).await;
-    assert!(matches!(result, Err(CliError::Usage(m)) if m.contains("LOUD")));
     let (result, _) = cli(&["test-state", &state]).await;
     assert!(matches!(
         result,

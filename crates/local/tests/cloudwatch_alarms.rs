@@ -1,16 +1,26 @@
 //! The CloudWatch stand-in end to end: metrics from EMF log lines and drift-check's datums,
 //! alarms that change state as CloudWatch's would, and the state-change event that approval-guard
-//! and drift-check parse, delivered to the function an alarm action names.
+//! and drift-check parse, delivered to the function an alarm action names; and the EMF lines the
+//! functions write in a local run, stamped with the local clock the alarms are evaluated on.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use damage_pricing::cloudwatch::{
-    AlarmDefinition, AlarmState, AlarmStates, Comparison, Dimension, LocalCloudWatch, MissingData,
+    AlarmDefinition, AlarmState, AlarmStates, Comparison, Dimension, LocalCloudWatch, MetricKey,
+    MissingData,
 };
+use damage_pricing::demo::{cloudwatch_summary, sample_listings};
+use damage_pricing::functions::{DATA_BUCKET, ENDPOINT_NAME};
+use damage_pricing::pipeline::{
+    LocalOptions, ProjectFiles, build, local_substitutions, upload_listing,
+};
+use damage_pricing::sagemaker::{Canary, CanaryTraffic, ServedModel};
+use damage_pricing::scenario::slow_container;
 use damage_pricing::{FunctionError, LocalFunction};
 use platform::emf::{MetricsLine, Unit};
+use platform::store::{ObjectStore, PutOptions, S3Location};
 use serde_json::{Value, json};
 
 const MINUTE_MS: i64 = 60_000;
@@ -201,4 +211,177 @@ async fn drift_datums_feed_alarms() {
             ["Feature"],
         "luminance_mean"
     );
+}
+
+fn unix_ms(t: time::OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+#[tokio::test]
+async fn a_local_runs_emf_lines_reach_its_cloudwatch_on_the_local_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut local = build(
+        dir.path(),
+        &ProjectFiles::locate(None),
+        &LocalOptions::default(),
+    )
+    .await
+    .unwrap();
+    // A scenario has let time pass: the local clock is a day ahead of this machine's.
+    local.clock.advance_to(local.clock.next_midnight(5));
+    let before_ms = unix_ms(local.clock.now());
+    assert!(before_ms - unix_ms(time::OffsetDateTime::now_utc()) > 5 * MINUTE_MS);
+    local
+        .cloudwatch
+        .put_alarm(
+            AlarmDefinition {
+                alarm_name: "listings-priced".into(),
+                alarm_description: None,
+                namespace: "DamagePricing".into(),
+                metric_name: "ListingsPriced".into(),
+                dimensions: vec![Dimension {
+                    name: "Function".into(),
+                    value: "pricing".into(),
+                }],
+                statistic: Some("Sum".into()),
+                extended_statistic: None,
+                period: 300,
+                evaluation_periods: 1,
+                datapoints_to_alarm: None,
+                threshold: 1.0,
+                comparison_operator: Comparison::GreaterThanOrEqualToThreshold,
+                treat_missing_data: MissingData::Missing,
+                alarm_actions: vec![],
+            },
+            before_ms,
+        )
+        .unwrap();
+
+    let sample = &sample_listings()[0];
+    upload_listing(&local, &sample.manifest, &sample.photos)
+        .await
+        .unwrap();
+    local.system.run_pending().await.unwrap();
+    let after_ms = unix_ms(local.clock.now());
+
+    // pricing's listing line: one listing priced, stamped on the local clock.
+    let priced = local.cloudwatch.datapoints(&MetricKey {
+        namespace: "DamagePricing".into(),
+        name: "ListingsPriced".into(),
+        dimensions: BTreeMap::from([("Function".into(), "pricing".into())]),
+    });
+    assert_eq!(priced.len(), 1, "{priced:?}");
+    assert_eq!(priced[0].value, 1.0);
+    assert!(
+        (before_ms..=after_ms).contains(&priced[0].timestamp_ms),
+        "{} not within the local clock's {before_ms}..={after_ms}",
+        priced[0].timestamp_ms
+    );
+    // Its photo lines, under the model version the endpoint served.
+    let latency = local.cloudwatch.datapoints(&MetricKey {
+        namespace: "DamagePricing".into(),
+        name: "InferenceLatency".into(),
+        dimensions: BTreeMap::from([("ModelVersion".into(), local.endpoint.model_version())]),
+    });
+    assert_eq!(latency.len(), sample.photos.len(), "{latency:?}");
+
+    // The demo's report reads the same numbers back.
+    let summary = cloudwatch_summary(&local);
+    assert!(
+        summary.contains("listings priced 1, sent to review "),
+        "{summary}"
+    );
+    assert!(summary.contains("inference latency p95 "), "{summary}");
+    assert!(!summary.contains("p95 - ms"), "{summary}");
+
+    // The alarm, evaluated at the local clock's now, sees the line.
+    let events = local.cloudwatch.evaluate(after_ms);
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        local.cloudwatch.state("listings-priced"),
+        Some(AlarmState::Alarm)
+    );
+
+    // The lines stay on disk as CloudWatch Logs would keep them, the same lines that were ingested.
+    let log = std::fs::read_to_string(dir.path().join("local-aws/cloudwatch/emf.jsonl")).unwrap();
+    let replay = LocalCloudWatch::new();
+    assert_eq!(
+        replay.ingest_logs(&log).unwrap(),
+        sample.photos.len() * 3 + 3
+    );
+}
+
+#[tokio::test]
+async fn canary_polls_are_minutes_on_the_local_clock_and_its_alarm_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = ProjectFiles::locate(None);
+    let local = build(dir.path(), &files, &LocalOptions::default())
+        .await
+        .unwrap();
+    let key = "models/m-1/model.onnx";
+    local
+        .store
+        .put(
+            DATA_BUCKET,
+            key,
+            std::fs::read(&files.model).unwrap(),
+            PutOptions::default(),
+        )
+        .await
+        .unwrap();
+    let serving = ServedModel {
+        endpoint_config: "m-0-cfg".into(),
+        model_package_arn: None,
+        model_version: Some("m-0".into()),
+        model_data: S3Location::new(DATA_BUCKET, key),
+        canary_fault: None,
+    };
+    let canary = Canary {
+        endpoint: ENDPOINT_NAME.into(),
+        serving: serving.clone(),
+        canary: ServedModel {
+            endpoint_config: "m-1-cfg".into(),
+            model_version: Some("m-1".into()),
+            canary_fault: Some(slow_container()),
+            ..serving
+        },
+        alarms: vec![],
+        polls_left: 15,
+    };
+    let latency_alarm = &local_substitutions()["LatencyAlarmName"];
+    // The deployment follows a scheduled check: the local clock is past this machine's.
+    local.clock.advance_to(local.clock.next_midnight(5));
+    let start_ms = local.clock.now_ms();
+
+    for poll in 1..=3 {
+        local.canary.bake(&canary).await;
+        assert!(
+            local.clock.now_ms() - start_ms >= poll * MINUTE_MS,
+            "poll {poll} is a minute on the local clock"
+        );
+        // The latency alarm wants 3 breaching minutes of 5: the third poll's.
+        assert_eq!(
+            local.cloudwatch.in_alarm(latency_alarm),
+            poll == 3,
+            "poll {poll}"
+        );
+    }
+    let latency = local.cloudwatch.datapoints(&MetricKey {
+        namespace: "AWS/SageMaker".into(),
+        name: "ModelLatency".into(),
+        dimensions: BTreeMap::from([
+            ("EndpointName".into(), ENDPOINT_NAME.into()),
+            ("VariantName".into(), "AllTraffic".into()),
+        ]),
+    });
+    assert_eq!(latency.len(), 3 * 4, "four requests a poll");
+    assert!(
+        latency
+            .iter()
+            .all(|p| (start_ms..=local.clock.now_ms()).contains(&p.timestamp_ms)),
+        "{latency:?} after {start_ms}"
+    );
+    let polls = local.canary.polls();
+    assert_eq!(polls[2].alarms[0].alarm, *latency_alarm);
+    assert!(polls[2].latency_p95_ms > 400.0);
 }

@@ -4,7 +4,8 @@
 
 use std::collections::BTreeSet;
 
-use damage_pricing::cli::run;
+use clap::Parser;
+use damage_pricing::cli::{Cli, run};
 use serde_json::Value;
 
 /// (state machine, test case, input, how it ends, states it passes through).
@@ -71,7 +72,8 @@ fn every_committed_test_case_is_listed_here() {
 async fn every_test_case_runs_on_its_mocks_alone() {
     for (machine, case, input, ends, passes) in CASES {
         let state = tempfile::tempdir().unwrap();
-        let args: Vec<String> = [
+        let args = Cli::try_parse_from([
+            "damage-pricing",
             "run",
             &repo(&format!("statemachines/{machine}.asl.json")),
             "--input",
@@ -82,12 +84,10 @@ async fn every_test_case_runs_on_its_mocks_alone() {
             case,
             "--state",
             state.path().to_str().unwrap(),
-        ]
-        .iter()
-        .map(|a| a.to_string())
-        .collect();
+        ])
+        .unwrap();
         let mut out = Vec::new();
-        run(&args, &mut out).await.unwrap();
+        run(args, &mut out).await.unwrap();
         let out = String::from_utf8_lossy(&out);
         assert!(!out.contains("States.Runtime"), "{case}: {out}");
         assert!(out.contains(ends), "{case}: {out}");
@@ -97,20 +97,17 @@ async fn every_test_case_runs_on_its_mocks_alone() {
     }
 }
 
-#[tokio::test]
-async fn run_wants_mocks_or_stand_ins_said_out_loud() {
-    let state = tempfile::tempdir().unwrap();
-    let args: Vec<String> = [
+#[test]
+fn run_wants_mocks_or_stand_ins_said_out_loud() {
+    let err = Cli::try_parse_from([
+        "damage-pricing",
         "run",
         &repo("statemachines/inspection.asl.json"),
         "--input",
         &repo("events/pricing/inspection-input.json"),
-        "--state",
-        state.path().to_str().unwrap(),
-    ]
-    .iter()
-    .map(|a| a.to_string())
-    .collect();
-    let err = run(&args, &mut Vec::new()).await.unwrap_err().to_string();
+    ])
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("--local-stand-ins"), "{err}");
+    assert!(err.contains("--mock-config"), "{err}");
 }

@@ -1,10 +1,10 @@
 //! CloudWatch Embedded Metric Format: metrics from the hot path without an API call per request.
-//! Lambda ships every stdout line to CloudWatch Logs, which extracts the metrics from lines in
-//! this format. Local mode reads the same lines back to evaluate alarms.
+//! A function hands its lines to a [`MetricsSink`]: in Lambda [`Stdout`], whose lines Lambda ships
+//! to CloudWatch Logs, which extracts the metrics; in local mode the local CloudWatch's, which
+//! does the same with the lines as they are written.
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::sync::OnceLock;
 
 use serde_json::{Map, Value, json};
 
@@ -101,32 +101,28 @@ impl MetricsLine {
         );
         Value::Object(root)
     }
-
-    /// Writes the line to stdout, where Lambda's log agent picks it up (or to the sink a local
-    /// host installed with [`set_sink`]).
-    pub fn emit(&self) {
-        let now = time::OffsetDateTime::now_utc();
-        let ms = (now.unix_timestamp_nanos() / 1_000_000) as i64;
-        let line = self.to_json(ms).to_string();
-        match SINK.get() {
-            Some(sink) => sink(&line),
-            None => {
-                let mut out = std::io::stdout().lock();
-                // A metric line that cannot be written must not fail the request it describes.
-                let _ = writeln!(out, "{line}");
-            }
-        }
-    }
 }
 
-type Sink = Box<dyn Fn(&str) + Send + Sync>;
+/// Where a function's metric lines go. The sink stamps each line with its clock's time
+/// (`_aws.Timestamp`), the time the metrics are filed under.
+pub trait MetricsSink: Send + Sync {
+    /// Writes one line. Metrics are best effort: a line that cannot be written must not fail
+    /// the request it describes, so this cannot fail.
+    fn emit(&self, line: &MetricsLine);
+}
 
-static SINK: OnceLock<Sink> = OnceLock::new();
+/// Lambda's sink: stdout, stamped with this machine's clock. Lambda's log agent ships each line
+/// to CloudWatch Logs, which extracts the metrics.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stdout;
 
-/// Sends every EMF line of this process to `sink` instead of stdout: local mode collects them
-/// the way CloudWatch Logs would. Only the first call takes effect; it says whether it did.
-pub fn set_sink(sink: impl Fn(&str) + Send + Sync + 'static) -> bool {
-    SINK.set(Box::new(sink)).is_ok()
+impl MetricsSink for Stdout {
+    fn emit(&self, line: &MetricsLine) {
+        let now = time::OffsetDateTime::now_utc();
+        let ms = (now.unix_timestamp_nanos() / 1_000_000) as i64;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", line.to_json(ms));
+    }
 }
 
 #[cfg(test)]

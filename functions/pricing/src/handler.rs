@@ -6,6 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures::stream::{self, StreamExt};
 use lambda_runtime::LambdaEvent;
+use platform::emf::MetricsSink;
 use platform::store::{ObjectStore, PutOptions, PutOutcome, S3Location, StoreError, put_json};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
@@ -31,6 +32,8 @@ const MAX_POLICY_BYTES: u64 = 1_000_000;
 pub struct Deps {
     pub store: Arc<dyn ObjectStore>,
     pub endpoint: Arc<dyn ModelEndpoint>,
+    /// Where the EMF metric lines go: stdout in Lambda, local CloudWatch in local mode.
+    pub metrics: Arc<dyn MetricsSink>,
     pub settings: Settings,
 }
 
@@ -113,7 +116,7 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<Summary, PricingError> 
     };
 
     for line in document::metrics_lines(&result, &runs) {
-        line.emit();
+        deps.metrics.emit(&line);
     }
     tracing::info!(
         listing_id = %result.listing_id,

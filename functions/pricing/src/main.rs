@@ -5,6 +5,7 @@ use std::sync::Arc;
 use lambda_runtime::{LambdaEvent, service_fn};
 use platform::aws::{load_sdk_config, s3_client, s3_force_path_style};
 use platform::config::{Config, Env};
+use platform::emf::Stdout;
 use platform::runtime::or_report_init;
 use platform::store::S3Store;
 use platform::telemetry::{self, LogFormat};
@@ -30,6 +31,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = Deps {
         store: Arc::new(store),
         endpoint: Arc::new(endpoint),
+        metrics: Arc::new(Stdout),
         settings,
     };
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {

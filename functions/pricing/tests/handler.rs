@@ -4,12 +4,13 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use platform::ErrorName;
 use platform::NamedError;
 use platform::config::Config;
+use platform::emf::{MetricsLine, MetricsSink};
 use platform::store::{LocalStore, ObjectStore, PutOptions, PutOutcome};
 use pricing::document::ResultDocument;
 use pricing::endpoint::{EndpointError, EndpointReply, ModelEndpoint};
@@ -54,9 +55,20 @@ impl ModelEndpoint for FakeEndpoint {
     }
 }
 
+/// The metric lines the handler writes, stamped at 0.
+#[derive(Default)]
+struct Metrics(Mutex<Vec<Value>>);
+
+impl MetricsSink for Metrics {
+    fn emit(&self, line: &MetricsLine) {
+        self.0.lock().unwrap().push(line.to_json(0));
+    }
+}
+
 struct Fixture {
     _dir: tempfile::TempDir,
     store: Arc<LocalStore>,
+    metrics: Arc<Metrics>,
     deps: Deps,
     event: Value,
 }
@@ -100,14 +112,17 @@ async fn fixture() -> Fixture {
         ("PHOTO_CONCURRENCY", "2"),
     ];
     let settings = Settings::from_config(&Config::new(&vars[..])).unwrap();
+    let metrics = Arc::new(Metrics::default());
     let deps = Deps {
         store: store.clone(),
         endpoint: Arc::new(FakeEndpoint),
+        metrics: metrics.clone(),
         settings,
     };
     Fixture {
         _dir: dir,
         store,
+        metrics,
         deps,
         event,
     }
@@ -173,6 +188,15 @@ async fn prices_the_sample_listing_and_writes_its_records_idempotently() {
             .unwrap();
     assert_eq!(left["model_version"], "m-1");
     assert_eq!(left["counts"], json!({"scratch": 1}));
+
+    // One metric line per photo and one for the listing, through the metrics port.
+    let lines = f.metrics.0.lock().unwrap().clone();
+    assert_eq!(lines.len(), 5);
+    assert_eq!(lines[3]["PhotoFailures"], 1.0);
+    let listing = &lines[4];
+    assert_eq!(listing["Function"], "pricing");
+    assert_eq!(listing["ListingsPriced"], 1.0);
+    assert_eq!(listing["ListingsSentToReview"], 1.0);
     assert!(left["latency_ms"].as_f64().is_some());
 
     // Same input, same answers: the same document, byte for byte.

@@ -5,12 +5,29 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use clap::Parser;
 use detector::{BoundingBox, DamageClass, Detector, GroundTruth, decode_photo};
+
+/// The command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "evaluate-detector",
+    version,
+    about = "Evaluates an ONNX detector on a YOLO-format folder; prints per-label mAP@0.5 as JSON.",
+    after_help = "DIR is searched recursively for `images/` folders (JPEG or PNG) with `labels/` \
+                  beside them (`class cx cy w h`, normalised; no label file means no damage)."
+)]
+struct Cli {
+    /// The ONNX detector.
+    #[arg(long, value_name = "PATH")]
+    model: PathBuf,
+    /// The labelled photos.
+    #[arg(long, value_name = "DIR")]
+    data: PathBuf,
+}
 
 #[derive(Debug, thiserror::Error)]
 enum EvalError {
-    #[error("usage: evaluate-detector --model PATH --data DIR")]
-    Usage,
     #[error("cannot read {path}: {source}")]
     Io {
         path: PathBuf,
@@ -122,14 +139,9 @@ fn run(model: &Path, data: &Path) -> Result<String, EvalError> {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.as_slice() {
-        [m, model, d, data] if m == "--model" && d == "--data" => {
-            run(Path::new(model), Path::new(data))
-        }
-        _ => Err(EvalError::Usage),
-    };
-    match result {
+    // --help and --version exit here with 0, a usage error with 2.
+    let cli = Cli::parse();
+    match run(&cli.model, &cli.data) {
         Ok(json) => {
             println!("{json}");
             ExitCode::SUCCESS

@@ -6,13 +6,48 @@ use std::net::IpAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use clap::{Args, Parser, Subcommand};
 use detector::Detector;
 use detector::endpoint::serve;
 
+/// The command line: `serve` is optional, as SageMaker's `docker run IMAGE serve` passes it.
+#[derive(Debug, Parser)]
+#[command(
+    name = "local-endpoint",
+    version,
+    about = "Serves the detector with SageMaker's container contract (GET /ping, POST /invocations).",
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serves (what SageMaker starts a container with); the same as no command.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+struct ServeArgs {
+    /// The ONNX model [default: $MODEL_PATH or /opt/ml/model/damage-detector.onnx].
+    #[arg(long, value_name = "PATH")]
+    model: Option<String>,
+    /// The address to listen on.
+    #[arg(long, value_name = "ADDR", default_value_t = IpAddr::from([0, 0, 0, 0]))]
+    bind: IpAddr,
+    /// The port to listen on [default: $SAGEMAKER_BIND_TO_PORT or 8080].
+    #[arg(long, value_name = "N")]
+    port: Option<u16>,
+}
+
 #[derive(Debug, thiserror::Error)]
 enum StartError {
-    #[error("usage: local-endpoint [serve] [--model PATH] [--bind ADDR] [--port N]; {0}")]
-    Usage(String),
+    #[error("SAGEMAKER_BIND_TO_PORT={0:?} is not a port")]
+    Port(String),
     #[error(transparent)]
     Model(#[from] detector::DetectError),
     #[error("server: {0}")]
@@ -25,42 +60,36 @@ struct Config {
     port: u16,
 }
 
-fn parse(args: Vec<String>) -> Result<Config, StartError> {
-    let env_port = std::env::var("SAGEMAKER_BIND_TO_PORT").ok();
-    let mut config = Config {
-        model: std::env::var("MODEL_PATH")
-            .unwrap_or_else(|_| "/opt/ml/model/damage-detector.onnx".into()),
-        bind: IpAddr::from([0, 0, 0, 0]),
-        port: match env_port {
-            Some(p) => p.parse().map_err(|_| {
-                StartError::Usage(format!("SAGEMAKER_BIND_TO_PORT={p:?} is not a port"))
-            })?,
-            None => 8080,
-        },
+/// The flags, with SageMaker's environment for what they leave out.
+fn config(args: ServeArgs) -> Result<Config, StartError> {
+    let port = match (args.port, std::env::var("SAGEMAKER_BIND_TO_PORT").ok()) {
+        (Some(port), _) => port,
+        (None, Some(p)) => p.parse().map_err(|_| StartError::Port(p))?,
+        (None, None) => 8080,
     };
-    let mut args = args.into_iter().skip_while(|a| a == "serve");
-    while let Some(flag) = args.next() {
-        let value = args
-            .next()
-            .ok_or_else(|| StartError::Usage(format!("{flag} needs a value")))?;
-        let bad = || StartError::Usage(format!("bad value {value:?} for {flag}"));
-        match flag.as_str() {
-            "--model" => config.model = value.clone(),
-            "--bind" => config.bind = value.parse().map_err(|_| bad())?,
-            "--port" => config.port = value.parse().map_err(|_| bad())?,
-            _ => return Err(StartError::Usage(format!("unknown flag {flag}"))),
-        }
-    }
-    Ok(config)
+    let model = args.model.unwrap_or_else(|| {
+        std::env::var("MODEL_PATH").unwrap_or_else(|_| "/opt/ml/model/damage-detector.onnx".into())
+    });
+    Ok(Config {
+        model,
+        bind: args.bind,
+        port,
+    })
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // --help and --version exit here with 0, a usage error with 2.
+    let cli = Cli::parse();
+    let args = match cli.command {
+        Some(Command::Serve(args)) => args,
+        None => cli.serve,
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt().with_env_filter(filter).init();
     let result = async {
-        let config = parse(std::env::args().skip(1).collect())?;
+        let config = config(args)?;
         let detector = Arc::new(Detector::load(&config.model)?);
         let listener = tokio::net::TcpListener::bind((config.bind, config.port)).await?;
         tracing::info!(model_version = detector.model_version(), address = %listener.local_addr()?, "serving");

@@ -3,16 +3,103 @@
 //!  --blur SIGMA --scratches MIN-MAX --dents MIN-MAX --format jpeg|png]`.
 //! Layout: `DIR/images/NNNNN.jpg` and `DIR/labels/NNNNN.txt` (class 0 scratch, 1 dent).
 
+use std::fmt;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::str::FromStr;
 
+use clap::{Parser, ValueEnum};
 use detector::rng::SplitMix64;
-use detector::{PhotoFormat, SynthConfig, generate};
+use detector::{Lighting, PhotoFormat, SynthConfig, generate};
+
+/// The command line; every default is the generator's own ([`SynthConfig::default`]).
+#[derive(Debug, Parser)]
+#[command(
+    name = "synth-photos",
+    version,
+    about = "Writes synthetic listing photos and their YOLO labels.",
+    after_help = "Layout: DIR/images/NNNNN.jpg and DIR/labels/NNNNN.txt (class 0 scratch, 1 dent). \
+                  Photo i is the same whatever --count is."
+)]
+struct Cli {
+    /// Where the photos and labels go.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// How many photos.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    count: u32,
+    /// The seed of the photos' seeds.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    seed: u64,
+    /// Width in pixels (32 to 8192).
+    #[arg(long, value_name = "W", default_value_t = SynthConfig::default().width,
+          value_parser = clap::value_parser!(u32).range(32..=8192))]
+    width: u32,
+    /// Height in pixels (32 to 8192).
+    #[arg(long, value_name = "H", default_value_t = SynthConfig::default().height,
+          value_parser = clap::value_parser!(u32).range(32..=8192))]
+    height: u32,
+    /// day, winter or night.
+    #[arg(long, value_name = "LIGHTING", default_value = SynthConfig::default().lighting.name())]
+    lighting: Lighting,
+    /// Gaussian blur sigma in pixels (0 = sharp).
+    #[arg(long, value_name = "SIGMA", default_value_t = SynthConfig::default().blur_sigma)]
+    blur: f32,
+    /// Scratches per photo, an inclusive range MIN-MAX (or one number).
+    #[arg(long, value_name = "MIN-MAX", default_value_t = Range(SynthConfig::default().scratches))]
+    scratches: Range,
+    /// Dents per photo, an inclusive range MIN-MAX (or one number).
+    #[arg(long, value_name = "MIN-MAX", default_value_t = Range(SynthConfig::default().dents))]
+    dents: Range,
+    /// The photos' file format.
+    #[arg(long, value_enum, default_value_t = Format::Jpeg)]
+    format: Format,
+}
+
+/// An inclusive count range, `MIN-MAX` or `N` on the command line.
+#[derive(Debug, Clone, Copy)]
+struct Range((u32, u32));
+
+impl FromStr for Range {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (lo, hi) = text.split_once('-').unwrap_or((text, text));
+        let number = |s: &str| {
+            s.parse::<u32>()
+                .map_err(|_| format!("{text} is not MIN-MAX or a count"))
+        };
+        let (lo, hi) = (number(lo)?, number(hi)?);
+        if lo > hi {
+            return Err(format!("{text} is an empty range"));
+        }
+        Ok(Self((lo, hi)))
+    }
+}
+
+impl fmt::Display for Range {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.0.0, self.0.1)
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Format {
+    #[value(alias = "jpg")]
+    Jpeg,
+    Png,
+}
+
+impl From<Format> for PhotoFormat {
+    fn from(format: Format) -> Self {
+        match format {
+            Format::Jpeg => PhotoFormat::Jpeg,
+            Format::Png => PhotoFormat::Png,
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 enum CliError {
-    #[error("{0}")]
-    Usage(String),
     #[error("cannot write {path}: {source}")]
     Io {
         path: PathBuf,
@@ -22,87 +109,25 @@ enum CliError {
     Raster(#[from] detector::RasterError),
 }
 
-struct Args {
-    out: PathBuf,
-    count: u32,
-    seed: u64,
-    format: PhotoFormat,
-    config: SynthConfig,
-}
-
-fn parse_value<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, CliError> {
-    value
-        .parse()
-        .map_err(|_| CliError::Usage(format!("bad value {value:?} for {flag}")))
-}
-
-fn parse_range(flag: &str, value: &str) -> Result<(u32, u32), CliError> {
-    let (lo, hi) = value.split_once('-').unwrap_or((value, value));
-    let range = (parse_value(flag, lo)?, parse_value(flag, hi)?);
-    if range.0 > range.1 {
-        return Err(CliError::Usage(format!(
-            "{flag}: {value} is an empty range"
-        )));
-    }
-    Ok(range)
-}
-
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, CliError> {
-    let mut out = None;
-    let mut parsed = Args {
-        out: PathBuf::new(),
-        count: 10,
-        seed: 0,
-        format: PhotoFormat::Jpeg,
-        config: SynthConfig::default(),
-    };
-    while let Some(flag) = args.next() {
-        let value = args
-            .next()
-            .ok_or_else(|| CliError::Usage(format!("{flag} needs a value")))?;
-        let c = &mut parsed.config;
-        match flag.as_str() {
-            "--out" => out = Some(PathBuf::from(value)),
-            "--count" => parsed.count = parse_value(&flag, &value)?,
-            "--seed" => parsed.seed = parse_value(&flag, &value)?,
-            "--width" => c.width = parse_value(&flag, &value)?,
-            "--height" => c.height = parse_value(&flag, &value)?,
-            "--lighting" => {
-                c.lighting = value
-                    .parse()
-                    .map_err(|e: detector::synth::UnknownLighting| CliError::Usage(e.to_string()))?
-            }
-            "--blur" => c.blur_sigma = parse_value(&flag, &value)?,
-            "--scratches" => c.scratches = parse_range(&flag, &value)?,
-            "--dents" => c.dents = parse_range(&flag, &value)?,
-            "--format" => {
-                parsed.format = match value.as_str() {
-                    "jpeg" | "jpg" => PhotoFormat::Jpeg,
-                    "png" => PhotoFormat::Png,
-                    _ => return Err(CliError::Usage(format!("unknown format {value:?}"))),
-                }
-            }
-            _ => return Err(CliError::Usage(format!("unknown flag {flag}"))),
+impl Cli {
+    fn config(&self) -> SynthConfig {
+        SynthConfig {
+            width: self.width,
+            height: self.height,
+            lighting: self.lighting,
+            blur_sigma: self.blur,
+            scratches: self.scratches.0,
+            dents: self.dents.0,
         }
     }
-    if parsed.config.width < 32
-        || parsed.config.height < 32
-        || parsed.config.width > 8192
-        || parsed.config.height > 8192
-    {
-        return Err(CliError::Usage(
-            "width and height must be within 32..=8192".into(),
-        ));
-    }
-    parsed.out = out.ok_or_else(|| CliError::Usage("--out DIR is required".into()))?;
-    Ok(parsed)
 }
 
 fn write(path: PathBuf, bytes: &[u8]) -> Result<(), CliError> {
     std::fs::write(&path, bytes).map_err(|source| CliError::Io { path, source })
 }
 
-fn run(args: Args) -> Result<(), CliError> {
+fn run(args: Cli) -> Result<(), CliError> {
+    let (config, format) = (args.config(), PhotoFormat::from(args.format));
     for dir in ["images", "labels"] {
         let path = args.out.join(dir);
         std::fs::create_dir_all(&path).map_err(|source| CliError::Io { path, source })?;
@@ -110,13 +135,13 @@ fn run(args: Args) -> Result<(), CliError> {
     // Each photo's seed comes from one stream, so photo i is the same whatever --count is.
     let mut seeds = SplitMix64::new(args.seed);
     for i in 0..args.count {
-        let photo = generate(seeds.next_u64(), &args.config);
+        let photo = generate(seeds.next_u64(), &config);
         let name = format!("{i:05}");
         let image = args
             .out
             .join("images")
-            .join(format!("{name}.{}", args.format.extension()));
-        write(image, &photo.image.encode(args.format)?)?;
+            .join(format!("{name}.{}", format.extension()));
+        write(image, &photo.image.encode(format)?)?;
         write(
             args.out.join("labels").join(format!("{name}.txt")),
             photo.yolo_labels().as_bytes(),
@@ -126,7 +151,8 @@ fn run(args: Args) -> Result<(), CliError> {
 }
 
 fn main() -> ExitCode {
-    match parse_args(std::env::args().skip(1)).and_then(run) {
+    // --help and --version exit here with 0, a usage error with 2.
+    match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("synth-photos: {e}");
