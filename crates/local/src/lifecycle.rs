@@ -260,7 +260,11 @@ pub async fn load_served(
         .get(&location.bucket, &location.key, MAX_MODEL_BYTES)
         .await?;
     let name = location.to_string();
-    let onnx = crate::sagemaker::artifact::onnx_bytes(&name, object.body)?;
+    let onnx = crate::sagemaker::artifact::member_bytes(
+        &name,
+        object.body,
+        crate::sagemaker::artifact::ONNX_FILE,
+    )?;
     Detector::from_bytes(&name, &onnx).map_err(|source| LifecycleError::Model {
         location: location.clone(),
         source,

@@ -26,9 +26,15 @@ fn main() -> ExitCode {
         .and_then(|args| run_processing_job(&ProcessingPaths::under(&root), &args));
     match run {
         Ok(evaluation) => {
-            let map50 = evaluation.report.metric("map50").unwrap_or(f64::NAN);
+            let metrics: Vec<String> = evaluation
+                .report
+                .metrics
+                .iter()
+                .map(|(name, value)| format!("{name}={:.4}", value.get()))
+                .collect();
             println!(
-                "map50={map50:.4} samples={}",
+                "{} samples={}",
+                metrics.join(" "),
                 evaluation.report.samples.len()
             );
             ExitCode::SUCCESS

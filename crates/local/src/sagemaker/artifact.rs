@@ -1,7 +1,7 @@
 //! Model artefacts as SageMaker moves them: a training job's `/opt/ml/model` folder packed as
 //! `model.tar.gz`, an `S3Prefix` input copied into a container folder, and the ONNX file read
-//! back out of either a bare `.onnx` or a `model.tar.gz` (what an endpoint or an evaluation
-//! container finds).
+//! back out of either a bare file or a `model.tar.gz` (what an endpoint or an evaluation
+//! container finds): the detector's `model.onnx`, a tabular model's `model.json`.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -10,8 +10,10 @@ use platform::store::{ObjectStore, S3Location};
 
 use super::{MAX_MODEL_BYTES, SageMakerError};
 
-/// The model file inside an artefact.
-pub const MODEL_FILE: &str = "model.onnx";
+/// The detector's model file inside an artefact.
+pub const ONNX_FILE: &str = "model.onnx";
+/// A tabular model's file inside an artefact.
+pub const TABULAR_FILE: &str = "model.json";
 
 /// Why an artefact could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -22,10 +24,10 @@ pub enum ArtifactError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{0} holds no .onnx file and no model.tar.gz")]
-    NoModel(PathBuf),
-    #[error("{name} is a gzip file but not a tar archive holding {MODEL_FILE}")]
-    NotInArchive { name: String },
+    #[error("{dir} holds no {member} and no model.tar.gz")]
+    NoModel { dir: PathBuf, member: String },
+    #[error("{name} is a gzip file but not a tar archive holding {member}")]
+    NotInArchive { name: String, member: String },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ArtifactError + '_ {
@@ -54,18 +56,21 @@ pub fn pack_dir(dir: &Path) -> Result<Vec<u8>, ArtifactError> {
     encoder.finish().map_err(io(dir))
 }
 
-/// The ONNX model of an artefact: `bytes` as they are, or the `model.onnx` inside a gzip tar.
-pub fn onnx_bytes(name: &str, bytes: Vec<u8>) -> Result<Vec<u8>, ArtifactError> {
+/// The file `member` of an artefact: `bytes` as they are, or that file inside a gzip tar.
+pub fn member_bytes(name: &str, bytes: Vec<u8>, member: &str) -> Result<Vec<u8>, ArtifactError> {
     if !bytes.starts_with(&[0x1f, 0x8b]) {
         return Ok(bytes);
     }
-    let not_in_archive = || ArtifactError::NotInArchive { name: name.into() };
+    let not_in_archive = || ArtifactError::NotInArchive {
+        name: name.into(),
+        member: member.into(),
+    };
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes.as_slice()));
     for entry in archive.entries().map_err(|_| not_in_archive())? {
         let mut entry = entry.map_err(|_| not_in_archive())?;
         let is_model = entry
             .path()
-            .map(|p| p.file_name() == Some(std::ffi::OsStr::new(MODEL_FILE)))
+            .map(|p| p.file_name() == Some(std::ffi::OsStr::new(member)))
             .unwrap_or(false);
         if is_model {
             let mut model = Vec::new();
@@ -80,9 +85,9 @@ pub fn onnx_bytes(name: &str, bytes: Vec<u8>) -> Result<Vec<u8>, ArtifactError> 
     Err(not_in_archive())
 }
 
-/// The model in a container's model folder: its `.onnx` file, else the one in its
-/// `model.tar.gz`. Returns the file's name and the ONNX bytes.
-pub fn read_model_dir(dir: &Path) -> Result<(String, Vec<u8>), ArtifactError> {
+/// The file `member` of a container's model folder: a file of that name (for the detector, any
+/// `.onnx` file), else the one inside its `model.tar.gz`. Returns the file's name and bytes.
+pub fn read_model_dir(dir: &Path, member: &str) -> Result<(String, Vec<u8>), ArtifactError> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(io(dir))?
         .filter_map(Result::ok)
@@ -90,14 +95,20 @@ pub fn read_model_dir(dir: &Path) -> Result<(String, Vec<u8>), ArtifactError> {
         .filter(|p| p.is_file())
         .collect();
     files.sort();
+    let wanted = |p: &PathBuf| {
+        p.ends_with(member) || (member == ONNX_FILE && p.extension().is_some_and(|e| e == "onnx"))
+    };
     let pick = files
         .iter()
-        .find(|p| p.extension().is_some_and(|e| e == "onnx"))
+        .find(|p| wanted(p))
         .or_else(|| files.iter().find(|p| p.ends_with("model.tar.gz")))
-        .ok_or_else(|| ArtifactError::NoModel(dir.to_path_buf()))?;
+        .ok_or_else(|| ArtifactError::NoModel {
+            dir: dir.to_path_buf(),
+            member: member.into(),
+        })?;
     let name = pick.display().to_string();
     let bytes = std::fs::read(pick).map_err(io(pick))?;
-    Ok((name.clone(), onnx_bytes(&name, bytes)?))
+    Ok((name.clone(), member_bytes(&name, bytes, member)?))
 }
 
 /// Copies every object under `prefix` into `dir`, as an `S3Prefix` input in `File` mode does:
@@ -151,28 +162,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_packed_model_folder_gives_its_onnx_back() {
+    fn a_packed_model_folder_gives_its_files_back() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join(MODEL_FILE), b"onnx bytes").unwrap();
+        std::fs::write(dir.path().join(ONNX_FILE), b"onnx bytes").unwrap();
         std::fs::write(dir.path().join("training-report.json"), b"{}").unwrap();
         let packed = pack_dir(dir.path()).unwrap();
-        assert_eq!(onnx_bytes("x", packed).unwrap(), b"onnx bytes");
-        assert_eq!(onnx_bytes("x", b"raw".to_vec()).unwrap(), b"raw");
+        assert_eq!(
+            member_bytes("x", packed.clone(), ONNX_FILE).unwrap(),
+            b"onnx bytes"
+        );
+        assert_eq!(
+            member_bytes("x", packed, "training-report.json").unwrap(),
+            b"{}"
+        );
+        assert_eq!(
+            member_bytes("x", b"raw".to_vec(), ONNX_FILE).unwrap(),
+            b"raw"
+        );
 
         let other = tempfile::tempdir().unwrap();
         std::fs::write(other.path().join("notes.txt"), b"no model").unwrap();
         let packed = pack_dir(other.path()).unwrap();
         assert!(matches!(
-            onnx_bytes("x", packed),
+            member_bytes("x", packed, ONNX_FILE),
             Err(ArtifactError::NotInArchive { .. })
         ));
         assert!(matches!(
-            onnx_bytes("x", vec![0x1f, 0x8b, 0, 1]),
+            member_bytes("x", vec![0x1f, 0x8b, 0, 1], ONNX_FILE),
             Err(ArtifactError::NotInArchive { .. })
         ));
         assert!(matches!(
-            read_model_dir(other.path()),
-            Err(ArtifactError::NoModel(_))
+            read_model_dir(other.path(), TABULAR_FILE),
+            Err(ArtifactError::NoModel { .. })
         ));
     }
 }

@@ -130,10 +130,13 @@ impl ProcessingArgs {
     }
 }
 
-/// A processing job's folders: the model input and the two outputs.
+/// A processing job's folders: the model and dataset inputs and the two outputs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProcessingPaths {
     pub model: PathBuf,
+    /// The labelled dataset folder (tabular models read it; the detector's held-out photos are
+    /// generated from the seed).
+    pub dataset: PathBuf,
     pub evaluation: PathBuf,
     pub baseline: PathBuf,
 }
@@ -143,14 +146,16 @@ impl ProcessingPaths {
     pub fn under(root: &Path) -> Self {
         Self {
             model: root.join("model"),
+            dataset: root.join("dataset"),
             evaluation: root.join("evaluation"),
             baseline: root.join("baseline"),
         }
     }
 }
 
-/// The evaluation job: reads the model under `paths.model`, evaluates it
-/// ([`evaluate_candidate`]) and writes `report.json` and `profile.json`.
+/// The evaluation job: reads the model under `paths.model`, evaluates it ([`evaluate_candidate`]
+/// for the detector, [`super::tabular::evaluate_tabular`] for a tabular profile) and writes
+/// `report.json` and `profile.json`.
 pub fn run_processing_job(
     paths: &ProcessingPaths,
     args: &ProcessingArgs,
@@ -161,15 +166,19 @@ pub fn run_processing_job(
             source,
         }
     })?;
-    let (name, model) = artifact::read_model_dir(&paths.model)?;
-    let detector = Detector::from_bytes(&name, &model)?;
     let inputs = EvaluationInputs {
         model_version: args.model_version.clone(),
         dataset: args.dataset.clone(),
         settings: args.settings,
         created_at: timestamp(OffsetDateTime::now_utc()),
     };
-    let evaluation = evaluate_candidate(detector, &profile, &inputs)?;
+    let evaluation = match tabular::Family::of_profile(&args.model_profile) {
+        Some(family) => super::tabular::evaluate_tabular(family, &profile, paths, &inputs)?,
+        None => {
+            let (name, model) = artifact::read_model_dir(&paths.model, artifact::ONNX_FILE)?;
+            evaluate_candidate(Detector::from_bytes(&name, &model)?, &profile, &inputs)?
+        }
+    };
     write_json(&paths.evaluation.join("report.json"), &evaluation.report)?;
     write_json(&paths.baseline.join("profile.json"), &evaluation.baseline)?;
     Ok(evaluation)
@@ -266,8 +275,10 @@ impl LocalSageMaker {
         let model_input = input("model")?;
         let evaluation_output = output("evaluation")?;
         let baseline_output = output("baseline")?;
+        let dataset_input = input("dataset")?;
         let paths = ProcessingPaths {
             model: folder("input", "model", &model_input.s3_input.local_path)?,
+            dataset: folder("input", "dataset", &dataset_input.s3_input.local_path)?,
             evaluation: folder(
                 "output",
                 "evaluation",
@@ -279,6 +290,8 @@ impl LocalSageMaker {
         let report_prefix = s3("evaluation S3Uri", &evaluation_output.s3_output.s3_uri)?;
         let baseline_prefix = s3("baseline S3Uri", &baseline_output.s3_output.s3_uri)?;
         artifact::download_prefix(self.store.as_ref(), &model_location, &paths.model).await?;
+        let dataset_location = s3("dataset S3Uri", &dataset_input.s3_input.s3_uri)?;
+        artifact::download_prefix(self.store.as_ref(), &dataset_location, &paths.dataset).await?;
 
         let run = {
             let (paths, args) = (paths.clone(), args.clone());
@@ -389,6 +402,10 @@ pub enum EvaluationError {
     },
     #[error(transparent)]
     Artifact(#[from] ArtifactError),
+    #[error(transparent)]
+    TabularData(#[from] tabular::job::JobError),
+    #[error(transparent)]
+    TabularModel(#[from] tabular::model::ModelError),
     #[error("cannot write {path}")]
     Write {
         path: PathBuf,

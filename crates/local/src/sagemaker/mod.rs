@@ -29,6 +29,7 @@ pub mod endpoints;
 pub mod error;
 pub mod evaluation;
 pub mod params;
+pub mod tabular;
 pub mod training;
 
 use std::collections::BTreeMap;
