@@ -13,42 +13,22 @@ use time::OffsetDateTime;
 
 use crate::runner::{FunctionError, LocalFunction};
 use crate::starter::QueueStarter;
-use crate::system::{function_arn, state_machine_arn};
+use crate::system::function_arn;
 
 /// The uploads bucket in local mode.
 pub const UPLOADS_BUCKET: &str = "uploads";
 /// The data bucket in local mode.
 pub const DATA_BUCKET: &str = "data";
-/// The endpoint name local mode serves.
+/// The detector's endpoint in local mode (its lane's, see [`crate::lane::Lane::endpoint_name`]).
 pub const ENDPOINT_NAME: &str = "damage-detector";
 
-/// The environment every local function is configured from, as SAM would set it.
-pub fn local_environment() -> Vec<(&'static str, String)> {
-    vec![
-        ("UPLOADS_BUCKET", UPLOADS_BUCKET.into()),
-        ("DATA_BUCKET", DATA_BUCKET.into()),
-        (
-            "INSPECTION_STATE_MACHINE_ARN",
-            state_machine_arn("inspection"),
-        ),
-        ("RETRAIN_STATE_MACHINE_ARN", state_machine_arn("retrain")),
-        ("ENDPOINT_NAME", ENDPOINT_NAME.into()),
-        ("MODEL_PACKAGE_GROUP", "damage-detector".into()),
-    ]
-}
-
-/// The local environment as a configuration source for the functions' own `from_config`.
+/// A lane's environment as a configuration source for the functions' own `from_config`.
 pub struct LocalEnv(Vec<(&'static str, String)>);
 
 impl LocalEnv {
-    pub fn new() -> Self {
-        Self(local_environment())
-    }
-}
-
-impl Default for LocalEnv {
-    fn default() -> Self {
-        Self::new()
+    /// The environment SAM gives the functions of `lane`.
+    pub fn for_lane(lane: &crate::lane::Lane) -> Self {
+        Self(lane.environment())
     }
 }
 

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod cloudwatch;
 pub mod demo;
 pub mod functions;
+pub mod lane;
 pub mod lifecycle;
 pub mod pipeline;
 pub mod review;
@@ -17,6 +18,7 @@ pub mod scenario;
 pub mod services;
 pub mod starter;
 pub mod system;
+pub mod tabular_lane;
 
 pub use runner::{FunctionError, LocalFunction, LocalRunner, ServiceIntegration};
 pub use system::{ExecutionRecord, Foundation, LocalSystem, SystemError};

@@ -38,12 +38,15 @@ const MAX_MANIFEST_BYTES: u64 = 16 * 1024 * 1024;
 /// in its `AutoRollbackConfiguration`, with the template's default thresholds (a test holds the
 /// two in step); their action is approval-guard. `ModelLatency` is in microseconds, as SageMaker
 /// publishes it.
-pub fn endpoint_alarms(names: &BTreeMap<String, String>) -> Vec<AlarmDefinition> {
+pub fn endpoint_alarms(
+    names: &BTreeMap<String, String>,
+    latency_threshold_ms: f64,
+) -> Vec<AlarmDefinition> {
     let name = |key: &str| names.get(key).cloned().unwrap_or_else(|| key.to_string());
     let dimensions = vec![
         Dimension {
             name: "EndpointName".into(),
-            value: ENDPOINT_NAME.into(),
+            value: name("EndpointName"),
         },
         Dimension {
             name: "VariantName".into(),
@@ -71,11 +74,11 @@ pub fn endpoint_alarms(names: &BTreeMap<String, String>) -> Vec<AlarmDefinition>
         extended_statistic: Some("p95".into()),
         evaluation_periods: 5,
         datapoints_to_alarm: Some(3),
-        threshold: 150_000.0,
+        threshold: latency_threshold_ms * 1000.0,
         comparison_operator: Comparison::GreaterThanThreshold,
         ..alarm(
             "LatencyAlarmName",
-            "Detector p95 model latency above the 150 ms target.",
+            "p95 model latency above the lane's target (detector 150 ms, tabular 200 ms).",
             "ModelLatency",
         )
     };
@@ -551,8 +554,8 @@ mod tests {
     #[test]
     fn endpoint_alarms_are_the_templates() {
         let template = include_str!("../../../infra/template.yaml");
-        let names = crate::pipeline::local_substitutions();
-        for alarm in endpoint_alarms(&names) {
+        let lane = crate::lane::Lane::detector();
+        for alarm in endpoint_alarms(&lane.substitutions(), lane.latency_threshold_ms()) {
             let suffix = alarm
                 .alarm_name
                 .strip_prefix("damage-pricing")

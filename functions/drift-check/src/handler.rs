@@ -505,7 +505,7 @@ async fn decide_retrain(
     let request = RetrainRequest {
         state_machine_arn: arn,
         execution_name: retrain_execution_name(model_version, window),
-        input: retrain_input(report, &profile.name, &dataset),
+        input: retrain_input(report, profile, &dataset),
     };
     Ok(start_retrain(deps.workflow.as_ref(), request).await?)
 }

@@ -45,6 +45,9 @@ pub struct ModelProfile {
     #[serde(default)]
     pub description: String,
     pub drift: DriftConfig,
+    /// The retrain workflow's tuning job for this model (objective, metric definitions, static
+    /// hyperparameters, parameter ranges), handed on unread in the retrain input.
+    pub training: serde_json::Value,
 }
 
 /// What drift-check monitors for a model and how it decides.
@@ -300,6 +303,16 @@ impl ModelProfile {
         let d = &self.drift;
         if self.name != looked_up_as {
             return invalid(format!("it names itself {:?}", self.name));
+        }
+        for field in [
+            "objective",
+            "metric_definitions",
+            "static_hyperparameters",
+            "parameter_ranges",
+        ] {
+            if self.training.get(field).is_none() {
+                return invalid(format!("training.{field} is missing"));
+            }
         }
         if d.features.is_empty() {
             return invalid("no monitored features".into());

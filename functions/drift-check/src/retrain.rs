@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
 use crate::event::Window;
+use crate::profile::ModelProfile;
 
 /// What happened about retraining in one check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,11 +62,12 @@ pub fn retrain_execution_name(model_version: &str, window: &Window) -> String {
 }
 
 /// The retrain state machine's input (docs/contracts.md).
-pub fn retrain_input(report: &S3Location, model_profile: &str, dataset: &S3Location) -> Value {
+pub fn retrain_input(report: &S3Location, profile: &ModelProfile, dataset: &S3Location) -> Value {
     json!({
         "trigger": {"source": "drift", "report": report},
-        "model_profile": model_profile,
+        "model_profile": profile.name,
         "dataset": {"bucket": dataset.bucket, "manifest_key": dataset.key},
+        "training": profile.training,
     })
 }
 
@@ -151,7 +153,11 @@ mod tests {
         RetrainRequest {
             state_machine_arn: ARN,
             execution_name: retrain_execution_name("damage-yolov8s-20261101", &window()),
-            input: retrain_input(&report, "damage-detector", &dataset),
+            input: retrain_input(
+                &report,
+                &ModelProfile::bundled("damage-detector").unwrap(),
+                &dataset,
+            ),
         }
     }
 
@@ -172,6 +178,11 @@ mod tests {
             "datasets/current/manifest.json"
         );
         assert_eq!(r.input["model_profile"], "damage-detector");
+        // The tuning job comes from the profile, so the state machine serves every model.
+        assert_eq!(
+            r.input["training"]["objective"]["MetricName"],
+            "validation:mAP50"
+        );
     }
 
     #[test]

@@ -91,6 +91,10 @@ pub struct TrainingJobDefinition {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct AlgorithmSpecification {
+    /// Which training container runs: [`super::training::TABULAR_TRAINING_IMAGE`] runs the
+    /// tabular job, any other image the detector's.
+    #[serde(default)]
+    pub training_image: String,
     #[serde(default)]
     pub metric_definitions: Vec<MetricDefinition>,
 }

@@ -1,13 +1,14 @@
-//! Hyperparameter tuning and training jobs, run for real: the training container's entry point
-//! (`scripts/detector/job.py`, the `ENTRYPOINT` of `infra/Dockerfile.train`) on an
-//! `/opt/ml`-shaped folder under the local state, in the pinned training environment
-//! (`scripts/detector/setup.sh` installs it on first use).
+//! Hyperparameter tuning and training jobs, run for real on an `/opt/ml`-shaped folder under the
+//! local state: the detector's training container entry point (`scripts/detector/job.py`, the
+//! `ENTRYPOINT` of `infra/Dockerfile.train`) in the pinned training environment
+//! (`scripts/detector/setup.sh` installs it on first use), or, for the tabular image, the tabular
+//! training job (`tabular::job`, the `ENTRYPOINT` of `infra/Dockerfile.train-tabular`) in process.
 //!
 //! What one machine changes, and says so in the log: a tuning job runs **one** training job (not
 //! `MaxNumberOfTrainingJobs` in parallel), with the middle of each parameter range (the geometric
 //! middle of a logarithmic one, the middle value of a categorical list) rather than a Bayesian
-//! search; [`TrainingSettings::budget`] overrides hyperparameters so that the job fits a laptop's
-//! time; and the champion's weights are handed to the job as its `weights` channel, which the
+//! search; [`TrainingSettings::budget`] overrides the detector's hyperparameters so that its job
+//! fits a laptop's time; and the detector champion's weights are handed to the job as its `weights` channel, which the
 //! state machine does not pass yet.
 
 use std::collections::BTreeMap;
@@ -25,6 +26,9 @@ use super::params::{
     CreateHyperParameterTuningJob, DescribeTrainingJob, ParameterRanges, parse, s3,
 };
 use super::{CanaryFault, LocalSageMaker, SageMakerError, arn, timestamp};
+
+/// The training image of the tabular models in local mode (the state machine's `TrainingImage`).
+pub const TABULAR_TRAINING_IMAGE: &str = "local/tabular-trainer:latest";
 
 /// Where the training job finds its starting weights.
 #[derive(Debug, Clone, PartialEq)]
@@ -222,6 +226,25 @@ fn run_entry_point(
     })
 }
 
+/// Runs the tabular training job on `root` in process, as its container would.
+fn run_tabular_job(settings: &TrainingSettings, job: &str, root: &Path) -> Finished {
+    let mut log = Vec::new();
+    let result = tabular::job::run(root, job, &mut log);
+    if let Err(e) = &result {
+        tabular::job::write_failure(root, e);
+    }
+    let stdout = String::from_utf8_lossy(&log).into_owned();
+    if settings.progress {
+        for line in stdout.lines() {
+            eprintln!("   [training {job}] {line}");
+        }
+    }
+    Finished {
+        success: result.is_ok(),
+        stdout,
+    }
+}
+
 impl LocalSageMaker {
     pub(super) async fn create_tuning_job(&self, params: &Value) -> Result<Value, SageMakerError> {
         let request: CreateHyperParameterTuningJob =
@@ -272,10 +295,19 @@ impl LocalSageMaker {
             .parameter_ranges
             .clone();
         let settings = &self.settings.training;
+        let tabular = definition
+            .algorithm_specification
+            .as_ref()
+            .is_some_and(|a| a.training_image == TABULAR_TRAINING_IMAGE);
+        let no_budget = BTreeMap::new();
         let hyper_parameters = chosen_hyperparameters(
             &definition.static_hyper_parameters,
             &ranges,
-            &settings.budget,
+            if tabular {
+                &no_budget
+            } else {
+                &settings.budget
+            },
         )?;
 
         let job = format!("{name}-001-local");
@@ -289,7 +321,11 @@ impl LocalSageMaker {
         let photos =
             artifact::download_prefix(self.store.as_ref(), &manifest, &data.join("manifest"))
                 .await?;
-        let weights = self.warm_start_weights().await?;
+        let weights = if tabular {
+            None
+        } else {
+            self.warm_start_weights().await?
+        };
         if let Some(location) = &weights {
             artifact::download_prefix(self.store.as_ref(), location, &data.join("weights")).await?;
         }
@@ -297,7 +333,13 @@ impl LocalSageMaker {
 
         let finished = {
             let (settings, job, root) = (settings.clone(), job.clone(), root.clone());
-            tokio::task::spawn_blocking(move || run_entry_point(&settings, &job, &root))
+            tokio::task::spawn_blocking(move || {
+                if tabular {
+                    Ok(run_tabular_job(&settings, &job, &root))
+                } else {
+                    run_entry_point(&settings, &job, &root)
+                }
+            })
         };
         let finished = finished
             .await

@@ -64,6 +64,10 @@ pub enum Split {
 #[serde(deny_unknown_fields)]
 pub struct TableEntry {
     pub path: String,
+    /// Which part of a tabular model's dataset the table is (its training job reads `train`,
+    /// its evaluation job `test`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<Split>,
     /// Declared `[min, max]` per column (seed 001's range validation).
     #[serde(default)]
     pub ranges: Ranges,
@@ -724,6 +728,7 @@ mod tests {
         let facts = TableFacts {
             entry: TableEntry {
                 path: "t.csv".into(),
+                split: None,
                 ranges: Ranges::from([
                     ("voltage".into(), [2.5, 4.5]),
                     ("missing".into(), [0.0, 1.0]),

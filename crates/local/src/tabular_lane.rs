@@ -1,0 +1,207 @@
+//! A tabular model's lane played locally: its dataset uploaded as the retrain workflow reads it,
+//! the retrain started as drift-check starts it, the endpoint's model loaded from what the
+//! SageMaker stand-in says it serves, production traffic answered through the endpoint's own
+//! request path (batches of up to 100 rows) with the prediction records the lane keeps, and the
+//! labels that arrive later.
+
+use platform::store::{ObjectStore, PutOptions, S3Location};
+use serde_json::{Value, json};
+use tabular::dataset::{self, Conditions};
+use tabular::records::{jsonl, label_record};
+use tabular::{Family, Table, TabularModel, serve};
+
+use crate::functions::DATA_BUCKET;
+use crate::lane::Lane;
+use crate::pipeline::{Local, PipelineError};
+use crate::sagemaker::artifact::{TABULAR_FILE, member_bytes};
+
+/// Largest model artefact read back.
+const MAX_MODEL_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The manifest key of a profile's dataset (the profile's `dataset_manifest_key`).
+pub fn dataset_manifest_key(profile: &str) -> String {
+    format!("datasets/{profile}/manifest.json")
+}
+
+/// Generates the family's dataset and uploads its folder; returns the manifest's location.
+pub async fn upload_dataset(
+    store: &dyn ObjectStore,
+    family: Family,
+    seed: u64,
+    conditions: Conditions,
+) -> Result<S3Location, PipelineError> {
+    let data = dataset::generate(family, seed, conditions);
+    let key = dataset_manifest_key(family.profile());
+    let folder = key.trim_end_matches("manifest.json");
+    let files = data
+        .files()
+        .map_err(|e| PipelineError::Validate(format!("dataset: {e}")))?;
+    for (name, body) in files {
+        store
+            .put(
+                DATA_BUCKET,
+                &format!("{folder}{name}"),
+                body,
+                PutOptions::default(),
+            )
+            .await?;
+    }
+    Ok(S3Location::new(DATA_BUCKET, key))
+}
+
+/// The retrain input drift-check would give for this lane, started by hand (`source`).
+pub fn retrain_input(
+    lane: &Lane,
+    dataset: &S3Location,
+    source: &str,
+) -> Result<Value, PipelineError> {
+    let profile = drift_check::ModelProfile::bundled(lane.profile())
+        .map_err(|e| PipelineError::Validate(e.to_string()))?;
+    Ok(json!({
+        "trigger": {"source": source},
+        "model_profile": lane.profile(),
+        "dataset": {"bucket": dataset.bucket, "manifest_key": dataset.key},
+        "training": profile.training,
+    }))
+}
+
+/// The tabular model the lane's endpoint serves now; `None` before its first deployment.
+pub async fn served_model(
+    local: &Local,
+    lane: &Lane,
+) -> Result<Option<TabularModel>, PipelineError> {
+    let Some(family) = lane.family() else {
+        return Ok(None);
+    };
+    let served = match local.sagemaker.serving_model(lane.endpoint_name()).await {
+        Ok(served) => served,
+        Err(crate::sagemaker::SageMakerError::Registry(
+            approval_guard::registry::RegistryError::NotFound { .. },
+        )) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let object = local
+        .store
+        .get(
+            &served.model_data.bucket,
+            &served.model_data.key,
+            MAX_MODEL_BYTES,
+        )
+        .await?;
+    let bytes = member_bytes(&served.model_data.to_string(), object.body, TABULAR_FILE)
+        .map_err(|e| PipelineError::Validate(e.to_string()))?;
+    let mut model = TabularModel::from_json(&bytes, family)
+        .map_err(|e| PipelineError::Validate(e.to_string()))?;
+    // The endpoint answers with the version the registry knows (the model's MODEL_VERSION).
+    if let Some(version) = served.model_version {
+        model.model_version = version;
+    }
+    Ok(Some(model))
+}
+
+/// What a window of traffic did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Served {
+    pub rows: usize,
+    pub batches: usize,
+    pub model_version: String,
+}
+
+/// Sends `rows` to the endpoint in batches of 100 through its request contract and keeps each
+/// batch's prediction records in the lane's stream as `{batch}-{n}.jsonl`, in the day
+/// partitions of `days` (one batch per day in turn), stamped `time`.
+pub async fn serve_window(
+    store: &dyn ObjectStore,
+    lane: &Lane,
+    model: &TabularModel,
+    rows: &Table,
+    days: &[String],
+    time: &str,
+    batch: &str,
+) -> Result<Served, PipelineError> {
+    let columns = rows
+        .select(&model.features)
+        .map_err(|e| PipelineError::Validate(e.to_string()))?;
+    let mut batches = 0;
+    for (index, ids) in rows.ids.chunks(serve::MAX_BATCH_ROWS).enumerate() {
+        let first = index * serve::MAX_BATCH_ROWS;
+        let instances: Vec<Value> = ids
+            .iter()
+            .enumerate()
+            .map(|(k, id)| {
+                let mut instance = serde_json::Map::new();
+                instance.insert("id".into(), json!(id));
+                for (name, value) in model.features.iter().zip(rows.row(&columns, first + k)) {
+                    instance.insert(name.clone(), json!(value));
+                }
+                Value::Object(instance)
+            })
+            .collect();
+        let body = json!({"instances": instances}).to_string();
+        let (status, answer) = serve::invoke(model, Some("application/json"), body.as_bytes());
+        if status != 200 {
+            return Err(PipelineError::Validate(format!(
+                "the endpoint refused a batch: {}",
+                String::from_utf8_lossy(&answer)
+            )));
+        }
+        let answer: Value = serde_json::from_slice(&answer)
+            .map_err(|e| PipelineError::Validate(format!("endpoint answer: {e}")))?;
+        let predictions = answer["predictions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let records: Vec<Value> = ids
+            .iter()
+            .zip(&predictions)
+            .enumerate()
+            .map(|(k, (id, p))| {
+                tabular::records::prediction_record(
+                    model,
+                    id,
+                    time,
+                    &rows.row(&columns, first + k),
+                    p.as_f64().unwrap_or(f64::NAN),
+                )
+            })
+            .collect();
+        let day = &days[index % days.len().max(1)];
+        let key = format!(
+            "tabular/{}/predictions/dt={day}/{batch}-{index:05}.jsonl",
+            lane.profile()
+        );
+        store
+            .put(DATA_BUCKET, &key, jsonl(&records), PutOptions::default())
+            .await?;
+        batches += 1;
+    }
+    Ok(Served {
+        rows: rows.len(),
+        batches,
+        model_version: model.model_version.clone(),
+    })
+}
+
+/// Writes the labels of `rows` (their true capacity or observed failure) as `{batch}.jsonl` on `day`.
+pub async fn write_labels(
+    store: &dyn ObjectStore,
+    family: Family,
+    rows: &Table,
+    day: &str,
+    batch: &str,
+) -> Result<usize, PipelineError> {
+    let labels = rows
+        .column(family.label())
+        .map_err(|e| PipelineError::Validate(e.to_string()))?;
+    let records: Vec<Value> = rows
+        .ids
+        .iter()
+        .zip(labels)
+        .map(|(id, label)| label_record(id, *label))
+        .collect();
+    let key = format!("tabular/{}/labels/dt={day}/{batch}.jsonl", family.profile());
+    store
+        .put(DATA_BUCKET, &key, jsonl(&records), PutOptions::default())
+        .await?;
+    Ok(records.len())
+}

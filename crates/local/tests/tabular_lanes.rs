@@ -1,0 +1,118 @@
+//! The tabular models through the real retrain state machine, in lanes of their own: each
+//! profile's dataset checked by validate, a real training job, the evaluation job, a model
+//! package, approval-guard's gate with the seed's rules, and the endpoint created. Both lanes
+//! and the detector's share one state directory, and nothing crosses between them.
+
+use damage_pricing::ExecutionRecord;
+use damage_pricing::lane::Lane;
+use damage_pricing::pipeline::{LocalOptions, ProjectFiles, build};
+use damage_pricing::tabular_lane::{retrain_input, served_model, upload_dataset};
+use platform::store::ObjectStore;
+use tabular::dataset::Conditions;
+
+fn states(record: &ExecutionRecord) -> Vec<String> {
+    record
+        .history
+        .iter()
+        .filter_map(|e| match &e.kind {
+            asl::EventKind::StateEntered { state, .. } => Some(state.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+async fn first_release(dir: &std::path::Path, lane: &Lane) -> (ExecutionRecord, String) {
+    let options = LocalOptions {
+        lane: lane.clone(),
+        canary_requests: 0,
+        ..LocalOptions::default()
+    };
+    let mut local = build(dir, &ProjectFiles::locate(None), &options)
+        .await
+        .unwrap();
+    let family = lane.family().unwrap();
+    let dataset = upload_dataset(local.store.as_ref(), family, 1, Conditions::Baseline)
+        .await
+        .unwrap();
+    let input = retrain_input(lane, &dataset, "manual").unwrap();
+    let record = local
+        .system
+        .start(&lane.retrain_machine(), "first-release", input, None)
+        .await
+        .unwrap();
+    let model = served_model(&local, lane).await.unwrap();
+    let version = model.map(|m| m.model_version).unwrap_or_default();
+    (record, version)
+}
+
+#[tokio::test]
+async fn each_tabular_profile_trains_passes_its_gates_and_deploys_in_its_own_lane() {
+    let dir = tempfile::tempdir().unwrap();
+    for profile in ["battery-soh-regressor", "failure-classifier"] {
+        let lane = Lane::of(profile).unwrap();
+        let (record, version) = first_release(dir.path(), &lane).await;
+        let path = states(&record);
+        assert_eq!(
+            record.status, "SUCCEEDED",
+            "{profile}: {path:?} {:?} {:?}",
+            record.error, record.cause
+        );
+        for state in [
+            "CheckDataset",
+            "TuneHyperParameters",
+            "EvaluateCandidate",
+            "RegisterCandidate",
+            "GateCandidate",
+            "CreateEndpoint",
+        ] {
+            assert!(
+                path.iter().any(|s| s == state),
+                "{profile}: {state} not in {path:?}"
+            );
+        }
+        let gate = &record.output.as_ref().unwrap()["gate"];
+        assert_eq!(gate["decision"], "Approved", "{profile}: {gate}");
+        let prefix = lane.family().unwrap().version_prefix();
+        assert!(version.starts_with(prefix), "{profile} serves {version}");
+        assert_eq!(
+            record.output.as_ref().unwrap()["run"]["model_version"],
+            version.as_str()
+        );
+    }
+
+    // One directory, three lanes: each registry group and endpoint holds only its own models,
+    // the detector's lane was never touched.
+    let options = LocalOptions::default();
+    let local = build(dir.path(), &ProjectFiles::locate(None), &options)
+        .await
+        .unwrap();
+    assert!(
+        served_model(&local, &Lane::detector())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    for profile in ["battery-soh-regressor", "failure-classifier"] {
+        let lane = Lane::of(profile).unwrap();
+        let model = served_model(&local, &lane).await.unwrap().unwrap();
+        assert_eq!(model.family, lane.family().unwrap());
+        let evaluations = local
+            .store
+            .list(
+                "data",
+                &format!("evaluations/{}-", lane.family().unwrap().version_prefix()),
+            )
+            .await
+            .unwrap();
+        assert!(!evaluations.is_empty());
+    }
+    assert!(
+        local
+            .sagemaker
+            .serving_model("damage-detector")
+            .await
+            .is_err(),
+        "the detector's endpoint was never created"
+    );
+    assert!(local.endpoint.model_version().starts_with("damage-"));
+}
