@@ -15,6 +15,7 @@ use std::time::Instant;
 use crate::cloudwatch::EMF_LOG_KEY;
 use crate::demo::{DEMO_PROFILE, DemoReport, run_inspection, run_lifecycle, set_up, summary_table};
 use crate::functions::DATA_BUCKET;
+use crate::lane::Lane;
 use crate::pipeline::{
     LocalOptions, Manifest, ManifestPhoto, PipelineError, ProjectFiles, TrainingOptions, build,
     upload_listing,
@@ -324,11 +325,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
     match cli.command.unwrap_or(Command::Demo(cli.demo)) {
         Command::Demo(args) => match args.profile {
             ModelProfile::DamageDetector => demo(&args, out).await,
-            // The one place the other profiles are refused, until the demo can play them.
-            other => Err(CliError::Usage(format!(
-                "--profile {}: not yet; the demo plays damage-detector only",
-                other.name()
-            ))),
+            tabular => tabular_demo(&args, &tabular.name(), out).await,
         },
         Command::Run(args) => run_definition(&args, out).await,
         Command::Price(args) => price_folder(&args, out).await,
@@ -364,6 +361,27 @@ async fn demo(args: &DemoArgs, out: &mut dyn Write) -> Result<(), CliError> {
          An execution's history: damage-pricing history MACHINE EXECUTION",
         started.elapsed().as_secs_f64(),
         root = root.display()
+    );
+    Ok(())
+}
+
+/// The demo of a tabular profile, in `STATE/demo-{profile}`.
+async fn tabular_demo(args: &DemoArgs, profile: &str, out: &mut dyn Write) -> Result<(), CliError> {
+    let lane = Lane::of(profile)
+        .ok_or_else(|| CliError::Usage(format!("--profile {profile}: no such lane")))?;
+    let root = fresh(&args.dirs.state, &format!("demo-{profile}"))?;
+    let started = Instant::now();
+    crate::tabular_demo::run(&lane, &root, &args.dirs.files(), out).await?;
+    let _ = writeln!(
+        out,
+        "\nDone in {:.1} s. Everything is on disk under {root}:\n\
+         Dataset: data/datasets/{profile}/  Prediction and label records: data/tabular/{profile}/\n\
+         Drift reports: data/reports/drift/{profile}/  Evaluations: data/evaluations/  Baselines: data/baselines/\n\
+         Approval audit: data/audit/  Executions: {SERVICES_BUCKET}/executions/{machine}/\n\
+         An execution's history: damage-pricing history {machine} EXECUTION --state {root}",
+        started.elapsed().as_secs_f64(),
+        root = root.display(),
+        machine = lane.retrain_machine(),
     );
     Ok(())
 }

@@ -18,6 +18,7 @@ pub mod scenario;
 pub mod services;
 pub mod starter;
 pub mod system;
+pub mod tabular_demo;
 pub mod tabular_lane;
 
 pub use runner::{FunctionError, LocalFunction, LocalRunner, ServiceIntegration};

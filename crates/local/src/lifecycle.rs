@@ -97,17 +97,6 @@ pub fn endpoint_alarms(
     ]
 }
 
-fn endpoint_metric(name: &str) -> MetricKey {
-    MetricKey {
-        namespace: "AWS/SageMaker".into(),
-        name: name.into(),
-        dimensions: BTreeMap::from([
-            ("EndpointName".to_string(), ENDPOINT_NAME.to_string()),
-            ("VariantName".to_string(), VARIANT.to_string()),
-        ]),
-    }
-}
-
 /// Why a lifecycle step failed.
 #[derive(Debug, thiserror::Error)]
 pub enum LifecycleError {
@@ -133,6 +122,8 @@ pub enum LifecycleError {
     Artifact(#[from] crate::sagemaker::artifact::ArtifactError),
     #[error("the training dataset's manifest")]
     Manifest(#[from] platform::store::JsonObjectError),
+    #[error("the canary's tabular model: {0}")]
+    Canary(String),
     #[error("cannot load the served model {location}")]
     Model {
         location: S3Location,
@@ -371,9 +362,43 @@ pub struct AlarmAction {
     pub result: Value,
 }
 
+/// What canary traffic sends: seller photos to the detector, feature rows to a tabular model.
+#[derive(Debug, Clone)]
+pub enum CanaryRequests {
+    Photos(Vec<Vec<u8>>),
+    Rows {
+        family: tabular::Family,
+        rows: Vec<Vec<f64>>,
+    },
+}
+
+impl CanaryRequests {
+    fn len(&self) -> usize {
+        match self {
+            Self::Photos(p) => p.len(),
+            Self::Rows { rows, .. } => rows.len(),
+        }
+    }
+}
+
+/// A canary's model, loaded once.
+enum CanaryModel {
+    Detector(Arc<Detector>),
+    Tabular(Arc<tabular::TabularModel>),
+}
+
+impl Clone for CanaryModel {
+    fn clone(&self) -> Self {
+        match self {
+            Self::Detector(d) => Self::Detector(d.clone()),
+            Self::Tabular(t) => Self::Tabular(t.clone()),
+        }
+    }
+}
+
 /// Canary traffic in local mode: each baking poll lets a minute pass on the local clock (the
-/// retrain state machine's `WaitForEndpoint` between polls), then `photos` are sent to the canary
-/// model, each inference's measured latency (plus any declared
+/// retrain state machine's `WaitForEndpoint` between polls), then the requests are sent to the
+/// canary model, each inference's measured latency (plus any declared
 /// [`crate::sagemaker::CanaryFault`]) and errors are published as SageMaker's endpoint metrics at
 /// the clock's time, the alarms are evaluated at it, and an alarm that goes into ALARM is
 /// delivered to its action.
@@ -381,13 +406,15 @@ pub struct CanaryReplay {
     store: Arc<dyn ObjectStore>,
     cloudwatch: Arc<LocalCloudWatch>,
     functions: BTreeMap<String, Arc<dyn LocalFunction>>,
-    photos: Vec<Vec<u8>>,
+    requests: CanaryRequests,
+    /// The endpoint whose metrics the canary publishes.
+    endpoint: String,
     clock: Arc<LocalClock>,
     state: Mutex<ReplayState>,
 }
 
 struct ReplayState {
-    models: BTreeMap<String, Arc<Detector>>,
+    models: BTreeMap<String, CanaryModel>,
     polls: Vec<CanaryPoll>,
 }
 
@@ -396,14 +423,16 @@ impl CanaryReplay {
         store: Arc<dyn ObjectStore>,
         cloudwatch: Arc<LocalCloudWatch>,
         functions: BTreeMap<String, Arc<dyn LocalFunction>>,
-        photos: Vec<Vec<u8>>,
+        requests: CanaryRequests,
+        endpoint: String,
         clock: Arc<LocalClock>,
     ) -> Self {
         Self {
             store,
             cloudwatch,
             functions,
-            photos,
+            requests,
+            endpoint,
             clock,
             state: Mutex::new(ReplayState {
                 models: BTreeMap::new(),
@@ -421,14 +450,47 @@ impl CanaryReplay {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    async fn model(&self, served: &ServedModel) -> Result<Arc<Detector>, LifecycleError> {
+    async fn model(&self, served: &ServedModel) -> Result<CanaryModel, LifecycleError> {
         let key = served.model_data.to_string();
         if let Some(model) = self.lock().models.get(&key) {
             return Ok(model.clone());
         }
-        let model = Arc::new(load_served(self.store.as_ref(), served).await?);
+        let model = match &self.requests {
+            CanaryRequests::Photos(_) => {
+                CanaryModel::Detector(Arc::new(load_served(self.store.as_ref(), served).await?))
+            }
+            CanaryRequests::Rows { family, .. } => {
+                let object = self
+                    .store
+                    .get(
+                        &served.model_data.bucket,
+                        &served.model_data.key,
+                        MAX_MODEL_BYTES,
+                    )
+                    .await?;
+                let bytes = crate::sagemaker::artifact::member_bytes(
+                    &key,
+                    object.body,
+                    crate::sagemaker::artifact::TABULAR_FILE,
+                )?;
+                let model = tabular::TabularModel::from_json(&bytes, *family)
+                    .map_err(|e| LifecycleError::Canary(e.to_string()))?;
+                CanaryModel::Tabular(Arc::new(model))
+            }
+        };
         self.lock().models.insert(key, model.clone());
         Ok(model)
+    }
+
+    fn endpoint_metric(&self, name: &str) -> MetricKey {
+        MetricKey {
+            namespace: "AWS/SageMaker".into(),
+            name: name.into(),
+            dimensions: BTreeMap::from([
+                ("EndpointName".to_string(), self.endpoint.clone()),
+                ("VariantName".to_string(), VARIANT.to_string()),
+            ]),
+        }
     }
 }
 
@@ -442,29 +504,38 @@ impl CanaryTraffic for CanaryReplay {
             .canary_fault
             .as_ref()
             .map_or(0.0, |f| f.extra_latency_ms);
-        let mut latencies = Vec::with_capacity(self.photos.len());
+        let mut latencies = Vec::with_capacity(self.requests.len());
         let mut errors = 0;
-        match self.model(&canary.canary).await {
-            Ok(model) => {
-                for photo in &self.photos {
+        let mut time = |answered: bool, started: Instant| {
+            let ms = started.elapsed().as_secs_f64() * 1000.0 + extra_ms;
+            if answered {
+                latencies.push(ms);
+            } else {
+                errors += 1;
+            }
+        };
+        match (self.model(&canary.canary).await, &self.requests) {
+            (Ok(CanaryModel::Detector(model)), CanaryRequests::Photos(photos)) => {
+                for photo in photos {
                     let started = Instant::now();
-                    let answered = model.detect(photo).is_ok();
-                    let ms = started.elapsed().as_secs_f64() * 1000.0 + extra_ms;
-                    if answered {
-                        latencies.push(ms);
-                    } else {
-                        errors += 1;
-                    }
+                    time(model.detect(photo).is_ok(), started);
                 }
             }
-            Err(e) => {
+            (Ok(CanaryModel::Tabular(model)), CanaryRequests::Rows { rows, .. }) => {
+                for row in rows {
+                    let started = Instant::now();
+                    time(model.predict(row).is_finite(), started);
+                }
+            }
+            (Ok(_), _) => errors = self.requests.len(),
+            (Err(e), _) => {
                 tracing::warn!(error = %platform::error::chain(&e), "canary model cannot be loaded: every request fails");
-                errors = self.photos.len();
+                errors = self.requests.len();
             }
         }
         for (i, ms) in latencies.iter().enumerate() {
             self.cloudwatch.put_datapoint(
-                endpoint_metric("ModelLatency"),
+                self.endpoint_metric("ModelLatency"),
                 Datapoint {
                     timestamp_ms: now_ms - 1_000 * (i as i64 + 1),
                     value: ms * 1000.0,
@@ -472,7 +543,7 @@ impl CanaryTraffic for CanaryReplay {
             );
         }
         self.cloudwatch.put_datapoint(
-            endpoint_metric("InvocationModelErrors"),
+            self.endpoint_metric("InvocationModelErrors"),
             Datapoint {
                 timestamp_ms: now_ms - 500,
                 value: errors as f64,
@@ -492,7 +563,7 @@ impl CanaryTraffic for CanaryReplay {
         let p95 = stats::percentiles(&latencies, &[95.0]).map_or(f64::NAN, |p| p[0]);
         self.lock().polls.push(CanaryPoll {
             canary_model_version: canary.canary.model_version.clone(),
-            requests: self.photos.len(),
+            requests: self.requests.len(),
             latency_p95_ms: p95,
             errors,
             alarms,

@@ -19,7 +19,9 @@ use crate::functions::{
     PricingFunction, UPLOADS_BUCKET, ValidateFunction,
 };
 use crate::lane::Lane;
-use crate::lifecycle::{CanaryReplay, LifecycleError, endpoint_alarms, load_served};
+use crate::lifecycle::{
+    CanaryReplay, CanaryRequests, LifecycleError, endpoint_alarms, load_served,
+};
 use crate::runner::{LocalFunction, LocalRunner};
 use crate::sagemaker::training::WarmStart;
 use crate::sagemaker::{
@@ -363,11 +365,19 @@ pub async fn build_with(
             approval_guard as Arc<dyn LocalFunction>,
         ),
     ]);
+    let requests = match options.lane.family() {
+        None => CanaryRequests::Photos(canary_photos(options.canary_requests)),
+        Some(family) => CanaryRequests::Rows {
+            family,
+            rows: canary_rows(family, options.canary_requests),
+        },
+    };
     let canary = Arc::new(CanaryReplay::new(
         store.clone(),
         cloudwatch.clone(),
         functions.clone(),
-        canary_photos(options.canary_requests),
+        requests,
+        options.lane.endpoint_name().to_string(),
         clock.clone(),
     ));
     sagemaker.set_canary_traffic(canary.clone());
@@ -401,6 +411,18 @@ pub async fn build_with(
     };
     local.system.remember_saved_executions().await?;
     Ok(local)
+}
+
+/// The rows canary traffic replays to a tabular model: the first of a production week.
+fn canary_rows(family: tabular::Family, count: usize) -> Vec<Vec<f64>> {
+    let week = tabular::dataset::production_week(family, 0xCA0A, 0);
+    let features = family.features();
+    let Ok(columns) = week.select(&features) else {
+        return Vec::new();
+    };
+    (0..week.len().min(count))
+        .map(|i| week.row(&columns, i))
+        .collect()
 }
 
 /// The requests canary traffic replays: seller photos in every light, seeded.

@@ -6,7 +6,7 @@
 
 use platform::store::{ObjectStore, PutOptions, S3Location};
 use serde_json::{Value, json};
-use tabular::dataset::{self, Conditions};
+use tabular::dataset::{self, Stage};
 use tabular::records::{jsonl, label_record};
 use tabular::{Family, Table, TabularModel, serve};
 
@@ -28,9 +28,9 @@ pub async fn upload_dataset(
     store: &dyn ObjectStore,
     family: Family,
     seed: u64,
-    conditions: Conditions,
+    stage: Stage,
 ) -> Result<S3Location, PipelineError> {
-    let data = dataset::generate(family, seed, conditions);
+    let data = dataset::generate(family, seed, stage);
     let key = dataset_manifest_key(family.profile());
     let folder = key.trim_end_matches("manifest.json");
     let files = data

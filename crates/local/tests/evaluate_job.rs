@@ -99,17 +99,17 @@ fn missing_models_and_arguments_are_named() {
 /// test row, and a baseline of the training rows.
 #[test]
 fn a_tabular_model_is_evaluated_on_its_dataset_folder() {
-    use tabular::dataset::{self, Conditions};
+    use tabular::dataset::{self, Stage};
     let family = tabular::Family::BatterySohRegressor;
     let opt_ml = tempfile::tempdir().unwrap();
-    let data = dataset::generate(family, 5, Conditions::Baseline);
+    let data = dataset::generate(family, 5, Stage::FirstRelease);
     data.write(&opt_ml.path().join("input/data/manifest"))
         .unwrap();
     let config = opt_ml.path().join("input/config");
     std::fs::create_dir_all(&config).unwrap();
     std::fs::write(
         config.join("hyperparameters.json"),
-        r#"{"profile": "battery-soh-regressor", "model_version": "battery-gbdt-run1", "rounds": "120"}"#,
+        r#"{"model": "battery-soh-regressor", "model_version": "battery-gbdt-run1", "rounds": "120"}"#,
     )
     .unwrap();
     let mut log = Vec::new();

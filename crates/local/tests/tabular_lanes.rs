@@ -8,7 +8,7 @@ use damage_pricing::lane::Lane;
 use damage_pricing::pipeline::{LocalOptions, ProjectFiles, build};
 use damage_pricing::tabular_lane::{retrain_input, served_model, upload_dataset};
 use platform::store::ObjectStore;
-use tabular::dataset::Conditions;
+use tabular::dataset::Stage;
 
 fn states(record: &ExecutionRecord) -> Vec<String> {
     record
@@ -31,7 +31,7 @@ async fn first_release(dir: &std::path::Path, lane: &Lane) -> (ExecutionRecord, 
         .await
         .unwrap();
     let family = lane.family().unwrap();
-    let dataset = upload_dataset(local.store.as_ref(), family, 1, Conditions::Baseline)
+    let dataset = upload_dataset(local.store.as_ref(), family, 1, Stage::FirstRelease)
         .await
         .unwrap();
     let input = retrain_input(lane, &dataset, "manual").unwrap();
@@ -115,4 +115,37 @@ async fn each_tabular_profile_trains_passes_its_gates_and_deploys_in_its_own_lan
         "the detector's endpoint was never created"
     );
     assert!(local.endpoint.model_version().starts_with("damage-"));
+}
+
+/// The demo's story for each tabular profile, in one state directory: the drifted week asks for
+/// a retrain through the late labels, the retrain is approved against the champion re-scored on
+/// the same test rows, a canary replaces it, and the next drifted week's labels are within the
+/// seed's rule again.
+#[tokio::test]
+async fn the_demo_story_retrains_on_late_labels_and_the_new_model_meets_the_rule_again() {
+    let dir = tempfile::tempdir().unwrap();
+    for profile in ["battery-soh-regressor", "failure-classifier"] {
+        let lane = Lane::of(profile).unwrap();
+        let mut out = Vec::new();
+        let report = damage_pricing::tabular_demo::run(
+            &lane,
+            dir.path(),
+            &ProjectFiles::locate(None),
+            &mut out,
+        )
+        .await
+        .unwrap();
+        let printed = String::from_utf8_lossy(&out).to_string();
+        assert_eq!(report.verdicts[1], "retrain", "{printed}");
+        assert_eq!(
+            report.retrain_decision.as_deref(),
+            Some("Approved"),
+            "{printed}"
+        );
+        assert_ne!(report.served_at_end, report.first_version, "{printed}");
+        assert!(printed.contains("canary: 15 polls"), "{printed}");
+        // The last week's labels meet the seed's rule with the new model.
+        let last = printed.rsplit("5. The next drifted week").next().unwrap();
+        assert!(last.contains("(none)"), "{last}");
+    }
 }

@@ -26,7 +26,7 @@ mod sort;
 mod special;
 mod tpr;
 
-pub use auc::roc_auc;
+pub use auc::{auc_row_errors, roc_auc};
 pub use error::StatsError;
 pub use ks::{KsMethod, KsResult, MAX_EXACT_N, ks_2samp};
 pub use paired::{

@@ -40,8 +40,6 @@ pub enum Season {
     Warm,
     /// Ambient about 0 °C (sd 6): outside the warm season's training range.
     Cold,
-    /// Half the cycles of each kind.
-    Mixed,
 }
 
 /// What to generate.
@@ -103,12 +101,7 @@ pub fn generate(config: &BatteryConfig) -> Table {
         let cell = Cell::draw(&mut cell_rng);
         let mut cycle = config.first_cycle;
         while cycle < config.first_cycle + config.cycles {
-            let cold = match config.season {
-                Season::Warm => false,
-                Season::Cold => true,
-                Season::Mixed => cell_rng.chance(0.5),
-            };
-            let ambient = if cold {
+            let ambient = if config.season == Season::Cold {
                 cell_rng.gaussian(0.0, 6.0)
             } else {
                 cell_rng.gaussian(25.0, 5.0)

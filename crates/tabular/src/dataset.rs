@@ -20,77 +20,147 @@ pub struct Dataset {
     pub test: Table,
 }
 
-/// What world the rows come from.
+/// Which dataset of a lane's story.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Conditions {
-    /// The world the first model is trained on (warm season; the fleet as first calibrated).
-    Baseline,
-    /// After the drift the demo plays: the cold season (battery), a new failure mode announced
-    /// by pressure alone (telemetry).
-    Drifted,
-    /// Both, half each: what a retrain trains on once the drifted period is labelled.
-    Both,
+pub enum Stage {
+    /// What the first model is trained on: 20 cells cycled in the warm season; 60 machines over
+    /// 120 days with their usual failures (the latest 24 days held out, a time-based split).
+    FirstRelease,
+    /// Once the drift is labelled: the first release's rows and more, as many drifted ones (the
+    /// cold season; 48 days of the new failure mode), and as test rows the first release's
+    /// (the same rows, so champion and candidate are paired on them) plus drifted ones.
+    AfterDrift,
 }
 
-/// Hours of telemetry simulated per generated dataset (120 days).
-pub const TELEMETRY_HOURS: usize = 24 * 120;
+/// Days of telemetry before production starts.
+pub const HISTORY_DAYS: usize = 120;
+/// Production days before the new failure mode appears (the first production week is as before).
+pub const DRIFT_AFTER_DAYS: usize = 7;
+/// Days of the new failure mode labelled for the retrain.
+const DRIFT_LABELLED_DAYS: usize = 48;
+/// Machines of the fleet.
+const MACHINES: usize = 60;
 
-/// The family's dataset from `seed`: 60 cells × 200 cycles (battery, test on 20 other cells) or
-/// 100 machines × 120 days every 4 h (telemetry, test on the last 24 days: a time-based split).
-pub fn generate(family: Family, seed: u64, conditions: Conditions) -> Dataset {
-    match family {
-        Family::BatterySohRegressor => {
-            let season = match conditions {
-                Conditions::Baseline => Season::Warm,
-                Conditions::Drifted => Season::Cold,
-                Conditions::Both => Season::Mixed,
-            };
-            let cells = |seed, cells| {
-                battery::generate(&BatteryConfig {
-                    seed,
-                    cells,
-                    first_cycle: 0,
-                    cycles: 2000,
-                    every: 10,
-                    season,
-                })
-            };
+fn prefixed(mut table: Table, prefix: &str) -> Table {
+    for id in &mut table.ids {
+        id.insert_str(0, prefix);
+    }
+    table
+}
+
+fn append(mut a: Table, b: Table) -> Table {
+    a.ids.extend(b.ids);
+    for (column, more) in a.columns.iter_mut().zip(b.columns) {
+        column.extend(more);
+    }
+    a
+}
+
+fn cells(seed: u64, cells: usize, season: Season) -> Table {
+    battery::generate(&BatteryConfig {
+        seed,
+        cells,
+        first_cycle: 0,
+        cycles: 2000,
+        every: 10,
+        season,
+    })
+}
+
+/// The fleet's telemetry rows every 4 h from hour 24 to `days`, the new failure mode from
+/// [`HISTORY_DAYS`] + [`DRIFT_AFTER_DAYS`]: every stage and production week cuts from this one
+/// history, so the same hour is the same row everywhere.
+fn fleet(seed: u64, days: usize) -> Table {
+    telemetry::generate(&TelemetryConfig {
+        seed,
+        machines: MACHINES,
+        hours: 24 * days,
+        every: 4,
+        first_row_hour: 0,
+        drift: Some((
+            Drift::NewFailureMode,
+            24 * (HISTORY_DAYS + DRIFT_AFTER_DAYS),
+        )),
+    })
+}
+
+fn hours_between(table: &Table, from_day: usize, to_day: usize) -> Table {
+    let hour = table
+        .column(telemetry::HOUR)
+        .map(<[f64]>::to_vec)
+        .unwrap_or_default();
+    let (from, to) = ((24 * from_day) as f64, (24 * to_day) as f64);
+    table.filter(|i| hour[i] >= from && hour[i] < to)
+}
+
+/// The family's dataset of `stage`, from `seed`.
+pub fn generate(family: Family, seed: u64, stage: Stage) -> Dataset {
+    match (family, stage) {
+        (Family::BatterySohRegressor, Stage::FirstRelease) => Dataset {
+            family,
+            train: cells(seed, 20, Season::Warm),
+            test: cells(seed ^ 0x7E57, 20, Season::Warm),
+        },
+        (Family::BatterySohRegressor, Stage::AfterDrift) => {
+            let first = generate(family, seed, Stage::FirstRelease);
+            let more = prefixed(cells(seed ^ 0xA11, 40, Season::Warm), "more-");
+            let winter = prefixed(cells(seed ^ 0xC01D, 60, Season::Cold), "winter-");
+            let winter_test = prefixed(cells(seed ^ 0xC01D_7E57, 20, Season::Cold), "winter-test-");
             Dataset {
                 family,
-                train: cells(seed, 60),
-                test: cells(seed ^ 0x7E57, 20),
+                train: append(append(first.train, more), winter),
+                test: append(first.test, winter_test),
             }
         }
-        Family::FailureClassifier => {
-            let drift = match conditions {
-                Conditions::Baseline => None,
-                Conditions::Drifted => Some((Drift::NewFailureMode, 0)),
-                Conditions::Both => Some((Drift::NewFailureMode, TELEMETRY_HOURS / 2)),
-            };
-            let all = telemetry::generate(&TelemetryConfig {
-                seed,
-                machines: 100,
-                hours: TELEMETRY_HOURS,
-                every: 4,
-                first_row_hour: 0,
-                drift,
-            });
-            // The held-out period is the last fifth of time; with `Both` a fifth of each half,
-            // so the test set holds both worlds as training does.
-            let hour = all
-                .column(telemetry::HOUR)
-                .map(<[f64]>::to_vec)
-                .unwrap_or_default();
-            let half = (TELEMETRY_HOURS / 2) as f64;
-            let held = |h: f64| match conditions {
-                Conditions::Both => (h % half) >= 0.8 * half,
-                _ => h >= 0.8 * TELEMETRY_HOURS as f64,
-            };
+        (Family::FailureClassifier, Stage::FirstRelease) => {
+            let history = fleet(seed, HISTORY_DAYS);
+            let cut = HISTORY_DAYS * 4 / 5;
             Dataset {
                 family,
-                train: all.filter(|i| !held(hour[i])),
-                test: all.filter(|i| held(hour[i])),
+                train: hours_between(&history, 0, cut),
+                // The last day is left out: its labels look past the history's end.
+                test: hours_between(&history, cut, HISTORY_DAYS - 1),
             }
+        }
+        (Family::FailureClassifier, Stage::AfterDrift) => {
+            let first = generate(family, seed, Stage::FirstRelease);
+            let drift = HISTORY_DAYS + DRIFT_AFTER_DAYS;
+            let end = drift + DRIFT_LABELLED_DAYS + 12;
+            let history = fleet(seed, end + 1);
+            Dataset {
+                family,
+                train: append(
+                    first.train,
+                    hours_between(&history, drift, drift + DRIFT_LABELLED_DAYS),
+                ),
+                test: append(
+                    first.test,
+                    hours_between(&history, drift + DRIFT_LABELLED_DAYS, end),
+                ),
+            }
+        }
+    }
+}
+
+/// A week of production rows with their labels (what arrives later): week 0 is like the
+/// training data, week 1 drifted (battery: 10 new cells in the cold season; telemetry: the
+/// fleet's week after the new failure mode appeared). Ids are unique to the week.
+pub fn production_week(family: Family, seed: u64, week: usize) -> Table {
+    match family {
+        Family::BatterySohRegressor => {
+            let season = if week == 0 {
+                Season::Warm
+            } else {
+                Season::Cold
+            };
+            prefixed(
+                cells(seed ^ (0x1000 + week as u64), 10, season),
+                &format!("w{week}-"),
+            )
+        }
+        Family::FailureClassifier => {
+            let from = HISTORY_DAYS + 7 * week;
+            hours_between(&fleet(seed, from + 8), from, from + 7)
         }
     }
 }

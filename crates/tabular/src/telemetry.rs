@@ -129,8 +129,11 @@ pub fn generate(config: &TelemetryConfig) -> Table {
     let mut rng = SplitMix64::new(config.seed);
     let every = config.every.max(1);
     for m in 0..config.machines {
+        // Separate streams for the machine's life and its readings, so a longer simulation
+        // repeats a shorter one hour for hour.
+        let mut life = rng.fork();
         let mut machine_rng = rng.fork();
-        let machine = simulate(&mut machine_rng, config.hours);
+        let machine = simulate(&mut life, config.hours);
         let mut readings = vec![[0.0f64; 4]; config.hours];
         let mut errors = vec![0u32; config.hours];
         let mut next_failure = 0usize;

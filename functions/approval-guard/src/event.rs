@@ -43,12 +43,21 @@ pub struct ManualRollback {
     pub requested_by: Option<String>,
 }
 
+/// The retrain workflow's question before evaluation: which model to score beside the candidate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChampionQuery {
+    /// Answered as the model artefact when there is no champion (the evaluation input must name
+    /// something; the version `none` tells the evaluation there is nothing to re-score).
+    pub fallback_model_data_url: String,
+}
+
 /// A command, by its `action`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Command {
     Gate(GateTask),
     Rollback(ManualRollback),
+    Champion(ChampionQuery),
 }
 
 /// Every event approval-guard accepts.
@@ -72,7 +81,7 @@ impl<'de> Deserialize<'de> for Event {
                 .map_err(D::Error::custom)
         } else {
             Err(D::Error::custom(
-                "expected a command with an `action` (gate, rollback) or a CloudWatch alarm event with `alarmData`",
+                "expected a command with an `action` (gate, rollback, champion) or a CloudWatch alarm event with `alarmData`",
             ))
         }
     }

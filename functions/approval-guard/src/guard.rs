@@ -18,7 +18,7 @@ use crate::audit::{
     AUDIT_SCHEMA, AuditRecord, CardInputs, InputRef, ModelCard, RollbackRecord, Versions,
     write_audit, write_model_card,
 };
-use crate::event::{Command, Event, GateTask, ManualRollback};
+use crate::event::{ChampionQuery, Command, Event, GateTask, ManualRollback};
 use crate::gate::{Decision, Subject, assess};
 use crate::profile::{Profile, ProfileError};
 use crate::registry::{
@@ -174,6 +174,30 @@ impl RollbackOutput {
 pub enum Output {
     Gate(GateOutput),
     Rollback(RollbackOutput),
+    Champion(ChampionAnswer),
+}
+
+/// Which model the evaluation re-scores beside the candidate, on the same test rows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChampionAnswer {
+    /// The champion's version, or `none` when the group has no Approved package.
+    pub model_version: String,
+    pub model_package_arn: Option<String>,
+    /// The champion's artefact, or the query's fallback when there is no champion.
+    pub model_data_url: String,
+}
+
+/// The key of a champion's report re-scored by the candidate's evaluation, beside the
+/// candidate's report (`evaluations/{candidate}/champion-report.json`).
+pub fn rescored_champion_report(candidate_report: &S3Location) -> S3Location {
+    let folder = candidate_report
+        .key
+        .rsplit_once('/')
+        .map_or("", |(folder, _)| folder);
+    S3Location::new(
+        candidate_report.bucket.as_str(),
+        format!("{folder}/champion-report.json"),
+    )
 }
 
 /// Why a rollback was asked for.
@@ -263,6 +287,9 @@ impl Guard {
                     .await
                     .map(Output::Rollback)
             }
+            Event::Command(Command::Champion(query)) => {
+                self.champion_query(query).await.map(Output::Champion)
+            }
             Event::Alarm(alarm) => self.alarm(*alarm, now).await.map(Output::Rollback),
         }
     }
@@ -317,10 +344,44 @@ impl Guard {
         Ok(LoadedReport { input, report })
     }
 
-    /// The newest Approved package of the group other than the candidate, with its report.
+    /// The champion the retrain workflow's evaluation re-scores: the newest Approved package.
+    async fn champion_query(&self, query: ChampionQuery) -> Result<ChampionAnswer, GuardError> {
+        let approved = self
+            .registry
+            .approved_packages(&self.settings.model_package_group, 1)
+            .await?;
+        let package = match approved.first() {
+            Some(arn) => Some(self.registry.model_package(arn).await?),
+            None => None,
+        };
+        let answer = match package {
+            Some(ModelPackage {
+                arn,
+                model_version: Some(version),
+                model_data_url: Some(url),
+                ..
+            }) => ChampionAnswer {
+                model_version: version,
+                model_package_arn: Some(arn),
+                model_data_url: url,
+            },
+            _ => ChampionAnswer {
+                model_version: "none".into(),
+                model_package_arn: None,
+                model_data_url: query.fallback_model_data_url,
+            },
+        };
+        tracing::info!(champion = %answer.model_version, "champion for re-scoring");
+        Ok(answer)
+    }
+
+    /// The newest Approved package of the group other than the candidate, with its report: the
+    /// one the candidate's evaluation re-scored on the same test rows when it exists for that
+    /// version (`rescored`), else the one registered with the package.
     async fn champion(
         &self,
         candidate_arn: &str,
+        rescored: &S3Location,
     ) -> Result<Option<(ModelPackage, LoadedReport)>, GuardError> {
         let approved = self
             .registry
@@ -330,6 +391,13 @@ impl Guard {
             return Ok(None);
         };
         let package = self.registry.model_package(&arn).await?;
+        let same_rows = self.load_report("champion_report", rescored).await?;
+        let rescored_this_champion = same_rows.report.as_ref().is_ok_and(|r: &EvaluationReport| {
+            Some(r.model_version.as_str()) == package.model_version.as_deref()
+        });
+        if rescored_this_champion {
+            return Ok(Some((package, same_rows)));
+        }
         let loaded = match &package.evaluation_report {
             Some(location) => self.load_report("champion_report", location).await?,
             None => LoadedReport {
@@ -355,7 +423,12 @@ impl Guard {
         let candidate = self
             .load_report("candidate_report", &task.candidate.evaluation_report)
             .await?;
-        let champion = self.champion(arn).await?;
+        let champion = self
+            .champion(
+                arn,
+                &rescored_champion_report(&task.candidate.evaluation_report),
+            )
+            .await?;
 
         let candidate_subject = Subject {
             model_package_arn: arn,

@@ -38,6 +38,9 @@ pub struct ModelPackage {
     pub model_version: Option<String>,
     /// `ModelMetrics.ModelQuality.Statistics.S3Uri`: where its evaluation report is.
     pub evaluation_report: Option<S3Location>,
+    /// `InferenceSpecification.Containers[0].ModelDataUrl`: its model artefact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_data_url: Option<String>,
 }
 
 /// An endpoint's status, as far as the guard cares.

@@ -136,6 +136,11 @@ impl ModelRegistry for SageMakerRegistry {
                 .and_then(|p| p.get("model_version"))
                 .cloned(),
             evaluation_report,
+            model_data_url: out
+                .inference_specification()
+                .and_then(|i| i.containers().first())
+                .and_then(|c| c.model_data_url())
+                .map(str::to_string),
         })
     }
 

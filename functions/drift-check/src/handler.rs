@@ -491,7 +491,7 @@ async fn decide_retrain(
         return Ok(RetrainOutcome::NotConfigured);
     };
     let cooldown = Duration::hours(i64::from(profile.drift.cooldown_hours));
-    let previous = previous_starts(deps, &profile.name, model_version, window, cooldown).await?;
+    let previous = previous_starts(deps, &profile.name, window, cooldown).await?;
     if let Some(last) = cooling_down_since(&previous, window.end, cooldown) {
         return Ok(RetrainOutcome::CoolingDown {
             last_window_end: last.format(&Rfc3339).unwrap_or_default(),
@@ -510,12 +510,12 @@ async fn decide_retrain(
     Ok(start_retrain(deps.workflow.as_ref(), request).await?)
 }
 
-/// Earlier reports of the model version whose windows ended within the cooldown before this
-/// window's end: each window's end and whether its check started a retrain.
+/// Earlier reports of the profile (any model version: a retrain's new model does not restart the
+/// cooldown) whose windows ended within the cooldown before this window's end: each window's end
+/// and whether its check started a retrain.
 async fn previous_starts(
     deps: &Deps,
     profile: &str,
-    model_version: &str,
     window: &Window,
     cooldown: Duration,
 ) -> Result<Vec<(OffsetDateTime, bool)>, DriftError> {
@@ -524,7 +524,7 @@ async fn previous_starts(
         retrain: RetrainOutcome,
     }
     let bucket = &deps.settings.data_bucket;
-    let prefix = format!("reports/drift/{profile}/{model_version}/");
+    let prefix = format!("reports/drift/{profile}/");
     let mut out = Vec::new();
     for meta in deps.store.list(bucket, &prefix).await? {
         let Some(end) = report_window_end(&meta.key) else {

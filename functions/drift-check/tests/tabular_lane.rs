@@ -14,7 +14,7 @@ use platform::ObjectStore;
 use platform::store::{LocalStore, PutOptions};
 use platform::workflow::RecordingStarter;
 use serde_json::json;
-use tabular::dataset::{self, Conditions};
+use tabular::dataset::{self, Stage};
 use tabular::model::{GbdtParams, Hyperparameters};
 use tabular::records::{jsonl, label_record, predict_records};
 use tabular::{Family, TabularModel};
@@ -39,7 +39,7 @@ async fn a_cold_season_window_drifts_and_misses_the_mae_rule_in_its_own_lane() {
         },
     };
     let family = Family::BatterySohRegressor;
-    let warm = dataset::generate(family, 1, Conditions::Baseline);
+    let warm = dataset::generate(family, 1, Stage::FirstRelease);
     let (train, validation) = tabular::job::split(family, &warm.train).unwrap();
     let hyper = Hyperparameters::Gbdt(GbdtParams {
         rounds: 80,
@@ -85,7 +85,7 @@ async fn a_cold_season_window_drifts_and_misses_the_mae_rule_in_its_own_lane() {
     .await;
 
     // A week of cold-season predictions, 100 rows per batch, and their labels a few days later.
-    let cold = dataset::generate(family, 99, Conditions::Drifted).test;
+    let cold = dataset::production_week(family, 99, 1);
     let production = predict_records(&model, &cold, "2026-11-18T12:00:00Z").unwrap();
     for (i, batch) in production.chunks(100).enumerate() {
         let day = 16 + i % 7;

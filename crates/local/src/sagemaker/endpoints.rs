@@ -111,6 +111,7 @@ impl LocalSageMaker {
                 .get("model_version")
                 .cloned(),
             evaluation_report,
+            model_data_url: Some(model_data_url.clone()),
         };
         self.registry.put_package(package.clone());
         let out = json!({"ModelPackageArn": package.arn});

@@ -69,6 +69,9 @@ pub(super) struct ProcessingJob {
 pub struct ProcessingArgs {
     pub model_version: String,
     pub model_profile: String,
+    /// The champion to re-score on the same test rows (`--champion-version`; `none` or absent:
+    /// there is none).
+    pub champion_version: Option<String>,
     pub dataset: DatasetRef,
     pub settings: EvaluationSettings,
 }
@@ -85,9 +88,8 @@ impl ProcessingArgs {
         let mut rest = args.iter();
         while let Some(flag) = rest.next() {
             let name = match flag.as_str() {
-                "--model-version" | "--model-profile" | "--dataset" | "--photos" | "--seed" => {
-                    flag.as_str()
-                }
+                "--model-version" | "--model-profile" | "--dataset" | "--photos" | "--seed"
+                | "--champion-version" => flag.as_str(),
                 other => return Err(bad(format!("unknown argument {other}"))),
             };
             let value = rest
@@ -117,6 +119,10 @@ impl ProcessingArgs {
         Ok(Self {
             model_version: named("--model-version", "MODEL_VERSION")?,
             model_profile: named("--model-profile", "MODEL_PROFILE")?,
+            champion_version: values
+                .get("--champion-version")
+                .filter(|v| **v != "none")
+                .map(|v| v.to_string()),
             dataset: DatasetRef {
                 bucket: dataset.bucket,
                 manifest_key: dataset.key,
@@ -137,6 +143,8 @@ pub struct ProcessingPaths {
     /// The labelled dataset folder (tabular models read it; the detector's held-out photos are
     /// generated from the seed).
     pub dataset: PathBuf,
+    /// The champion's artefact, when the workflow names one.
+    pub champion: PathBuf,
     pub evaluation: PathBuf,
     pub baseline: PathBuf,
 }
@@ -147,6 +155,7 @@ impl ProcessingPaths {
         Self {
             model: root.join("model"),
             dataset: root.join("dataset"),
+            champion: root.join("champion"),
             evaluation: root.join("evaluation"),
             baseline: root.join("baseline"),
         }
@@ -173,7 +182,13 @@ pub fn run_processing_job(
         created_at: timestamp(OffsetDateTime::now_utc()),
     };
     let evaluation = match tabular::Family::of_profile(&args.model_profile) {
-        Some(family) => super::tabular::evaluate_tabular(family, &profile, paths, &inputs)?,
+        Some(family) => super::tabular::evaluate_tabular(
+            family,
+            &profile,
+            paths,
+            &inputs,
+            args.champion_version.as_deref(),
+        )?,
         None => {
             let (name, model) = artifact::read_model_dir(&paths.model, artifact::ONNX_FILE)?;
             evaluate_candidate(Detector::from_bytes(&name, &model)?, &profile, &inputs)?
@@ -181,6 +196,9 @@ pub fn run_processing_job(
     };
     write_json(&paths.evaluation.join("report.json"), &evaluation.report)?;
     write_json(&paths.baseline.join("profile.json"), &evaluation.baseline)?;
+    if let Some(champion) = &evaluation.champion {
+        write_json(&paths.evaluation.join(CHAMPION_REPORT), champion)?;
+    }
     Ok(evaluation)
 }
 
@@ -276,9 +294,17 @@ impl LocalSageMaker {
         let evaluation_output = output("evaluation")?;
         let baseline_output = output("baseline")?;
         let dataset_input = input("dataset")?;
+        let champion_input = job
+            .processing_inputs
+            .iter()
+            .find(|i| i.input_name == "champion");
         let paths = ProcessingPaths {
             model: folder("input", "model", &model_input.s3_input.local_path)?,
             dataset: folder("input", "dataset", &dataset_input.s3_input.local_path)?,
+            champion: match champion_input {
+                Some(i) => folder("input", "champion", &i.s3_input.local_path)?,
+                None => job_dir.join("champion"),
+            },
             evaluation: folder(
                 "output",
                 "evaluation",
@@ -292,6 +318,10 @@ impl LocalSageMaker {
         artifact::download_prefix(self.store.as_ref(), &model_location, &paths.model).await?;
         let dataset_location = s3("dataset S3Uri", &dataset_input.s3_input.s3_uri)?;
         artifact::download_prefix(self.store.as_ref(), &dataset_location, &paths.dataset).await?;
+        if let Some(champion) = champion_input {
+            let location = s3("champion S3Uri", &champion.s3_input.s3_uri)?;
+            artifact::download_prefix(self.store.as_ref(), &location, &paths.champion).await?;
+        }
 
         let run = {
             let (paths, args) = (paths.clone(), args.clone());
@@ -315,6 +345,15 @@ impl LocalSageMaker {
             "profile.json",
         )
         .await?;
+        if evaluation.champion.is_some() {
+            upload(
+                self.store.as_ref(),
+                &paths.evaluation,
+                &report_prefix,
+                CHAMPION_REPORT,
+            )
+            .await?;
+        }
         let map50 = evaluation.report.metric("map50");
         tracing::info!(processing_job = %name, model_version = %args.model_version, ?map50, samples = evaluation.report.samples.len(), "evaluation written");
         let record = ProcessingJob {
@@ -372,11 +411,18 @@ pub struct EvaluationInputs {
     pub created_at: String,
 }
 
-/// The two documents an evaluation writes.
+/// The champion re-scored on the candidate's test rows, beside `report.json`.
+pub const CHAMPION_REPORT: &str = "champion-report.json";
+
+/// The documents an evaluation writes.
 #[derive(Debug, Clone)]
 pub struct Evaluation {
     pub report: EvaluationReport,
     pub baseline: BaselineProfile,
+    /// The champion scored on the same test rows, for tabular models (their test rows come from
+    /// the dataset, which changes between versions). The detector's held-out photos are fixed
+    /// by their seed, so its champion's registered report is already on the same photos.
+    pub champion: Option<EvaluationReport>,
 }
 
 /// Why an evaluation failed.
@@ -572,7 +618,11 @@ pub fn evaluate_candidate(
         },
         tpr,
     )?;
-    Ok(Evaluation { report, baseline })
+    Ok(Evaluation {
+        report,
+        baseline,
+        champion: None,
+    })
 }
 
 /// Ground-truth boxes matched one-to-one by served detections of the same class at IoU 0.5,

@@ -5,7 +5,8 @@
 //! It writes approval-guard's report from the held-out test rows (regressor: `mae`, `rmse`, `r2`;
 //! classifier: `auc`; both: `out_of_range`, the share of predictions outside the family's valid
 //! range, and `training_seconds` from the training report; latency of a one-row invocation
-//! through the endpoint's own request path; per row `error = |label − prediction|`), and
+//! through the endpoint's own request path; per row the regressor's `|label − prediction|` or the
+//! classifier's share of misordered pairs, [`stats::auc_row_errors`]), and
 //! drift-check's baseline from the training rows as the model answers them.
 
 use std::collections::BTreeMap;
@@ -25,24 +26,58 @@ use super::evaluation::{Evaluation, EvaluationError, EvaluationInputs, Processin
 /// One-row invocations timed for the latency percentiles.
 const LATENCY_ROWS: usize = 500;
 
-/// Evaluates the tabular model in `paths.model` on the dataset in `paths.dataset`.
+/// Evaluates the tabular model in `paths.model` on the dataset in `paths.dataset`, and the
+/// champion in `paths.champion` on the same test rows when `champion_version` names one.
 pub fn evaluate_tabular(
     family: Family,
     profile: &drift_check::ModelProfile,
     paths: &ProcessingPaths,
     inputs: &EvaluationInputs,
+    champion_version: Option<&str>,
 ) -> Result<Evaluation, EvaluationError> {
-    let (name, bytes) = artifact::read_model_dir(&paths.model, TABULAR_FILE)?;
-    let model = TabularModel::from_json(&bytes, family)?;
-    let training_seconds = artifact::read_model_dir(&paths.model, "training-report.json")
-        .ok()
-        .and_then(|(_, b)| serde_json::from_slice::<JobSummary>(&b).ok())
-        .map(|s| s.training_seconds);
-    tracing::info!(model = %name, model_version = %model.model_version, "evaluating a tabular model");
     let manifest = read_manifest(&paths.dataset)?;
     let test = read_table(&paths.dataset.join(&manifest.test))?;
     let train = read_table(&paths.dataset.join(&manifest.train))?;
-    let predicted = model.predict_table(&test)?;
+    let (model, report) = score(family, &paths.model, &test, &inputs.model_version, inputs)?;
+    let champion = match champion_version {
+        Some(version) => Some(score(family, &paths.champion, &test, version, inputs)?.1),
+        None => None,
+    };
+    let records = predict_records(&model, &train, &inputs.created_at)
+        .map_err(tabular::model::ModelError::from)?;
+    let baseline = build_baseline(
+        profile,
+        &inputs.model_version,
+        &inputs.created_at,
+        TrainingRecords {
+            features: &records,
+            predictions: &records,
+        },
+        None,
+    )?;
+    Ok(Evaluation {
+        report,
+        baseline,
+        champion,
+    })
+}
+
+/// The report of the model in `dir` on the test rows, as version `model_version`.
+fn score(
+    family: Family,
+    dir: &std::path::Path,
+    test: &tabular::Table,
+    model_version: &str,
+    inputs: &EvaluationInputs,
+) -> Result<(TabularModel, EvaluationReport), EvaluationError> {
+    let (name, bytes) = artifact::read_model_dir(dir, TABULAR_FILE)?;
+    let model = TabularModel::from_json(&bytes, family)?;
+    let training_seconds = artifact::read_model_dir(dir, "training-report.json")
+        .ok()
+        .and_then(|(_, b)| serde_json::from_slice::<JobSummary>(&b).ok())
+        .map(|s| s.training_seconds);
+    tracing::info!(model = %name, model_version, "evaluating a tabular model");
+    let predicted = model.predict_table(test)?;
     let truth = test
         .column(family.label())
         .map_err(tabular::model::ModelError::from)?;
@@ -80,17 +115,27 @@ pub fn evaluate_tabular(
         debug_assert_eq!(status, 200);
     }
     let latency = stats::latency_percentiles(&latencies)?;
+    // Per row: the absolute error of a capacity; a classifier's share of the AUC's misordered
+    // pairs (its probabilities are class-weighted, so their distance to 0/1 is not the quality).
+    let errors: Vec<f64> = match family.task() {
+        Task::Regression => truth
+            .iter()
+            .zip(&predicted)
+            .map(|(t, p)| (t - p).abs())
+            .collect(),
+        Task::Classification => stats::auc_row_errors(truth, &predicted),
+    };
     let samples = test
         .ids
         .iter()
-        .zip(truth.iter().zip(&predicted))
-        .map(|(id, (t, p))| Sample {
+        .zip(&errors)
+        .map(|(id, e)| Sample {
             id: id.clone(),
-            error: Number((t - p).abs()),
+            error: Number(*e),
         })
         .collect();
     let report = EvaluationReport {
-        model_version: inputs.model_version.clone(),
+        model_version: model_version.to_string(),
         model_package_arn: None,
         dataset: inputs.dataset.clone(),
         metrics: figures
@@ -103,20 +148,11 @@ pub fn evaluate_tabular(
             p95: Number(latency.p95),
             p99: Number(latency.p99),
         },
-        sample_error: format!("|{} - prediction| of the test row", family.label()),
+        sample_error: match family.task() {
+            Task::Regression => format!("|{} - prediction| of the test row", family.label()),
+            Task::Classification => "the row's share of misordered (positive, negative) pairs: the mean per class is 1 - AUC".into(),
+        },
         samples,
     };
-    let records = predict_records(&model, &train, &inputs.created_at)
-        .map_err(tabular::model::ModelError::from)?;
-    let baseline = build_baseline(
-        profile,
-        &inputs.model_version,
-        &inputs.created_at,
-        TrainingRecords {
-            features: &records,
-            predictions: &records,
-        },
-        None,
-    )?;
-    Ok(Evaluation { report, baseline })
+    Ok((model, report))
 }

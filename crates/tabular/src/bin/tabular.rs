@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use tabular::Family;
-use tabular::dataset::{self, Conditions};
+use tabular::dataset::{self, Stage};
 
 #[derive(Parser)]
 #[command(
@@ -71,7 +71,7 @@ fn main() -> ExitCode {
             family,
             folder,
             seed,
-        } => dataset::generate(family.into(), seed, Conditions::Baseline)
+        } => dataset::generate(family.into(), seed, Stage::FirstRelease)
             .write(&folder)
             .map_err(|e| e.to_string()),
         Command::Bench { family, folder } => tabular::bench::run(family.into(), &folder)

@@ -501,7 +501,7 @@ fn guard_over(fleet: &Fleet, store: Arc<LocalStore>) -> Guard {
 fn rollback_output(output: Output) -> RollbackOutput {
     match output {
         Output::Rollback(r) => r,
-        Output::Gate(g) => panic!("not a rollback: {g:?}"),
+        other => panic!("not a rollback: {other:?}"),
     }
 }
 
@@ -774,6 +774,7 @@ async fn local_registry_gates_and_rolls_back() {
             status,
             model_version: Some(model_version.into()),
             evaluation_report: Some(S3Location::new("data", report_key(model_version))),
+            model_data_url: None,
         };
     registry.put_package(package(
         CHAMPION_ARN,
