@@ -211,7 +211,8 @@ def main():
     with tempfile.TemporaryDirectory(prefix="tabular-bench-") as tmp:
         for family, spec in FAMILIES.items():
             folder = Path(tmp) / family
-            subprocess.run([args.tabular, "generate", family, str(folder), "--seed", str(args.seed)], check=True)
+            subprocess.run([args.tabular, "generate", family, str(folder), "--seed", str(args.seed),
+                            "--stage", "after-drift"], check=True)
             project = json.loads(subprocess.run([args.tabular, "bench", family, str(folder)], check=True,
                                                 capture_output=True, text=True).stdout)
             manifest = json.loads((folder / "manifest.json").read_text())

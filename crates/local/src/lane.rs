@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use tabular::Family;
 
 use crate::functions::{DATA_BUCKET, UPLOADS_BUCKET, function_substitutions};
+use crate::pipeline::PipelineError;
 use crate::sagemaker::training::TABULAR_TRAINING_IMAGE;
 use crate::system::state_machine_arn;
 
@@ -154,6 +155,20 @@ impl Lane {
         ];
         map.extend(fixed.into_iter().map(|(k, v)| (k.to_string(), v)));
         map
+    }
+
+    /// The retrain input drift-check gives for this lane (its `retrain` trigger), asked by
+    /// `source`: the bundled profile's dataset and training section.
+    pub fn retrain_input(&self, source: &str) -> Result<serde_json::Value, PipelineError> {
+        let profile = drift_check::ModelProfile::bundled(self.profile)
+            .map_err(|e| PipelineError::Validate(e.to_string()))?;
+        let dataset =
+            platform::store::S3Location::new(DATA_BUCKET, &profile.drift.dataset_manifest_key);
+        Ok(drift_check::retrain::retrain_input(
+            serde_json::json!({"source": source}),
+            &profile,
+            &dataset,
+        ))
     }
 
     /// The endpoint latency alarm's p95 threshold in ms: the detector's 150 ms target, seed 001's

@@ -22,9 +22,7 @@ use crate::functions::DATA_BUCKET;
 use crate::lane::Lane;
 use crate::pipeline::{Local, LocalOptions, PipelineError, ProjectFiles, build};
 use crate::system::ExecutionRecord;
-use crate::tabular_lane::{
-    retrain_input, serve_window, served_model, upload_dataset, write_labels,
-};
+use crate::tabular_lane::{serve_window, served_model, upload_dataset, write_labels};
 use platform::store::ObjectStore;
 use tabular::dataset::{Stage, production_week};
 
@@ -303,13 +301,13 @@ pub async fn run(
         out,
         "\n1. First release: the dataset, then the retrain workflow started by hand"
     );
-    let dataset = upload_dataset(local.store.as_ref(), family, SEED, Stage::FirstRelease).await?;
+    upload_dataset(local.store.as_ref(), family, SEED, Stage::FirstRelease).await?;
     let first = local
         .system
         .start(
             &lane.retrain_machine(),
             "first-release",
-            retrain_input(lane, &dataset, "manual")?,
+            lane.retrain_input("manual")?,
             None,
         )
         .await?;

@@ -49,22 +49,6 @@ pub async fn upload_dataset(
     Ok(S3Location::new(DATA_BUCKET, key))
 }
 
-/// The retrain input drift-check would give for this lane, started by hand (`source`).
-pub fn retrain_input(
-    lane: &Lane,
-    dataset: &S3Location,
-    source: &str,
-) -> Result<Value, PipelineError> {
-    let profile = drift_check::ModelProfile::bundled(lane.profile())
-        .map_err(|e| PipelineError::Validate(e.to_string()))?;
-    Ok(json!({
-        "trigger": {"source": source},
-        "model_profile": lane.profile(),
-        "dataset": {"bucket": dataset.bucket, "manifest_key": dataset.key},
-        "training": profile.training,
-    }))
-}
-
 /// The tabular model the lane's endpoint serves now; `None` before its first deployment.
 pub async fn served_model(
     local: &Local,

@@ -6,7 +6,7 @@
 use damage_pricing::ExecutionRecord;
 use damage_pricing::lane::Lane;
 use damage_pricing::pipeline::{LocalOptions, ProjectFiles, build};
-use damage_pricing::tabular_lane::{retrain_input, served_model, upload_dataset};
+use damage_pricing::tabular_lane::{served_model, upload_dataset};
 use platform::store::ObjectStore;
 use tabular::dataset::Stage;
 
@@ -31,10 +31,10 @@ async fn first_release(dir: &std::path::Path, lane: &Lane) -> (ExecutionRecord, 
         .await
         .unwrap();
     let family = lane.family().unwrap();
-    let dataset = upload_dataset(local.store.as_ref(), family, 1, Stage::FirstRelease)
+    upload_dataset(local.store.as_ref(), family, 1, Stage::FirstRelease)
         .await
         .unwrap();
-    let input = retrain_input(lane, &dataset, "manual").unwrap();
+    let input = lane.retrain_input("manual").unwrap();
     let record = local
         .system
         .start(&lane.retrain_machine(), "first-release", input, None)

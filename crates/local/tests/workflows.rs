@@ -9,6 +9,7 @@ use std::path::Path;
 
 use damage_pricing::demo::{SampleListing, listing, sample_listings};
 use damage_pricing::functions::{DATA_BUCKET, UPLOADS_BUCKET};
+use damage_pricing::lane::Lane;
 use damage_pricing::lifecycle::{DATASET_MANIFEST_KEY, write_training_dataset};
 use damage_pricing::pipeline::{
     Local, LocalOptions, ProjectFiles, TrainingOptions, build, build_with, upload_listing,
@@ -457,11 +458,9 @@ async fn stack_without_endpoint(local: &Local) -> Value {
     write_training_dataset(local.store.as_ref(), 12, 1)
         .await
         .unwrap();
-    json!({
-        "trigger": {"source": "manual"},
-        "model_profile": "damage-detector",
-        "dataset": {"bucket": DATA_BUCKET, "manifest_key": DATASET_MANIFEST_KEY}
-    })
+    let input = Lane::detector().retrain_input("manual").unwrap();
+    assert_eq!(input["dataset"]["manifest_key"], DATASET_MANIFEST_KEY);
+    input
 }
 
 #[tokio::test]

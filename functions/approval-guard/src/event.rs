@@ -114,6 +114,15 @@ mod tests {
     }
 
     #[test]
+    fn the_champion_query_fixture_names_its_fallback() {
+        let text = include_str!("../../../events/approval-guard/champion.json");
+        let Event::Command(Command::Champion(query)) = serde_json::from_str(text).unwrap() else {
+            panic!("not a champion query");
+        };
+        assert!(query.fallback_model_data_url.ends_with("model.tar.gz"));
+    }
+
+    #[test]
     fn the_alarm_fixture_is_a_canary_alarm() {
         let Event::Alarm(alarm) = serde_json::from_str(ALARM).unwrap() else {
             panic!("not an alarm");

@@ -43,6 +43,33 @@ pub enum TriggerEvent {
         #[serde(flatten)]
         target: Target,
     },
+    /// Starts the profile's retrain without a check: the weekly schedule's and a person's way
+    /// in, so the retrain input (the profile's dataset and training section) has one author.
+    Retrain {
+        /// Who asks: `schedule` or `manual` (the default).
+        #[serde(default)]
+        source: RetrainSource,
+        #[serde(flatten)]
+        target: Target,
+    },
+}
+
+/// Who asked for a retrain without a check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RetrainSource {
+    Schedule,
+    #[default]
+    Manual,
+}
+
+impl RetrainSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Schedule => "schedule",
+            Self::Manual => "manual",
+        }
+    }
 }
 
 /// Optional choice of model profile and version.
@@ -104,7 +131,8 @@ impl DriftEvent {
             Self::Trigger(
                 TriggerEvent::Schedule { target }
                 | TriggerEvent::Workflow { target, .. }
-                | TriggerEvent::Manual { target, .. },
+                | TriggerEvent::Manual { target, .. }
+                | TriggerEvent::Retrain { target, .. },
             ) => target.clone(),
             Self::Alarm(_) => Target::default(),
         }
@@ -133,6 +161,17 @@ impl DriftEvent {
                 window.check()?;
                 (TriggerKind::Manual, window, target, None)
             }
+            // The handler starts these before any window is resolved; as a request it is the
+            // instant it was asked at.
+            Self::Trigger(TriggerEvent::Retrain { target, .. }) => (
+                TriggerKind::Manual,
+                Window {
+                    start: now,
+                    end: now,
+                },
+                target,
+                None,
+            ),
             Self::Alarm(alarm) => {
                 let seconds = alarm.time.timestamp();
                 let at = OffsetDateTime::from_unix_timestamp(seconds)
@@ -246,6 +285,37 @@ mod tests {
         assert_eq!(r.window.end, datetime!(2026-11-22 00:00 UTC));
         assert_eq!(r.window.partitions().len(), 7);
         assert_eq!(r.window.partitions()[0], "2026-11-15");
+    }
+
+    #[test]
+    fn retrain_fixtures_name_their_source_and_profile() {
+        let scheduled: DriftEvent = serde_json::from_str(include_str!(
+            "../../../events/drift-check/retrain-schedule.json"
+        ))
+        .unwrap();
+        assert!(matches!(
+            scheduled,
+            DriftEvent::Trigger(TriggerEvent::Retrain {
+                source: RetrainSource::Schedule,
+                ..
+            })
+        ));
+        let by_hand: DriftEvent = serde_json::from_str(include_str!(
+            "../../../events/drift-check/retrain-by-hand.json"
+        ))
+        .unwrap();
+        assert_eq!(
+            by_hand.target().model_profile.as_deref(),
+            Some("battery-soh-regressor")
+        );
+        let tabular = resolve(include_str!(
+            "../../../events/drift-check/manual-tabular.json"
+        ))
+        .unwrap();
+        assert_eq!(
+            tabular.target.model_profile.as_deref(),
+            Some("failure-classifier")
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::decision::{
     evaluate_performance, evaluate_tpr, overall,
 };
 use crate::error::DriftError;
-use crate::event::{DriftEvent, Window};
+use crate::event::{DriftEvent, RetrainSource, TriggerEvent, Window};
 use crate::metrics::{Datum, MetricsOutcome, MetricsPublisher, publish_or_report_missing};
 use crate::profile::{FeatureSpec, ModelProfile, RecordSource, override_key};
 use crate::records::{
@@ -113,6 +113,9 @@ pub async fn handle(
         .clone()
         .unwrap_or_else(|| deps.settings.model_profile.clone());
     let profile = load_profile(deps, &profile_name).await?;
+    if let DriftEvent::Trigger(TriggerEvent::Retrain { source, .. }) = &event {
+        return retrain_now(deps, &profile, *source, now).await;
+    }
     let request = event.resolve(profile.drift.window_days, now)?;
     let bucket = deps.settings.data_bucket.as_str();
     let store = deps.store.as_ref();
@@ -224,6 +227,58 @@ pub async fn handle(
     };
     write_report(store, &report, &json_location, &html_location).await?;
     Ok(summary(report, json_location, html_location))
+}
+
+/// Starts the profile's retrain at once (the weekly schedule, or a person), with the input a
+/// drift-started retrain has, named `{source}-{profile}-{yyyymmddThhmm}`.
+async fn retrain_now(
+    deps: &Deps,
+    profile: &ModelProfile,
+    source: RetrainSource,
+    now: OffsetDateTime,
+) -> Result<CheckSummary, DriftError> {
+    let window = Window {
+        start: now,
+        end: now,
+    };
+    let retrain = match deps.settings.retrain_state_machine_arn.as_deref() {
+        None => RetrainOutcome::NotConfigured,
+        Some(arn) => {
+            let dataset = S3Location::new(
+                &deps.settings.data_bucket,
+                &profile.drift.dataset_manifest_key,
+            );
+            let input = retrain_input(
+                serde_json::json!({"source": source.as_str()}),
+                profile,
+                &dataset,
+            );
+            let request = RetrainRequest {
+                state_machine_arn: arn,
+                execution_name: platform::workflow::execution_name(&format!(
+                    "{}-{}-{}",
+                    source.as_str(),
+                    profile.name,
+                    Window::compact(now)
+                )),
+                input,
+            };
+            start_retrain(deps.workflow.as_ref(), request).await?
+        }
+    };
+    tracing::info!(model_profile = %profile.name, source = source.as_str(), retrain = retrain.as_str(), "retrain asked for without a check");
+    Ok(CheckSummary {
+        verdict: Verdict::Retrain,
+        model_profile: profile.name.clone(),
+        model_version: None,
+        window,
+        report: None,
+        report_html: None,
+        retrain,
+        metrics: None,
+        features: BTreeMap::new(),
+        note: Some(format!("retrain asked for by the {}", source.as_str())),
+    })
 }
 
 /// The profile: the data bucket's override when there is one, else the bundled one.
@@ -505,7 +560,11 @@ async fn decide_retrain(
     let request = RetrainRequest {
         state_machine_arn: arn,
         execution_name: retrain_execution_name(model_version, window),
-        input: retrain_input(report, profile, &dataset),
+        input: retrain_input(
+            serde_json::json!({"source": "drift", "report": report}),
+            profile,
+            &dataset,
+        ),
     };
     Ok(start_retrain(deps.workflow.as_ref(), request).await?)
 }

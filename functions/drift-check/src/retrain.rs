@@ -62,9 +62,9 @@ pub fn retrain_execution_name(model_version: &str, window: &Window) -> String {
 }
 
 /// The retrain state machine's input (docs/contracts.md).
-pub fn retrain_input(report: &S3Location, profile: &ModelProfile, dataset: &S3Location) -> Value {
+pub fn retrain_input(trigger: Value, profile: &ModelProfile, dataset: &S3Location) -> Value {
     json!({
-        "trigger": {"source": "drift", "report": report},
+        "trigger": trigger,
         "model_profile": profile.name,
         "dataset": {"bucket": dataset.bucket, "manifest_key": dataset.key},
         "training": profile.training,
@@ -154,7 +154,7 @@ mod tests {
             state_machine_arn: ARN,
             execution_name: retrain_execution_name("damage-yolov8s-20261101", &window()),
             input: retrain_input(
-                &report,
+                json!({"source": "drift", "report": report}),
                 &ModelProfile::bundled("damage-detector").unwrap(),
                 &dataset,
             ),

@@ -153,3 +153,60 @@ async fn a_cold_season_window_drifts_and_misses_the_mae_rule_in_its_own_lane() {
         started[0].input
     );
 }
+
+/// The weekly schedule (and a person) start a retrain through drift-check, which writes the
+/// input from the profile: the dataset and the training section the state machine needs.
+#[tokio::test]
+async fn the_retrain_trigger_starts_the_profiles_retrain_with_its_training_section() {
+    let dir = tempfile::tempdir().unwrap();
+    let starter = Arc::new(RecordingStarter::new());
+    let deps = Deps {
+        store: Arc::new(LocalStore::new(dir.path()).unwrap()),
+        workflow: starter.clone(),
+        metrics: Arc::new(RecordingPublisher::new()),
+        settings: Settings {
+            data_bucket: BUCKET.into(),
+            retrain_state_machine_arn: Some(RETRAIN_ARN.into()),
+            model_profile: PROFILE.into(),
+        },
+    };
+    let now = time::macros::datetime!(2026-11-29 02:00 UTC);
+    let summary = handle_value(
+        &deps,
+        json!({"trigger": "retrain", "source": "schedule"}),
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(summary.retrain.as_str(), "started", "{summary:?}");
+    let started = starter.executions();
+    assert_eq!(started.len(), 1);
+    let input = &started[0].input;
+    assert_eq!(input["trigger"]["source"], "schedule");
+    assert_eq!(input["model_profile"], PROFILE);
+    assert_eq!(
+        input["dataset"]["manifest_key"],
+        "datasets/battery-soh-regressor/manifest.json"
+    );
+    assert_eq!(
+        input["training"]["objective"]["MetricName"],
+        "validation:mae"
+    );
+    assert!(
+        started[0]
+            .name
+            .starts_with("schedule-battery-soh-regressor-"),
+        "{}",
+        started[0].name
+    );
+    // Asked twice in the same minute: one execution (the name is the idempotency key).
+    let again = handle_value(
+        &deps,
+        json!({"trigger": "retrain", "source": "schedule"}),
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.retrain.as_str(), "already_started");
+    assert_eq!(starter.executions().len(), 1);
+}

@@ -36,6 +36,12 @@ impl From<FamilyArg> for Family {
     }
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum StageArg {
+    FirstRelease,
+    AfterDrift,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// The SageMaker training job on an /opt/ml tree.
@@ -49,6 +55,9 @@ enum Command {
         folder: PathBuf,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Which dataset of the lane's story.
+        #[arg(long, value_enum, default_value_t = StageArg::FirstRelease)]
+        stage: StageArg,
     },
     /// Trains on a dataset folder with the default hyperparameters and prints the fit time,
     /// prediction latencies and test quality as JSON.
@@ -71,9 +80,16 @@ fn main() -> ExitCode {
             family,
             folder,
             seed,
-        } => dataset::generate(family.into(), seed, Stage::FirstRelease)
-            .write(&folder)
-            .map_err(|e| e.to_string()),
+            stage,
+        } => {
+            let stage = match stage {
+                StageArg::FirstRelease => Stage::FirstRelease,
+                StageArg::AfterDrift => Stage::AfterDrift,
+            };
+            dataset::generate(family.into(), seed, stage)
+        }
+        .write(&folder)
+        .map_err(|e| e.to_string()),
         Command::Bench { family, folder } => tabular::bench::run(family.into(), &folder)
             .map(|report| {
                 println!(
