@@ -70,9 +70,10 @@ def fnv1a64(text):
 
 
 def held_out(family, ids, columns):
-    """job.rs split: whole cells (FNV-1a 64 of `cell{c}` mod 5 == 0), or the latest 20 % of hours."""
+    """job.rs split: whole cells (FNV-1a 64 of the id before `-cycle` mod 5 == 0), or the latest 20 % of hours."""
     if family == "battery-soh-regressor":
-        return np.array([fnv1a64(i.split("-")[0]) % 5 == 0 for i in ids])
+        # The cell is everything before "-cycle{n}" (job.rs's split; ids may carry a prefix).
+        return np.array([fnv1a64(i.rsplit("-cycle", 1)[0]) % 5 == 0 for i in ids])
     hours = columns["hour"]
     cut = np.sort(hours)[len(hours) * 4 // 5]
     return hours >= cut
@@ -216,8 +217,9 @@ def main():
             project = json.loads(subprocess.run([args.tabular, "bench", family, str(folder)], check=True,
                                                 capture_output=True, text=True).stdout)
             manifest = json.loads((folder / "manifest.json").read_text())
-            ids, cols = read_csv(folder / manifest["train"])
-            _, test_cols = read_csv(folder / manifest["test"])
+            paths = {t["split"]: t["path"] for t in manifest["tables"]}  # validate's dataset manifest
+            ids, cols = read_csv(folder / paths["train"])
+            _, test_cols = read_csv(folder / paths["test"])
             names = features(family, cols)
             held = held_out(family, ids, cols)
             x_all = np.column_stack([cols[n] for n in names])
