@@ -122,14 +122,14 @@ pub async fn serve_window(
             })
             .collect();
         let body = json!({"instances": instances}).to_string();
-        let (status, answer) = serve::invoke(model, Some("application/json"), body.as_bytes());
-        if status != 200 {
+        let reply = serve::invoke(model, Some("application/json"), body.as_bytes());
+        if reply.status.as_u16() != 200 {
             return Err(PipelineError::Validate(format!(
                 "the endpoint refused a batch: {}",
-                String::from_utf8_lossy(&answer)
+                String::from_utf8_lossy(&reply.body)
             )));
         }
-        let answer: Value = serde_json::from_slice(&answer)
+        let answer: Value = serde_json::from_slice(&reply.body)
             .map_err(|e| PipelineError::Validate(format!("endpoint answer: {e}")))?;
         let predictions = answer["predictions"]
             .as_array()

@@ -14,6 +14,8 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use container::{Invocations, Reply, StatusCode};
+
 use crate::model::TabularModel;
 
 /// Most rows in one invocation.
@@ -228,27 +230,61 @@ pub fn answer(model: &TabularModel, batch: Batch) -> Answer {
     }
 }
 
-/// Parses and answers a request: the status code and the JSON body.
-pub fn invoke(model: &TabularModel, content_type: Option<&str>, body: &[u8]) -> (u16, Vec<u8>) {
+/// Parses and answers a request: what the container replies.
+pub fn invoke(model: &TabularModel, content_type: Option<&str>, body: &[u8]) -> Reply {
     if body.len() > MAX_BODY_BYTES {
-        let error = serde_json::json!({"error": "PayloadTooLarge",
-            "message": format!("the body exceeds {MAX_BODY_BYTES} bytes")});
-        return (413, error.to_string().into_bytes());
+        return Reply::error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PayloadTooLarge",
+            format!("the body exceeds {MAX_BODY_BYTES} bytes"),
+        );
     }
     match parse(content_type, body, &model.features) {
-        Ok(batch) => (
-            200,
-            serde_json::to_vec(&answer(model, batch)).unwrap_or_default(),
-        ),
+        Ok(batch) => Reply::ok(serde_json::to_vec(&answer(model, batch)).unwrap_or_default()),
         Err(e) => {
             let status = match e {
-                InvocationError::UnsupportedContentType(_) => 415,
-                InvocationError::BatchTooLarge(_) => 413,
-                _ => 400,
+                InvocationError::UnsupportedContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                InvocationError::BatchTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+                _ => StatusCode::BAD_REQUEST,
             };
-            let error = serde_json::json!({"error": e.name(), "message": e.to_string()});
-            (status, error.to_string().into_bytes())
+            Reply::error(status, e.name(), &e)
         }
+    }
+}
+
+/// A tabular model as SageMaker's inference container (`tabular serve`).
+pub struct Endpoint(pub TabularModel);
+
+impl Invocations for Endpoint {
+    fn check(&self, _content_type: Option<&str>, accept: Option<&str>) -> Result<(), Reply> {
+        let acceptable = accept.is_none_or(|a| {
+            a.split(',').any(|m| {
+                let m = m
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
+                matches!(m.as_str(), "application/json" | "application/*" | "*/*")
+            })
+        });
+        if acceptable {
+            Ok(())
+        } else {
+            Err(Reply::error(
+                StatusCode::NOT_ACCEPTABLE,
+                "UnsupportedAccept",
+                "Accept must allow application/json",
+            ))
+        }
+    }
+
+    fn invoke(&self, content_type: Option<&str>, body: &[u8]) -> Reply {
+        invoke(&self.0, content_type, body)
+    }
+
+    fn max_body_bytes(&self) -> usize {
+        MAX_BODY_BYTES
     }
 }
 

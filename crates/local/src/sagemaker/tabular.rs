@@ -110,9 +110,9 @@ fn score(
     for i in 0..test.len().min(LATENCY_ROWS) {
         let body = json!({"instances": [test.row(&columns, i)]}).to_string();
         let started = Instant::now();
-        let (status, _) = serve::invoke(&model, Some("application/json"), body.as_bytes());
+        let reply = serve::invoke(&model, Some("application/json"), body.as_bytes());
         latencies.push(started.elapsed().as_secs_f64() * 1000.0);
-        debug_assert_eq!(status, 200);
+        debug_assert_eq!(reply.status.as_u16(), 200);
     }
     let latency = stats::latency_percentiles(&latencies)?;
     // Per row: the absolute error of a capacity; a classifier's share of the AUC's misordered

@@ -3,6 +3,7 @@
 //!   the argument `train`); see `tabular::job`.
 //! - `tabular generate FAMILY DIR`: writes a generated dataset folder.
 //! - `tabular bench FAMILY DIR`: trains on a dataset folder and measures, printing JSON.
+//! - `tabular serve FAMILY`: the inference container (`/ping`, `/invocations`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -62,6 +63,62 @@ enum Command {
     /// Trains on a dataset folder with the default hyperparameters and prints the fit time,
     /// prediction latencies and test quality as JSON.
     Bench { family: FamilyArg, folder: PathBuf },
+    /// The inference container: serves the model in /opt/ml/model (SageMaker unpacks
+    /// model.tar.gz there) on `$SAGEMAKER_BIND_TO_PORT` (8080); answers as `$MODEL_VERSION`.
+    Serve {
+        /// The family the model must be [default: the one model.json names].
+        #[arg(long)]
+        family: Option<FamilyArg>,
+        #[arg(long, default_value = "/opt/ml/model/model.json")]
+        model: PathBuf,
+        #[arg(long, default_value = "0.0.0.0")]
+        bind: std::net::IpAddr,
+    },
+}
+
+/// Loads the model (so `/ping` answers only once it can serve) and serves it.
+fn serve(
+    family: Option<Family>,
+    model: &std::path::Path,
+    bind: std::net::IpAddr,
+) -> Result<(), String> {
+    let bytes = std::fs::read(model).map_err(|e| format!("{}: {e}", model.display()))?;
+    let named = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|doc| serde_json::from_value::<Family>(doc["family"].clone()).ok());
+    let family = family
+        .or(named)
+        .ok_or_else(|| format!("{} names no model family", model.display()))?;
+    let mut loaded = tabular::TabularModel::from_json(&bytes, family).map_err(|e| e.to_string())?;
+    if let Ok(version) = std::env::var("MODEL_VERSION") {
+        loaded.model_version = version;
+    }
+    let port = match std::env::var("SAGEMAKER_BIND_TO_PORT") {
+        Ok(text) => text
+            .parse::<u16>()
+            .map_err(|_| format!("SAGEMAKER_BIND_TO_PORT={text:?} is not a port"))?,
+        Err(_) => 8080,
+    };
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind((bind, port))
+            .await
+            .map_err(|e| format!("{bind}:{port}: {e}"))?;
+        eprintln!(
+            "serving {} ({} trees) on {bind}:{port}",
+            loaded.model_version,
+            match &loaded.ensemble {
+                tabular::model::Ensemble::GradientBoosting { trees, .. }
+                | tabular::model::Ensemble::RandomForest { trees } => trees.len(),
+            }
+        );
+        container::serve(
+            listener,
+            std::sync::Arc::new(tabular::serve::Endpoint(loaded)),
+        )
+        .await
+        .map_err(|e| e.to_string())
+    })
 }
 
 fn main() -> ExitCode {
@@ -90,6 +147,11 @@ fn main() -> ExitCode {
         }
         .write(&folder)
         .map_err(|e| e.to_string()),
+        Command::Serve {
+            family,
+            model,
+            bind,
+        } => serve(family.map(Family::from), &model, bind),
         Command::Bench { family, folder } => tabular::bench::run(family.into(), &folder)
             .map(|report| {
                 println!(
