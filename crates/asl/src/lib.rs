@@ -10,6 +10,8 @@
 //!   [`Execution::advance`] moves the clock past them.
 //! - Every execution keeps a [`HistoryEvent`] list; [`render_history`] prints it.
 
+#![forbid(unsafe_code)]
+
 mod choice;
 mod definition;
 mod execution;

@@ -4,6 +4,8 @@
 //! an invocation means is the model's ([`Invocations`]): the detector answers photos, a tabular
 //! model answers batches of rows.
 
+#![forbid(unsafe_code)]
+
 use std::convert::Infallible;
 use std::sync::Arc;
 

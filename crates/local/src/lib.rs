@@ -4,6 +4,8 @@
 //! would provide is stood in for: object storage in a directory ([`platform::store::LocalStore`]),
 //! Step Functions by the in-process [`asl`] executor, SNS and EventBridge by [`services::Messaging`].
 
+#![forbid(unsafe_code)]
+
 pub mod cli;
 pub mod cloudwatch;
 pub mod demo;

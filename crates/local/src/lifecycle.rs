@@ -15,8 +15,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::cloudwatch::{
-    AlarmDefinition, AlarmState, Comparison, Datapoint, Dimension, LocalCloudWatch, MetricKey,
-    MissingData,
+    AlarmDefinition, Comparison, Datapoint, Dimension, LocalCloudWatch, MetricKey, MissingData,
 };
 use crate::functions::{DATA_BUCKET, ENDPOINT_NAME, LocalClock};
 use crate::runner::{LocalFunction, ServiceIntegration};
@@ -569,15 +568,6 @@ impl CanaryTraffic for CanaryReplay {
             alarms,
         });
     }
-}
-
-/// Whether any endpoint alarm is in ALARM now.
-pub fn alarms_firing(cloudwatch: &LocalCloudWatch, names: &[String]) -> Vec<String> {
-    names
-        .iter()
-        .filter(|n| cloudwatch.state(n) == Some(AlarmState::Alarm))
-        .cloned()
-        .collect()
 }
 
 #[cfg(test)]

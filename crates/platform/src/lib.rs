@@ -3,6 +3,8 @@
 //! state machines match, the object-store and workflow ports with their AWS SDK and local adapters,
 //! CloudWatch Embedded Metric Format lines, and start-up failures reported to the Runtime API.
 
+#![forbid(unsafe_code)]
+
 pub mod aws;
 pub mod config;
 pub mod emf;

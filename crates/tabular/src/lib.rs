@@ -6,6 +6,8 @@
 //! grows the histogram trees both ensembles share, [`model`] trains, stores and runs them,
 //! [`job`] is the SageMaker training contract and [`serve`] the inference contract.
 
+#![forbid(unsafe_code)]
+
 pub mod battery;
 pub mod bench;
 pub mod dataset;

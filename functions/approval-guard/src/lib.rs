@@ -10,6 +10,8 @@
 //! * [`registry::ModelRegistry`]: the SageMaker port, with [`SageMakerRegistry`] (SDK) and
 //!   [`LocalRegistry`] (in memory, for local mode).
 
+#![forbid(unsafe_code)]
+
 pub mod audit;
 pub mod event;
 pub mod gate;

@@ -7,6 +7,8 @@
 //! cooldown rules of [`retrain`]. Ports: [`metrics`] (CloudWatch or recording) and platform's
 //! object store and workflow starter. [`handler::handle`] ties them together.
 
+#![forbid(unsafe_code)]
+
 pub mod baseline;
 pub mod decision;
 pub mod error;

@@ -7,6 +7,8 @@
 //! [`estimate`] the pure pricing, [`money`] integer minor units, [`document`] what is written and
 //! returned, and [`handler`] the orchestration the Lambda binary runs.
 
+#![forbid(unsafe_code)]
+
 pub mod config;
 pub mod document;
 pub mod endpoint;

@@ -7,6 +7,8 @@
 //! a listing page shows, [`pages`] the HTML, [`console`] the request handlers, [`lambda`] the AWS
 //! entry's event dispatch and [`server`] the local HTTP front.
 
+#![forbid(unsafe_code)]
+
 pub mod auth;
 pub mod aws;
 pub mod console;

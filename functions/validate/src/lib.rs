@@ -18,6 +18,8 @@
 //! the [`Output`]; the other records of the event are still checked. Store and workflow failures
 //! are errors, so S3's and Lambda's retries apply (every write is idempotent).
 
+#![forbid(unsafe_code)]
+
 pub mod dataset;
 pub mod duplicates;
 pub mod error;
