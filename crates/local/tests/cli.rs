@@ -88,7 +88,6 @@ async fn bad_arguments_are_named() {
             "holds no .jpg",
         ),
         (vec!["drift"], "run `damage-pricing demo` first"),
-        (vec!["demo", "--profile", "failure-classifier"], "not yet"),
     ] {
         let mut args = args;
         args.extend(["--state", state_arg]);
@@ -241,10 +240,9 @@ fn usage_errors_exit_two_and_say_what_is_wrong() {
             "unexpected argument 'b'",
         ),
         (vec!["price", ".", "extra"], "unexpected argument 'extra'"),
-        // Refused after parsing, with the same status.
         (
-            vec!["demo", "--profile", "battery-soh-regressor", &state_arg],
-            "not yet",
+            vec!["demo", "--profile", "credit-scorer", &state_arg],
+            "invalid value 'credit-scorer'",
         ),
     ] {
         let (code, out, err) = binary(&args);

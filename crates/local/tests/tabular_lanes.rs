@@ -10,6 +10,10 @@ use damage_pricing::tabular_lane::{served_model, upload_dataset};
 use platform::store::ObjectStore;
 use tabular::dataset::Stage;
 
+/// The gates time real inferences (the champion latency ratio): one lane story at a time, so
+/// the tests beside each other do not slow one model down and not the other.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn states(record: &ExecutionRecord) -> Vec<String> {
     record
         .history
@@ -47,6 +51,7 @@ async fn first_release(dir: &std::path::Path, lane: &Lane) -> (ExecutionRecord, 
 
 #[tokio::test]
 async fn each_tabular_profile_trains_passes_its_gates_and_deploys_in_its_own_lane() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().unwrap();
     for profile in ["battery-soh-regressor", "failure-classifier"] {
         let lane = Lane::of(profile).unwrap();
@@ -123,6 +128,7 @@ async fn each_tabular_profile_trains_passes_its_gates_and_deploys_in_its_own_lan
 /// seed's rule again.
 #[tokio::test]
 async fn the_demo_story_retrains_on_late_labels_and_the_new_model_meets_the_rule_again() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().unwrap();
     for profile in ["battery-soh-regressor", "failure-classifier"] {
         let lane = Lane::of(profile).unwrap();

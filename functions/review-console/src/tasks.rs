@@ -123,8 +123,12 @@ impl ReviewTask {
     }
 }
 
+/// RFC 3339 to the second: what a person reads, and all a review's times need.
 pub fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
+    t.replace_nanosecond(0)
+        .unwrap_or(t)
+        .format(&Rfc3339)
+        .unwrap_or_default()
 }
 
 /// "2 d 3 h", "45 min": how long until `until`.
@@ -155,6 +159,11 @@ mod tests {
         let now = datetime!(2026-12-01 10:00 UTC);
         let task = ReviewTask::from_message(&message(), now, Duration::days(3)).unwrap();
         assert_eq!(task.expires_at, "2026-12-04T10:00:00Z");
+        // Times people read carry no fraction of a second.
+        assert_eq!(
+            rfc3339(time::macros::datetime!(2026-12-02 10:00:00.123456789 UTC)),
+            "2026-12-02T10:00:00Z"
+        );
         assert!(task.is_open(now));
         assert_eq!(
             task.state_at(datetime!(2026-12-04 10:00 UTC)),
