@@ -596,15 +596,10 @@ async fn drift_lines(local: &Local, check: &Value) -> Vec<String> {
 
 fn retrain_lines(local: &Local, execution: &ExecutionRecord) -> Vec<String> {
     let mut lines = Vec::new();
-    let entered: Vec<&str> = execution
-        .history
-        .iter()
-        .filter_map(|e| match &e.kind {
-            EventKind::StateEntered { state, .. } => Some(state.as_str()),
-            _ => None,
-        })
-        .collect();
-    lines.push(format!("   states: {}", collapse_polls(&entered)));
+    lines.push(format!(
+        "   states: {}",
+        collapse_polls(&execution.states_entered())
+    ));
     for poll in local.canary.polls() {
         let alarms: Vec<String> = poll
             .alarms
@@ -645,7 +640,7 @@ fn retrain_lines(local: &Local, execution: &ExecutionRecord) -> Vec<String> {
 }
 
 /// State names in order, a repeated run of the polling loop written once with its count.
-fn collapse_polls(states: &[&str]) -> String {
+pub(crate) fn collapse_polls(states: &[&str]) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut i = 0;
     while i < states.len() {

@@ -121,8 +121,12 @@ pub enum LifecycleError {
     Artifact(#[from] crate::sagemaker::artifact::ArtifactError),
     #[error("the training dataset's manifest")]
     Manifest(#[from] platform::store::JsonObjectError),
-    #[error("the canary's tabular model: {0}")]
-    Canary(String),
+    #[error("cannot load the served tabular model {location}")]
+    TabularModel {
+        location: S3Location,
+        #[source]
+        source: tabular::model::ModelError,
+    },
     #[error("cannot load the served model {location}")]
     Model {
         location: S3Location,
@@ -264,6 +268,34 @@ pub async fn load_served(
     })
 }
 
+/// The tabular model an endpoint configuration serves, answering as the version the registry
+/// knows (what the model's `MODEL_VERSION` sets in the container).
+pub async fn load_served_tabular(
+    store: &dyn ObjectStore,
+    served: &ServedModel,
+    family: tabular::Family,
+) -> Result<tabular::TabularModel, LifecycleError> {
+    let location = &served.model_data;
+    let object = store
+        .get(&location.bucket, &location.key, MAX_MODEL_BYTES)
+        .await?;
+    let bytes = crate::sagemaker::artifact::member_bytes(
+        &location.to_string(),
+        object.body,
+        crate::sagemaker::artifact::TABULAR_FILE,
+    )?;
+    let mut model = tabular::TabularModel::from_json(&bytes, family).map_err(|source| {
+        LifecycleError::TabularModel {
+            location: location.clone(),
+            source,
+        }
+    })?;
+    if let Some(version) = &served.model_version {
+        model.model_version = version.clone();
+    }
+    Ok(model)
+}
+
 /// A labelled photo for the training dataset.
 #[derive(Debug, Clone)]
 pub struct LabelledPhoto {
@@ -381,18 +413,10 @@ impl CanaryRequests {
 }
 
 /// A canary's model, loaded once.
+#[derive(Clone)]
 enum CanaryModel {
     Detector(Arc<Detector>),
     Tabular(Arc<tabular::TabularModel>),
-}
-
-impl Clone for CanaryModel {
-    fn clone(&self) -> Self {
-        match self {
-            Self::Detector(d) => Self::Detector(d.clone()),
-            Self::Tabular(t) => Self::Tabular(t.clone()),
-        }
-    }
 }
 
 /// Canary traffic in local mode: each baking poll lets a minute pass on the local clock (the
@@ -458,24 +482,9 @@ impl CanaryReplay {
             CanaryRequests::Photos(_) => {
                 CanaryModel::Detector(Arc::new(load_served(self.store.as_ref(), served).await?))
             }
-            CanaryRequests::Rows { family, .. } => {
-                let object = self
-                    .store
-                    .get(
-                        &served.model_data.bucket,
-                        &served.model_data.key,
-                        MAX_MODEL_BYTES,
-                    )
-                    .await?;
-                let bytes = crate::sagemaker::artifact::member_bytes(
-                    &key,
-                    object.body,
-                    crate::sagemaker::artifact::TABULAR_FILE,
-                )?;
-                let model = tabular::TabularModel::from_json(&bytes, *family)
-                    .map_err(|e| LifecycleError::Canary(e.to_string()))?;
-                CanaryModel::Tabular(Arc::new(model))
-            }
+            CanaryRequests::Rows { family, .. } => CanaryModel::Tabular(Arc::new(
+                load_served_tabular(self.store.as_ref(), served, *family).await?,
+            )),
         };
         self.lock().models.insert(key, model.clone());
         Ok(model)

@@ -203,7 +203,7 @@ impl Local {
     /// Makes the local endpoint serve what the SageMaker stand-in says the endpoint serves (after
     /// a deployment or a rollback). Returns the version now served.
     pub async fn sync_endpoint(&self) -> Result<String, PipelineError> {
-        match deployed(&self.sagemaker).await? {
+        match deployed(&self.sagemaker, ENDPOINT_NAME).await? {
             Some((served, version)) => {
                 if version != self.endpoint.model_version() {
                     let detector = load_served(self.store.as_ref(), &served).await?;
@@ -216,12 +216,13 @@ impl Local {
     }
 }
 
-/// What the SageMaker stand-in says the endpoint serves, and as which version; `None` before the
+/// What the SageMaker stand-in says `endpoint` serves, and as which version; `None` before the
 /// first deployment.
-async fn deployed(
+pub(crate) async fn deployed(
     sagemaker: &LocalSageMaker,
+    endpoint: &str,
 ) -> Result<Option<(ServedModel, String)>, PipelineError> {
-    match sagemaker.serving_model(ENDPOINT_NAME).await {
+    match sagemaker.serving_model(endpoint).await {
         Ok(served) => {
             let version = served
                 .model_version
@@ -303,7 +304,7 @@ pub async fn build_with(
         .await?,
     );
     // The endpoint serves what the SageMaker state says; before any deployment, the committed model.
-    let endpoint = Arc::new(match deployed(&sagemaker).await? {
+    let endpoint = Arc::new(match deployed(&sagemaker, ENDPOINT_NAME).await? {
         Some((served, version)) => {
             LocalEndpoint::serving(load_served(store.as_ref(), &served).await?, version)
         }

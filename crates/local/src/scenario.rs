@@ -40,24 +40,37 @@ pub struct LocalProfile {
     pub max_latency_p95_ms: f64,
 }
 
-/// Writes the profile override.
+/// Writes the detector profile's override with local mode's sizes.
 pub async fn write_profile_override(
     store: &dyn ObjectStore,
     sizes: LocalProfile,
 ) -> Result<(), PipelineError> {
-    let bundled = drift_check::profile::bundled(PROFILE).unwrap_or("{}");
-    let mut profile: Value = serde_json::from_str(bundled)
-        .map_err(|e| PipelineError::Validate(format!("bundled profile: {e}")))?;
-    profile["drift"]["min_sample_size"] = json!(sizes.drift_min_sample);
-    profile["gates"]["champion"]["min_paired_samples"] = json!(sizes.paired_samples);
-    profile["gates"]["champion"]["max_latency_ratio"] = json!(sizes.max_latency_ratio);
-    if let Some(gates) = profile["gates"]["absolute"].as_array_mut() {
-        for gate in gates.iter_mut().filter(|g| g["metric"] == "latency_p95_ms") {
-            gate["threshold"] = json!(sizes.max_latency_p95_ms);
+    override_profile(store, PROFILE, |profile| {
+        profile["drift"]["min_sample_size"] = json!(sizes.drift_min_sample);
+        profile["gates"]["champion"]["min_paired_samples"] = json!(sizes.paired_samples);
+        profile["gates"]["champion"]["max_latency_ratio"] = json!(sizes.max_latency_ratio);
+        if let Some(gates) = profile["gates"]["absolute"].as_array_mut() {
+            for gate in gates.iter_mut().filter(|g| g["metric"] == "latency_p95_ms") {
+                gate["threshold"] = json!(sizes.max_latency_p95_ms);
+            }
         }
-    }
+    })
+    .await
+}
+
+/// Writes the data bucket's override of profile `name`: the bundled profile as `edit` leaves it
+/// (drift-check and approval-guard both read the override first).
+pub async fn override_profile(
+    store: &dyn ObjectStore,
+    name: &str,
+    edit: impl FnOnce(&mut Value),
+) -> Result<(), PipelineError> {
+    let bundled = drift_check::profile::bundled(name).unwrap_or("{}");
+    let mut profile: Value = serde_json::from_str(bundled)
+        .map_err(|e| PipelineError::Validate(format!("bundled profile {name}: {e}")))?;
+    edit(&mut profile);
     let location =
-        platform::store::S3Location::new(DATA_BUCKET, drift_check::profile::override_key(PROFILE));
+        platform::store::S3Location::new(DATA_BUCKET, drift_check::profile::override_key(name));
     platform::store::put_json(store, &location, &profile, PutOptions::json()).await?;
     Ok(())
 }

@@ -75,6 +75,19 @@ pub struct ExecutionRecord {
     pub location: S3Location,
 }
 
+impl ExecutionRecord {
+    /// The states the execution entered, in order.
+    pub fn states_entered(&self) -> Vec<&str> {
+        self.history
+            .iter()
+            .filter_map(|e| match &e.kind {
+                asl::EventKind::StateEntered { state, .. } => Some(state.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 struct Running {
     machine: String,
     execution: Execution,

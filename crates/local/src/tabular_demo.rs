@@ -21,6 +21,7 @@ use time::{Duration, OffsetDateTime, Time};
 use crate::functions::DATA_BUCKET;
 use crate::lane::Lane;
 use crate::pipeline::{Local, LocalOptions, PipelineError, ProjectFiles, build};
+use crate::scenario::override_profile;
 use crate::system::ExecutionRecord;
 use crate::tabular_lane::{serve_window, served_model, upload_dataset, write_labels};
 use platform::store::ObjectStore;
@@ -35,26 +36,6 @@ const LABEL_DELAY_DAYS: i64 = 1;
 /// retrained booster, grown on six times the rows, has about 2.5 times the champion's trees and
 /// measures about twice its latency.
 const LOCAL_MAX_LATENCY_RATIO: f64 = 3.0;
-
-/// Writes the lane profile's override with local mode's latency ratio; every other rule is the seed's.
-async fn write_local_override(local: &Local, lane: &Lane) -> Result<(), PipelineError> {
-    let bundled = drift_check::profile::bundled(lane.profile()).unwrap_or("{}");
-    let mut profile: Value = serde_json::from_str(bundled)
-        .map_err(|e| PipelineError::Validate(format!("bundled profile: {e}")))?;
-    profile["gates"]["champion"]["max_latency_ratio"] = json!(LOCAL_MAX_LATENCY_RATIO);
-    let location = platform::store::S3Location::new(
-        DATA_BUCKET,
-        drift_check::profile::override_key(lane.profile()),
-    );
-    platform::store::put_json(
-        local.store.as_ref(),
-        &location,
-        &profile,
-        platform::store::PutOptions::json(),
-    )
-    .await?;
-    Ok(())
-}
 
 /// What the demo ended with.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,17 +58,9 @@ fn rfc3339(at: OffsetDateTime) -> String {
     at.format(&Rfc3339).unwrap_or_default()
 }
 
-/// The states an execution entered, in order, without repeats next to each other.
+/// The states an execution entered, the polling loop written once with its count.
 fn path(record: &ExecutionRecord) -> String {
-    let mut states: Vec<String> = Vec::new();
-    for event in &record.history {
-        if let asl::EventKind::StateEntered { state, .. } = &event.kind
-            && states.last() != Some(state)
-        {
-            states.push(state.clone());
-        }
-    }
-    states.join(" → ")
+    crate::demo::collapse_polls(&record.states_entered())
 }
 
 async fn report_metrics(local: &Local, version: &str) -> String {
@@ -286,7 +259,11 @@ pub async fn run(
         ..LocalOptions::default()
     };
     let mut local = build(root, files, &options).await?;
-    write_local_override(&local, lane).await?;
+    // Local mode's latency ratio; every other rule is the seed's.
+    override_profile(local.store.as_ref(), lane.profile(), |profile| {
+        profile["gates"]["champion"]["max_latency_ratio"] = json!(LOCAL_MAX_LATENCY_RATIO);
+    })
+    .await?;
     let _ = writeln!(
         out,
         "Damage Pricing, local mode: the {} lane (seed {}). State directory: {}",

@@ -12,11 +12,8 @@ use tabular::{Family, Table, TabularModel, serve};
 
 use crate::functions::DATA_BUCKET;
 use crate::lane::Lane;
-use crate::pipeline::{Local, PipelineError};
-use crate::sagemaker::artifact::{TABULAR_FILE, member_bytes};
-
-/// Largest model artefact read back.
-const MAX_MODEL_BYTES: u64 = 256 * 1024 * 1024;
+use crate::lifecycle::load_served_tabular;
+use crate::pipeline::{Local, PipelineError, deployed};
 
 /// The manifest key of a profile's dataset (the profile's `dataset_manifest_key`).
 pub fn dataset_manifest_key(profile: &str) -> String {
@@ -57,30 +54,12 @@ pub async fn served_model(
     let Some(family) = lane.family() else {
         return Ok(None);
     };
-    let served = match local.sagemaker.serving_model(lane.endpoint_name()).await {
-        Ok(served) => served,
-        Err(crate::sagemaker::SageMakerError::Registry(
-            approval_guard::registry::RegistryError::NotFound { .. },
-        )) => return Ok(None),
-        Err(e) => return Err(e.into()),
-    };
-    let object = local
-        .store
-        .get(
-            &served.model_data.bucket,
-            &served.model_data.key,
-            MAX_MODEL_BYTES,
-        )
-        .await?;
-    let bytes = member_bytes(&served.model_data.to_string(), object.body, TABULAR_FILE)
-        .map_err(|e| PipelineError::Validate(e.to_string()))?;
-    let mut model = TabularModel::from_json(&bytes, family)
-        .map_err(|e| PipelineError::Validate(e.to_string()))?;
-    // The endpoint answers with the version the registry knows (the model's MODEL_VERSION).
-    if let Some(version) = served.model_version {
-        model.model_version = version;
+    match deployed(&local.sagemaker, lane.endpoint_name()).await? {
+        Some((served, _)) => Ok(Some(
+            load_served_tabular(local.store.as_ref(), &served, family).await?,
+        )),
+        None => Ok(None),
     }
-    Ok(Some(model))
 }
 
 /// What a window of traffic did.

@@ -16,12 +16,9 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 
 fn states(record: &ExecutionRecord) -> Vec<String> {
     record
-        .history
-        .iter()
-        .filter_map(|e| match &e.kind {
-            asl::EventKind::StateEntered { state, .. } => Some(state.clone()),
-            _ => None,
-        })
+        .states_entered()
+        .into_iter()
+        .map(str::to_string)
         .collect()
 }
 

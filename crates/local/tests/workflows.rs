@@ -107,12 +107,9 @@ async fn result_document(local: &Local, listing: &str) -> Option<Value> {
 
 fn states(record: &ExecutionRecord) -> Vec<String> {
     record
-        .history
-        .iter()
-        .filter_map(|e| match &e.kind {
-            asl::EventKind::StateEntered { state, .. } => Some(state.clone()),
-            _ => None,
-        })
+        .states_entered()
+        .into_iter()
+        .map(str::to_string)
         .collect()
 }
 

@@ -42,6 +42,16 @@ pub struct PairedTTest {
     pub cohens_d: f64,
 }
 
+/// The p-value of Student's `t` with `df` degrees of freedom under `alternative`.
+fn t_p_value(t: f64, df: f64, alternative: Alternative) -> Result<f64, StatsError> {
+    let sf = |x: f64| student_t_sf(x, df).ok_or(StatsError::NoConvergence("Student t"));
+    Ok(match alternative {
+        Alternative::Greater => sf(t)?,
+        Alternative::Less => sf(-t)?,
+        Alternative::TwoSided => (2.0 * sf(t.abs())?).min(1.0),
+    })
+}
+
 fn differences(a: &[f64], b: &[f64]) -> Result<Vec<f64>, StatsError> {
     check_finite("a", a)?;
     check_finite("b", b)?;
@@ -81,12 +91,7 @@ pub fn paired_t_test(
     }
     let t = mean / (sd / nf.sqrt());
     let df = nf - 1.0;
-    let sf = |x: f64| student_t_sf(x, df).ok_or(StatsError::NoConvergence("Student t"));
-    let p_value = match alternative {
-        Alternative::Greater => sf(t)?,
-        Alternative::Less => sf(-t)?,
-        Alternative::TwoSided => (2.0 * sf(t.abs())?).min(1.0),
-    };
+    let p_value = t_p_value(t, df, alternative)?;
     Ok(PairedTTest {
         n,
         mean_difference: mean,
@@ -173,12 +178,7 @@ pub fn two_sample_t_test(
         return Err(StatsError::ZeroVariance);
     }
     let t = (mean_a - mean_b) / (pooled * (1.0 / na + 1.0 / nb)).sqrt();
-    let sf = |x: f64| student_t_sf(x, df).ok_or(StatsError::NoConvergence("Student t"));
-    let p_value = match alternative {
-        Alternative::Greater => sf(t)?,
-        Alternative::Less => sf(-t)?,
-        Alternative::TwoSided => (2.0 * sf(t.abs())?).min(1.0),
-    };
+    let p_value = t_p_value(t, df, alternative)?;
     Ok(TwoSampleTTest {
         n_a: a.len(),
         n_b: b.len(),

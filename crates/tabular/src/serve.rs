@@ -116,6 +116,18 @@ fn number(value: &Value, row: usize, feature: &str) -> Result<f64, InvocationErr
         })
 }
 
+fn check_width(row: usize, features: &[String], found: usize) -> Result<(), InvocationError> {
+    if found == features.len() {
+        Ok(())
+    } else {
+        Err(InvocationError::WrongWidth {
+            row,
+            expected: features.len(),
+            found,
+        })
+    }
+}
+
 fn parse_json(body: &[u8], features: &[String]) -> Result<Batch, InvocationError> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| InvocationError::Malformed("JSON", e.to_string()))?;
@@ -135,13 +147,7 @@ fn parse_json(body: &[u8], features: &[String]) -> Result<Batch, InvocationError
     for (row, instance) in instances.iter().enumerate() {
         match instance {
             Value::Array(values) => {
-                if values.len() != features.len() {
-                    return Err(InvocationError::WrongWidth {
-                        row,
-                        expected: features.len(),
-                        found: values.len(),
-                    });
-                }
+                check_width(row, features, values.len())?;
                 let parsed = values
                     .iter()
                     .zip(features)
@@ -195,13 +201,7 @@ fn parse_csv(body: &[u8], features: &[String]) -> Result<Batch, InvocationError>
     let mut rows = Vec::with_capacity(lines.len());
     for (row, line) in lines.iter().enumerate() {
         let fields: Vec<&str> = line.split(',').collect();
-        if fields.len() != features.len() {
-            return Err(InvocationError::WrongWidth {
-                row,
-                expected: features.len(),
-                found: fields.len(),
-            });
-        }
+        check_width(row, features, fields.len())?;
         let parsed = fields
             .iter()
             .zip(features)
