@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Offline checks of the SAM template and the state machines; needs no AWS account or credentials.
+# Offline checks of the SAM templates (infra/template.yaml and the tabular lane it nests,
+# infra/lane.yaml) and the state machines; needs no AWS account or credentials.
 #
 #   scripts/infra/check.sh
 #
@@ -79,24 +80,34 @@ run() {
     fi
 }
 
-run "cfn-lint" "$venvs/sam/bin/cfn-lint" infra/template.yaml
+templates=(infra/template.yaml infra/lane.yaml)
+run "cfn-lint" "$venvs/sam/bin/cfn-lint" "${templates[@]}"
 sam_validate() { (cd infra && "../$venvs/sam/bin/sam" validate --lint); }
 run "sam validate --lint" sam_validate
 run "sam build (cargo-lambda stubbed)" scripts/infra/sam_build_check.sh "$root/$venvs/sam/bin/sam"
 for asl in statemachines/*.asl.json; do
     run "asl-validator $asl" "$node_dir/node_modules/.bin/asl-validator" --json-path "$asl"
 done
-run "checkov" "$venvs/checkov/bin/checkov" --file infra/template.yaml --framework cloudformation \
-    --skip-download --quiet --compact
+checkov_templates() {
+    local template status=0
+    for template in "${templates[@]}"; do
+        "$venvs/checkov/bin/checkov" --file "$template" --framework cloudformation \
+            --skip-download --quiet --compact || status=1
+    done
+    return "$status"
+}
+run "checkov" checkov_templates
 # A skip that names no CloudFormation check of this checkov hides nothing and misleads the reader.
 checkov_skips_exist() {
-    local known id missing=0
+    local known id missing=0 template
     known="$("$venvs/checkov/bin/checkov" --list --framework cloudformation 2>/dev/null)" || return 1
-    for id in $(grep -oE 'id: CKV2?_[A-Z0-9]+_[0-9]+' infra/template.yaml | cut -d' ' -f2 | sort -u); do
-        if ! grep -qE "\| $id +\|" <<<"$known"; then
-            echo "infra/template.yaml skips $id, which is no CloudFormation check of checkov $CHECKOV_VERSION"
-            missing=1
-        fi
+    for template in "${templates[@]}"; do
+        for id in $(grep -oE 'id: CKV2?_[A-Z0-9]+_[0-9]+' "$template" | cut -d' ' -f2 | sort -u); do
+            if ! grep -qE "\| $id +\|" <<<"$known"; then
+                echo "$template skips $id, which is no CloudFormation check of checkov $CHECKOV_VERSION"
+                missing=1
+            fi
+        done
     done
     return "$missing"
 }

@@ -15,7 +15,12 @@ fails when:
 - a function's `CodeUri` is not the Cargo workspace root, or an ASL file under `statemachines/` is
   used by no state machine;
 - a Task state has no retrier that covers its integration's throttling error (`THROTTLING`) with
-  exponential backoff and full jitter.
+  exponential backoff and full jitter;
+- a nested application with a local `Location` (the tabular lanes, `infra/lane.yaml`) names a
+  template that cannot be read, leaves a parameter without a default unset or sets one the nested
+  template does not declare. Its state machines and functions are checked as the root's are, with
+  one addition: a `${...FunctionArn}` substitution may be `!Ref` of a parameter that the application
+  sets to `!GetAtt <function>.Arn` of a function of the parent template.
 
 Usage: check_wiring.py [REPO_ROOT]  (default: the repository that contains this script)
 """
@@ -31,6 +36,7 @@ from pathlib import Path
 
 TEMPLATE = Path("infra/template.yaml")
 STATE_MACHINE_TYPES = {"AWS::Serverless::StateMachine"}
+APPLICATION_TYPES = {"AWS::Serverless::Application"}
 FUNCTION_TYPES = {"AWS::Serverless::Function", "AWS::Lambda::Function"}
 PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
@@ -174,6 +180,16 @@ def _function_reference(value: object) -> str | None:
     return None
 
 
+def _parameter_reference(value: object) -> str | None:
+    """The parameter (or resource) name in `!Ref X` (short or long form), else None."""
+    if isinstance(value, str):
+        match = re.fullmatch(r"!Ref\s+([A-Za-z0-9]+)", value.strip())
+        return match.group(1) if match else None
+    if isinstance(value, dict) and set(value) == {"Ref"} and isinstance(value["Ref"], str):
+        return value["Ref"]
+    return None
+
+
 def _states(definition: dict):
     """Every state of an ASL definition with its name, nested Parallel and Map states included."""
     for name, state in definition.get("States", {}).items():
@@ -239,52 +255,83 @@ def _check_retries(definition: dict, asl_name: str, problems: list[str]) -> None
             )
 
 
-def check_state_machines(root: Path, resources: dict, problems: list[str]) -> int:
-    """Substitutions against ASL placeholders, and function ARNs against the template's functions."""
+def check_state_machines(
+    root: Path,
+    resources: dict,
+    problems: list[str],
+    *,
+    template: Path = TEMPLATE,
+    label: str = "",
+    parameters: dict | None = None,
+    parent_functions: frozenset[str] = frozenset(),
+    used_files: set[Path] | None = None,
+) -> int:
+    """Substitutions against ASL placeholders, and function ARNs against the template's functions.
+
+    For a nested template, `parameters` are the values its application passes and
+    `parent_functions` the functions of the parent template; `label` prefixes every problem.
+    The ASL files read are added to `used_files`.
+    """
     functions = {name for name, res in resources.items() if res.get("Type") in FUNCTION_TYPES}
-    used_files = set()
+    used_files = set() if used_files is None else used_files
     checked = 0
     for name, resource in resources.items():
         if resource.get("Type") not in STATE_MACHINE_TYPES:
             continue
+        where = f"{label}{name}"
         props = resource.get("Properties") or {}
         uri = props.get("DefinitionUri")
         if not isinstance(uri, str):
-            problems.append(f"{name}: DefinitionUri must name an ASL file of the repository")
+            problems.append(f"{where}: DefinitionUri must name an ASL file of the repository")
             continue
-        asl_path = (root / TEMPLATE.parent / uri).resolve()
+        asl_path = (root / template.parent / uri).resolve()
         used_files.add(asl_path)
         try:
             text = asl_path.read_text(encoding="utf-8")
             definition = json.loads(text)
         except (OSError, json.JSONDecodeError) as err:
-            problems.append(f"{name}: cannot read {uri}: {err}")
+            problems.append(f"{where}: cannot read {uri}: {err}")
             continue
         substitutions = props.get("DefinitionSubstitutions") or {}
         if not isinstance(substitutions, dict):
-            problems.append(f"{name}: DefinitionSubstitutions must be a mapping")
+            problems.append(f"{where}: DefinitionSubstitutions must be a mapping")
             continue
         used = set(PLACEHOLDER.findall(text))
         for missing in sorted(used - set(substitutions)):
-            problems.append(f"{name}: {uri} uses ${{{missing}}}, which DefinitionSubstitutions does not define")
+            problems.append(f"{where}: {uri} uses ${{{missing}}}, which DefinitionSubstitutions does not define")
         for unused in sorted(set(substitutions) - used):
-            problems.append(f"{name}: DefinitionSubstitutions defines {unused}, which {uri} never uses")
+            problems.append(f"{where}: DefinitionSubstitutions defines {unused}, which {uri} never uses")
         lambda_keys = _task_function_placeholders(definition, uri, problems)
         _check_retries(definition, uri, problems)
         for key in sorted(set(substitutions) | lambda_keys):
             if not key.endswith("FunctionArn") or key not in substitutions:
                 continue
-            target = _function_reference(substitutions[key])
-            if target not in functions:
+            value = substitutions[key]
+            if _function_reference(value) in functions:
+                continue
+            parameter = _parameter_reference(value)
+            if parameters is not None and parameter in parameters:
+                if _function_reference(parameters[parameter]) in parent_functions:
+                    continue
                 problems.append(
-                    f"{name}: substitution {key} = {substitutions[key]!r} is not `!GetAtt <function>.Arn` "
-                    f"of a function of the template (functions: {', '.join(sorted(functions)) or 'none'})"
+                    f"{where}: substitution {key} = {value!r} is a parameter that the application sets to "
+                    f"{parameters[parameter]!r}, not `!GetAtt <function>.Arn` of a function of the parent template "
+                    f"(functions: {', '.join(sorted(parent_functions)) or 'none'})"
                 )
+                continue
+            problems.append(
+                f"{where}: substitution {key} = {value!r} is not `!GetAtt <function>.Arn` "
+                f"of a function of the template (functions: {', '.join(sorted(functions)) or 'none'})"
+            )
         checked += 1
+    return checked
+
+
+def check_unused_asl_files(root: Path, used_files: set[Path], problems: list[str]) -> None:
+    """Every ASL file under statemachines/ is the definition of some state machine."""
     for asl in sorted((root / "statemachines").glob("*.asl.json")):
         if asl.resolve() not in used_files:
-            problems.append(f"statemachines/{asl.name} is used by no state machine of the template")
-    return checked
+            problems.append(f"statemachines/{asl.name} is used by no state machine of the templates")
 
 
 def _builds_binary(package_dir: Path, manifest: dict, binary: str) -> bool:
@@ -297,21 +344,28 @@ def _builds_binary(package_dir: Path, manifest: dict, binary: str) -> bool:
     return (package_dir / default).is_file()
 
 
-def check_functions(root: Path, template: dict, problems: list[str]) -> int:
-    """Every Rust function builds a binary of a package under functions/, and every package deploys."""
+def check_functions(
+    root: Path, template: dict, problems: list[str], *, path: Path = TEMPLATE, deployed: set[str] | None = None
+) -> int:
+    """Every Rust function of the template at `path` builds a binary of a package under functions/.
+
+    The binaries are added to `deployed`; check_deployed_packages compares them with functions/.
+    """
     resources = template.get("Resources") or {}
     global_code_uri = ((template.get("Globals") or {}).get("Function") or {}).get("CodeUri")
+    label = "" if path == TEMPLATE else f"{path}: "
     workspace_members: set[str] = set()
     try:
         workspace = tomllib.loads((root / "Cargo.toml").read_text(encoding="utf-8")).get("workspace", {})
         workspace_members = set(workspace.get("members", []))
     except (OSError, tomllib.TOMLDecodeError) as err:
         problems.append(f"Cargo.toml: cannot read the workspace: {err}")
-    deployed = set()
+    deployed = set() if deployed is None else deployed
     checked = 0
-    for name, resource in resources.items():
+    for resource_name, resource in resources.items():
         if resource.get("Type") != "AWS::Serverless::Function":
             continue
+        name = f"{label}{resource_name}"
         metadata = resource.get("Metadata") or {}
         if metadata.get("BuildMethod") != "rust-cargolambda":
             problems.append(f"{name}: Metadata.BuildMethod must be rust-cargolambda")
@@ -321,8 +375,10 @@ def check_functions(root: Path, template: dict, problems: list[str]) -> int:
             problems.append(f"{name}: Metadata.BuildProperties.Binary is missing")
             continue
         code_uri = (resource.get("Properties") or {}).get("CodeUri", global_code_uri)
-        if not isinstance(code_uri, str) or (root / TEMPLATE.parent / code_uri).resolve() != root.resolve():
-            problems.append(f"{name}: CodeUri must be the Cargo workspace root (`..` from infra/), found {code_uri!r}")
+        if not isinstance(code_uri, str) or (root / path.parent / code_uri).resolve() != root.resolve():
+            problems.append(
+                f"{name}: CodeUri must be the Cargo workspace root (`..` from {path.parent}/), found {code_uri!r}"
+            )
         package_dir = root / "functions" / binary
         deployed.add(binary)
         try:
@@ -337,9 +393,86 @@ def check_functions(root: Path, template: dict, problems: list[str]) -> int:
         if not _builds_binary(package_dir, manifest, binary):
             problems.append(f"{name}: functions/{binary} builds no binary named {binary!r} (src/main.rs or [[bin]])")
         checked += 1
+    return checked
+
+
+def check_deployed_packages(root: Path, deployed: set[str], problems: list[str]) -> None:
+    """Every package under functions/ is deployed by some function of the templates."""
     for package in sorted(p.parent.name for p in (root / "functions").glob("*/Cargo.toml")):
         if package not in deployed:
             problems.append(f"functions/{package} is deployed by no function of the template")
+
+
+def _local_location(props: dict) -> str | None:
+    """A nested application's Location when it is a template file of the repository."""
+    location = props.get("Location")
+    if isinstance(location, str) and not re.match(r"^[a-z0-9]+://", location) and not location.startswith("!"):
+        return location
+    return None
+
+
+def check_applications(
+    root: Path,
+    template: dict,
+    problems: list[str],
+    *,
+    path: Path = TEMPLATE,
+    used_files: set[Path],
+    deployed: set[str],
+    seen: set[Path] | None = None,
+) -> int:
+    """Every nested application with a local Location: its parameters, state machines and functions.
+
+    Answers how many applications were checked. A nested template's functions are checked once,
+    however many applications use it; its state machines once per application, since each passes
+    its own parameters.
+    """
+    resources = template.get("Resources") or {}
+    parent_functions = frozenset(n for n, r in resources.items() if r.get("Type") in FUNCTION_TYPES)
+    seen = set() if seen is None else seen
+    checked = 0
+    for name, resource in resources.items():
+        if resource.get("Type") not in APPLICATION_TYPES:
+            continue
+        props = resource.get("Properties") or {}
+        location = _local_location(props)
+        if location is None:
+            continue
+        nested_path = Path(*(path.parent / location).parts)
+        label = f"{name} ({nested_path}): "
+        try:
+            nested = load_yaml((root / nested_path).read_text(encoding="utf-8"))
+        except (OSError, YamlError) as err:
+            problems.append(f"{name}: cannot read the nested template {location}: {err}")
+            continue
+        given = props.get("Parameters") or {}
+        if not isinstance(given, dict):
+            problems.append(f"{name}: Parameters must be a mapping")
+            continue
+        declared = nested.get("Parameters") or {}
+        for parameter in sorted(set(given) - set(declared)):
+            problems.append(f"{name}: sets parameter {parameter}, which {nested_path} does not declare")
+        for parameter, spec in sorted(declared.items()):
+            if parameter not in given and not (isinstance(spec, dict) and "Default" in spec):
+                problems.append(f"{name}: does not set parameter {parameter}, which {nested_path} requires (no Default)")
+        nested_resources = nested.get("Resources") or {}
+        check_state_machines(
+            root,
+            nested_resources,
+            problems,
+            template=nested_path,
+            label=label,
+            parameters=given,
+            parent_functions=parent_functions,
+            used_files=used_files,
+        )
+        if nested_path not in seen:
+            seen.add(nested_path)
+            check_functions(root, nested, problems, path=nested_path, deployed=deployed)
+            check_applications(
+                root, nested, problems, path=nested_path, used_files=used_files, deployed=deployed, seen=seen
+            )
+        checked += 1
     return checked
 
 
@@ -351,10 +484,15 @@ def check(root: Path) -> list[str]:
     except (OSError, YamlError) as err:
         return [f"{TEMPLATE}: {err}"]
     resources = template.get("Resources") or {}
-    if not check_state_machines(root, resources, problems):
+    used_files: set[Path] = set()
+    deployed: set[str] = set()
+    if not check_state_machines(root, resources, problems, used_files=used_files):
         problems.append(f"{TEMPLATE}: no state machine found")
-    if not check_functions(root, template, problems):
+    if not check_functions(root, template, problems, deployed=deployed):
         problems.append(f"{TEMPLATE}: no function found")
+    check_applications(root, template, problems, used_files=used_files, deployed=deployed)
+    check_unused_asl_files(root, used_files, problems)
+    check_deployed_packages(root, deployed, problems)
     return problems
 
 

@@ -179,6 +179,118 @@ class WiringTest(unittest.TestCase):
         self.assertProblem("statemachines/orphan.asl.json is used by no state machine")
 
 
+LANE_APPLICATION = """\
+  Lane:
+    Type: AWS::Serverless::Application
+    Properties:
+      Location: lane.yaml
+      Parameters:
+        AlphaFunctionArn: !GetAtt AlphaFunction.Arn
+        TopicArn: !Ref Topic
+"""
+
+LANE = """\
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  AlphaFunctionArn:
+    Type: String
+  TopicArn:
+    Type: String
+  Spare:
+    Type: String
+    Default: x
+Globals:
+  Function:
+    CodeUri: ..
+Resources:
+  BetaFunction:
+    Type: AWS::Serverless::Function
+    Metadata:
+      BuildMethod: rust-cargolambda
+      BuildProperties:
+        Binary: alpha
+  LaneFlow:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      DefinitionUri: ../statemachines/lane.asl.json
+      DefinitionSubstitutions:
+        AlphaFunctionArn: !Ref AlphaFunctionArn
+        TopicArn: !Ref TopicArn
+"""
+
+
+class NestedApplicationTest(unittest.TestCase):
+    """A nested application with a local template (the tabular lanes) is checked like the root."""
+
+    def setUp(self):
+        self._dir = tempfile.TemporaryDirectory()
+        self.repo = Fixture(Path(self._dir.name))
+        self.repo.edit("infra/template.yaml", "  Topic:\n", LANE_APPLICATION + "  Topic:\n")
+        self.repo.write("infra/lane.yaml", LANE)
+        # Used by the nested template only.
+        self.repo.write("statemachines/lane.asl.json", json.dumps(ASL))
+
+    def tearDown(self):
+        self._dir.cleanup()
+
+    def assertProblem(self, fragment: str):
+        problems = self.repo.problems()
+        self.assertTrue(any(fragment in p for p in problems), f"no problem with {fragment!r} in {problems}")
+
+    def test_consistent_nested_application_passes(self):
+        self.assertEqual(self.repo.problems(), [])
+
+    def test_nested_placeholder_without_substitution(self):
+        self.repo.edit("infra/lane.yaml", "        TopicArn: !Ref TopicArn\n", "")
+        self.assertProblem("Lane (infra/lane.yaml): LaneFlow: ../statemachines/lane.asl.json uses ${TopicArn}")
+
+    def test_nested_substitution_never_used(self):
+        self.repo.edit("infra/lane.yaml", "        TopicArn: !Ref TopicArn\n", "        TopicArn: !Ref TopicArn\n        Spare: !Ref Spare\n")
+        self.assertProblem("Lane (infra/lane.yaml): LaneFlow: DefinitionSubstitutions defines Spare")
+
+    def test_nested_function_arn_may_name_a_nested_function(self):
+        self.repo.edit("infra/lane.yaml", "AlphaFunctionArn: !Ref AlphaFunctionArn", "AlphaFunctionArn: !GetAtt BetaFunction.Arn")
+        self.assertEqual(self.repo.problems(), [])
+
+    def test_nested_function_arn_parameter_must_be_set_to_a_parent_function(self):
+        self.repo.edit("infra/template.yaml", "AlphaFunctionArn: !GetAtt AlphaFunction.Arn", "AlphaFunctionArn: !Ref Topic")
+        self.assertProblem("substitution AlphaFunctionArn = '!Ref AlphaFunctionArn' is a parameter that the application sets to '!Ref Topic'")
+
+    def test_nested_function_arn_must_be_a_function_or_a_parameter(self):
+        self.repo.edit("infra/lane.yaml", "AlphaFunctionArn: !Ref AlphaFunctionArn", "AlphaFunctionArn: arn:aws:lambda:eu-west-1:123456789012:function:alpha")
+        self.assertProblem("Lane (infra/lane.yaml): LaneFlow: substitution AlphaFunctionArn")
+
+    def test_application_sets_every_required_parameter(self):
+        self.repo.edit("infra/template.yaml", "        TopicArn: !Ref Topic\n  Topic:", "  Topic:")
+        self.assertProblem("Lane: does not set parameter TopicArn, which infra/lane.yaml requires")
+
+    def test_application_sets_only_declared_parameters(self):
+        self.repo.edit("infra/template.yaml", "        AlphaFunctionArn: !GetAtt AlphaFunction.Arn\n", "        AlphaFunctionArn: !GetAtt AlphaFunction.Arn\n        Extra: x\n")
+        self.assertProblem("Lane: sets parameter Extra, which infra/lane.yaml does not declare")
+
+    def test_nested_template_must_be_readable(self):
+        self.repo.edit("infra/template.yaml", "Location: lane.yaml", "Location: gone.yaml")
+        self.assertProblem("Lane: cannot read the nested template gone.yaml")
+
+    def test_nested_functions_are_checked(self):
+        self.repo.edit("infra/lane.yaml", "Binary: alpha", "Binary: beta")
+        self.assertProblem("infra/lane.yaml: BetaFunction: Binary 'beta' names no readable package")
+
+    def test_nested_code_uri_is_relative_to_the_nested_template(self):
+        self.repo.edit("infra/lane.yaml", "CodeUri: ..", "CodeUri: .")
+        self.assertProblem("infra/lane.yaml: BetaFunction: CodeUri must be the Cargo workspace root")
+
+    def test_nested_retries_are_checked(self):
+        asl = json.loads(json.dumps(ASL))
+        del asl["States"]["Tell"]["Retry"]
+        self.repo.write("statemachines/lane.asl.json", json.dumps(asl))
+        self.assertProblem("lane.asl.json: state Tell: no Retry covers SNS.ThrottledException")
+
+    def test_an_application_from_the_serverless_repository_is_not_read(self):
+        self.repo.edit("infra/template.yaml", "      Location: lane.yaml\n", "      Location:\n        ApplicationId: arn:aws:serverlessrepo:us-east-1:123456789012:applications/x\n        SemanticVersion: 1.0.0\n")
+        self.assertProblem("statemachines/lane.asl.json is used by no state machine")
+
+
 class YamlReaderTest(unittest.TestCase):
     def test_block_structure_and_raw_scalars(self):
         doc = check_wiring.load_yaml(textwrap.dedent("""\
@@ -217,6 +329,15 @@ class RepositoryTest(unittest.TestCase):
         checked = check_wiring.check_state_machines(REPO, template["Resources"], problems)
         self.assertEqual(problems, [])
         self.assertEqual(checked, 2)
+
+    def test_tabular_lanes_of_this_repository(self):
+        template = check_wiring.load_yaml((REPO / "infra/template.yaml").read_text(encoding="utf-8"))
+        problems: list[str] = []
+        used: set[Path] = set()
+        checked = check_wiring.check_applications(REPO, template, problems, used_files=used, deployed=set())
+        self.assertEqual(problems, [])
+        self.assertEqual(checked, 2)
+        self.assertIn((REPO / "statemachines/retrain.asl.json").resolve(), used)
 
 
 if __name__ == "__main__":
