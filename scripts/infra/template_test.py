@@ -18,6 +18,14 @@ TEMPLATE_TEXT = (REPO / "infra/template.yaml").read_text(encoding="utf-8")
 TEMPLATE, _ = decode_str(TEMPLATE_TEXT)
 RESOURCES = TEMPLATE["Resources"]
 RETRAIN = json.loads((REPO / "statemachines/retrain.asl.json").read_text(encoding="utf-8"))
+LANE_TEXT = (REPO / "infra/lane.yaml").read_text(encoding="utf-8")
+LANE, _ = decode_str(LANE_TEXT)
+LANE_RESOURCES = LANE["Resources"]
+PROFILES = {
+    p.stem: json.loads(p.read_text(encoding="utf-8")) for p in (REPO / "config/profiles").glob("*.json")
+}
+TABULAR = ("battery-soh-regressor", "failure-classifier")
+FAMILY_RS = (REPO / "crates/tabular/src/family.rs").read_text(encoding="utf-8")
 
 # Every Allow on "*" and why AWS leaves no narrower resource; DEPLOY.md must list each.
 STAR_ALLOWED = {
@@ -58,6 +66,56 @@ def tasks(definition):
     return {n: s for n, s in definition["States"].items() if s["Type"] == "Task"}
 
 
+def lane_of_type(kind):
+    return {name: r for name, r in LANE_RESOURCES.items() if r.get("Type") == kind}
+
+
+def applications():
+    """The root's nested tabular lanes by profile: {profile: application resource}."""
+    return {
+        r["Properties"]["Parameters"]["Profile"]: r
+        for r in of_type("AWS::Serverless::Application").values()
+        if r["Properties"].get("Location") == "lane.yaml"
+    }
+
+
+def evaluate(node, parameters, conditions=None):
+    """The value of a condition or intrinsic function built from parameters (what CloudFormation computes)."""
+    if isinstance(node, list):
+        return [evaluate(n, parameters, conditions) for n in node]
+    if not isinstance(node, dict):
+        return node
+    (fn, arg), = node.items()
+    if fn == "Ref":
+        return parameters[arg]
+    if fn == "Fn::Sub":
+        return re.sub(r"\$\{([^}]+)\}", lambda m: parameters[m.group(1)], arg)
+    if fn == "Fn::Split":
+        return evaluate(arg[1], parameters, conditions).split(arg[0])
+    if fn == "Fn::Join":
+        return arg[0].join(evaluate(arg[1], parameters, conditions))
+    if fn == "Fn::Equals":
+        a, b = evaluate(arg, parameters, conditions)
+        return a == b
+    if fn == "Fn::Not":
+        return not evaluate(arg[0], parameters, conditions)
+    if fn == "Condition":
+        return evaluate(conditions[arg], parameters, conditions)
+    raise ValueError(f"cannot evaluate {fn}")
+
+
+def alarm_name(resource):
+    return resource["Properties"]["AlarmName"]["Fn::Sub"]
+
+
+def ref(value):
+    return value.get("Ref") if isinstance(value, dict) else None
+
+
+def getatt(value):
+    return value.get("Fn::GetAtt", [None])[0] if isinstance(value, dict) else None
+
+
 class CanaryTest(unittest.TestCase):
     def test_deploy_md_states_the_canarys_real_share_of_traffic(self):
         policy = tasks(RETRAIN)["UpdateEndpointCanary"]["Parameters"]["DeploymentConfig"]["BlueGreenUpdatePolicy"]
@@ -73,7 +131,7 @@ class CanaryTest(unittest.TestCase):
 
 class LeastPrivilegeTest(unittest.TestCase):
     def test_every_star_resource_is_known_and_documented(self):
-        for statement in statements(RESOURCES):
+        for statement in [*statements(RESOURCES), *statements(LANE_RESOURCES)]:
             if statement["Effect"] == "Allow" and "*" in as_list(statement.get("Resource")):
                 sid = statement.get("Sid")
                 self.assertIn(sid, STAR_ALLOWED, statement)
@@ -95,7 +153,10 @@ class LeastPrivilegeTest(unittest.TestCase):
         self.assertEqual(len(set(roles)), 3, roles)
 
     def test_jobs_are_reachable_only_when_this_stack_started_them(self):
-        machine = RESOURCES["RetrainStateMachine"]["Properties"]
+        for machine in (RESOURCES["RetrainStateMachine"]["Properties"], LANE_RESOURCES["RetrainStateMachine"]["Properties"]):
+            self._jobs_are_conditioned(machine)
+
+    def _jobs_are_conditioned(self, machine):
         for statement in statements(machine["Policies"]):
             for resource in as_list(statement.get("Resource")):
                 arn = resource.get("Fn::Sub") if isinstance(resource, dict) else resource
@@ -106,6 +167,278 @@ class LeastPrivilegeTest(unittest.TestCase):
         for statement in RESOURCES["Key"]["Properties"]["KeyPolicy"]["Statement"]:
             if "Service" in statement["Principal"]:
                 self.assertIn("Condition", statement, statement["Sid"])
+
+
+class RollbackAlarmsTest(unittest.TestCase):
+    """The canary's rollback alarms, the detector's and each lane's, are the workflow's."""
+
+    ROLLBACK = {
+        "LatencyAlarmName": "EndpointLatencyAlarm",
+        "Errors5xxAlarmName": "EndpointErrors5xxAlarm",
+        "ModelErrorsAlarmName": "EndpointModelErrorsAlarm",
+        "PredictionRangeAlarmName": "EndpointPredictionRangeAlarm",
+    }
+
+    def test_the_workflow_rolls_back_on_four_alarms_including_the_prediction_range(self):
+        alarms = tasks(RETRAIN)["UpdateEndpointCanary"]["Parameters"]["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"]
+        self.assertEqual({a["AlarmName"] for a in alarms}, {f"${{{k}}}" for k in self.ROLLBACK})
+
+    def test_each_workflow_names_and_may_read_its_own_rollback_alarms(self):
+        for resources in (RESOURCES, LANE_RESOURCES):
+            machine = resources["RetrainStateMachine"]["Properties"]
+            substitutions = machine["DefinitionSubstitutions"]
+            for key, alarm in self.ROLLBACK.items():
+                self.assertEqual(ref(substitutions[key]), alarm)
+            read = next(s for s in statements(machine["Policies"]) if s.get("Sid") == "ReadRollbackAlarms")
+            self.assertEqual({getatt(r) for r in read["Resource"]}, set(self.ROLLBACK.values()))
+
+    def test_rollback_alarms_invoke_approval_guard_and_notify(self):
+        for resources, topic in ((RESOURCES, "NotificationTopic"), (LANE_RESOURCES, "NotificationTopicArn")):
+            for alarm in self.ROLLBACK.values():
+                actions = resources[alarm]["Properties"]["AlarmActions"]
+                self.assertEqual([getatt(actions[0]), ref(actions[1])], ["ApprovalGuardFunction", topic], alarm)
+
+    def test_alarm_names(self):
+        root = {k: alarm_name(RESOURCES[v]) for k, v in self.ROLLBACK.items()}
+        lane = {k: alarm_name(LANE_RESOURCES[v]) for k, v in self.ROLLBACK.items()}
+        for key, what in zip(self.ROLLBACK, ("latency-p95", "5xx", "model-errors", "prediction-range")):
+            self.assertEqual(root[key], f"${{AWS::StackName}}-endpoint-{what}")
+            self.assertEqual(lane[key], f"${{ParentStackName}}-${{Profile}}-{what}")
+        self.assertEqual(alarm_name(LANE_RESOURCES["DriftAlarm"]), "${ParentStackName}-${Profile}-drift-psi")
+        self.assertEqual(alarm_name(LANE_RESOURCES["PerformanceAlarm"]), "${ParentStackName}-${Profile}-performance")
+
+    def test_lane_canary_thresholds_are_seed_001s(self):
+        p = {n: r["Properties"] for n, r in LANE_RESOURCES.items()}
+        latency = p["EndpointLatencyAlarm"]
+        self.assertEqual(ref(latency["Threshold"]), "LatencyP95ThresholdMicros")
+        self.assertEqual(LANE["Parameters"]["LatencyP95ThresholdMicros"]["Default"], 200000)  # 200 ms
+        self.assertEqual(TEMPLATE["Parameters"]["TabularLatencyP95ThresholdMicros"]["Default"], 200000)
+        self.assertEqual(
+            (latency["ExtendedStatistic"], latency["Period"], latency["EvaluationPeriods"], latency["DatapointsToAlarm"], latency["TreatMissingData"]),
+            ("p95", 60, 5, 3, "notBreaching"),
+        )
+        for name, metric in (("EndpointErrors5xxAlarm", "Invocation5XXErrors"), ("EndpointModelErrorsAlarm", "InvocationModelErrors")):
+            a = p[name]
+            self.assertEqual(
+                (a["MetricName"], a["Statistic"], a["Threshold"], a["ComparisonOperator"], a["Period"], a["EvaluationPeriods"], a["DatapointsToAlarm"]),
+                (metric, "Sum", 1, "GreaterThanOrEqualToThreshold", 60, 3, 2),
+            )
+        for name in ("EndpointLatencyAlarm", "EndpointErrors5xxAlarm", "EndpointModelErrorsAlarm"):
+            dims = {d["Name"]: d["Value"] for d in p[name]["Dimensions"]}
+            self.assertEqual(p[name]["Namespace"], "AWS/SageMaker")
+            self.assertEqual((ref(dims["EndpointName"]), ref(dims["VariantName"])), ("Profile", "EndpointVariantName"))
+
+
+class PredictionRangeTest(unittest.TestCase):
+    """Invocation lines -> OutOfRangeShare by EndpointName -> the prediction-range rollback alarm."""
+
+    def check(self, resources, parameters, endpoint):
+        filters = [r for r in resources.values() if r.get("Type") == "AWS::Logs::MetricFilter"]
+        self.assertEqual(len(filters), 1)
+        f = filters[0]["Properties"]
+        self.assertEqual(ref(f["LogGroupName"]), "EndpointLogGroup")
+        self.assertEqual(
+            resources["EndpointLogGroup"]["Properties"]["LogGroupName"]["Fn::Sub"], f"/aws/sagemaker/Endpoints/${{{endpoint}}}"
+        )
+        self.assertEqual(f["FilterPattern"], '{ $.event = "invocation" }')
+        (t,) = f["MetricTransformations"]
+        self.assertEqual(
+            (t["MetricNamespace"], t["MetricName"], t["MetricValue"], t["Unit"], t["Dimensions"]),
+            ("DamagePricing/Endpoints", "OutOfRangeShare", "$.out_of_range_share", "None", [{"Key": "EndpointName", "Value": "$.endpoint"}]),
+        )
+        a = resources["EndpointPredictionRangeAlarm"]["Properties"]
+        self.assertEqual((a["Namespace"], a["MetricName"], a["Statistic"]), ("DamagePricing/Endpoints", "OutOfRangeShare", "Average"))
+        self.assertEqual([(d["Name"], ref(d["Value"])) for d in a["Dimensions"]], [("EndpointName", endpoint)])
+        self.assertEqual(
+            (a["Period"], a["EvaluationPeriods"], a["DatapointsToAlarm"], a["ComparisonOperator"], a["TreatMissingData"]),
+            (60, 3, 2, "GreaterThanThreshold", "notBreaching"),
+        )
+        self.assertEqual(ref(a["Threshold"]), "CanaryOutOfRangeShare")
+        share = parameters["CanaryOutOfRangeShare"]
+        self.assertEqual(share["Default"], 0.05)
+        self.assertIn("0.10 / EndpointInstanceCount", share["Description"])
+
+    def test_detector(self):
+        self.check(RESOURCES, TEMPLATE["Parameters"], "EndpointName")
+        fleet = TEMPLATE["Parameters"]["EndpointInstanceCount"]["Default"]
+        # Seed 001's 10 % of the canary's predictions, as a share of the whole fleet's.
+        self.assertAlmostEqual(TEMPLATE["Parameters"]["CanaryOutOfRangeShare"]["Default"], 0.10 / fleet)
+
+    def test_lane(self):
+        self.check(LANE_RESOURCES, LANE["Parameters"], "Profile")
+        fleet = TEMPLATE["Parameters"]["TabularEndpointInstanceCount"]["Default"]
+        self.assertAlmostEqual(TEMPLATE["Parameters"]["TabularCanaryOutOfRangeShare"]["Default"], 0.10 / fleet)
+        for application in applications().values():
+            self.assertEqual(ref(application["Properties"]["Parameters"]["CanaryOutOfRangeShare"]), "TabularCanaryOutOfRangeShare")
+
+    def test_the_detectors_drift_alarm_is_the_detectors(self):
+        expression = RESOURCES["DriftAlarm"]["Properties"]["Metrics"][0]["Expression"]
+        self.assertEqual(
+            expression,
+            """SELECT MAX(PSI) FROM SCHEMA("DamagePricing/Drift", Feature, ModelProfile, ModelVersion) WHERE ModelProfile = 'damage-detector'""",
+        )
+
+
+class TabularLaneTest(unittest.TestCase):
+    def test_one_lane_per_tabular_profile_and_only_when_listed(self):
+        lanes = applications()
+        self.assertEqual(set(lanes), set(TABULAR))
+        pattern = TEMPLATE["Parameters"]["TabularProfiles"]["AllowedPattern"]
+        self.assertEqual(TEMPLATE["Parameters"]["TabularProfiles"]["Default"], "")
+        for value in ("", "battery-soh-regressor", "failure-classifier,battery-soh-regressor"):
+            self.assertRegex(value, pattern)
+        for value in ("battery", "battery-soh-regressor, failure-classifier", "damage-detector", ","):
+            self.assertNotRegex(value, pattern)
+        conditions = TEMPLATE["Conditions"]
+        for listed in ("", "battery-soh-regressor", "failure-classifier", "battery-soh-regressor,failure-classifier", "failure-classifier,battery-soh-regressor"):
+            for profile, lane in lanes.items():
+                deployed = evaluate(conditions[lane["Condition"]], {"TabularProfiles": listed}, conditions)
+                self.assertEqual(deployed, profile in listed.split(","), (listed, profile))
+
+    def test_a_listed_lane_needs_its_images(self):
+        (rule,) = TEMPLATE["Rules"].values()
+        self.assertEqual(evaluate(rule["RuleCondition"], {"TabularProfiles": ""}), False)
+        self.assertEqual(evaluate(rule["RuleCondition"], {"TabularProfiles": "failure-classifier"}), True)
+        asserted = {a["Assert"]["Fn::Not"][0]["Fn::Equals"][0]["Ref"] for a in rule["Assertions"]}
+        self.assertEqual(asserted, {"TabularTrainingImage", "TabularInferenceImage"})
+        for image in asserted:
+            self.assertEqual(TEMPLATE["Parameters"][image]["Default"], "")
+        for lane in applications().values():
+            given = lane["Properties"]["Parameters"]
+            self.assertEqual(
+                (ref(given["TrainingImage"]), ref(given["EvaluationImage"]), ref(given["InferenceImage"])),
+                ("TabularTrainingImage", "EvaluationImage", "TabularInferenceImage"),
+            )
+
+    def test_lane_parameters_are_the_profiles(self):
+        ops = {">": "GreaterThanThreshold", "<": "LessThanThreshold"}
+        for profile, lane in applications().items():
+            given = lane["Properties"]["Parameters"]
+            performance = PROFILES[profile]["drift"]["performance"]
+            self.assertEqual(given["PerformanceMetric"], performance["metric"])
+            self.assertEqual(given["PerformanceComparison"], ops[performance["retrain_when"]["op"]])
+            self.assertEqual(float(given["PerformanceThreshold"]), performance["retrain_when"]["threshold"])
+            self.assertEqual(float(given["DriftPsiThreshold"]), PROFILES[profile]["drift"]["psi"]["retrain"])
+            family = "".join(w.capitalize() for w in profile.split("-"))
+            prefix = re.search(r"fn version_prefix.*?Self::%s => \"([^\"]+)\"" % family, FAMILY_RS, re.S).group(1)
+            self.assertEqual(given["ModelVersionPrefix"], prefix)
+            self.assertEqual(ref(given["ParentStackName"]), "AWS::StackName")
+
+    def test_seed_thresholds(self):
+        lanes = {p: l["Properties"]["Parameters"] for p, l in applications().items()}
+        battery, failure = lanes["battery-soh-regressor"], lanes["failure-classifier"]
+        # Seed 001: MAE above 0.03 for an hour, PSI above 0.25 for 30 minutes.
+        self.assertEqual((battery["PerformanceMetric"], battery["PerformanceComparison"], battery["PerformanceThreshold"]), ("mae", "GreaterThanThreshold", "0.03"))
+        self.assertEqual((battery["PerformancePeriod"], battery["DriftPsiThreshold"]), ("3600", "0.25"))
+        # Seed 002: AUC below 0.75.
+        self.assertEqual((failure["PerformanceMetric"], failure["PerformanceComparison"], failure["PerformanceThreshold"]), ("auc", "LessThanThreshold", "0.75"))
+        self.assertEqual(LANE["Parameters"]["DriftPsiThreshold"]["Default"], 0.25)
+
+    def test_drift_alert(self):
+        a = LANE_RESOURCES["DriftAlarm"]["Properties"]
+        (query,) = a["Metrics"]
+        self.assertEqual(
+            query["Expression"]["Fn::Sub"],
+            """SELECT MAX(PSI) FROM SCHEMA("DamagePricing/Drift", Feature, ModelProfile, ModelVersion) WHERE ModelProfile = '${Profile}'""",
+        )
+        self.assertEqual((query["Period"], a["EvaluationPeriods"], a["ComparisonOperator"]), (1800, 1, "GreaterThanThreshold"))
+        self.assertEqual(ref(a["Threshold"]), "DriftPsiThreshold")
+        self.assertEqual([getatt(a["AlarmActions"][0]), ref(a["AlarmActions"][1])], ["DriftCheckFunction", "NotificationTopicArn"])
+
+    def test_performance_alert_notifies_only(self):
+        a = LANE_RESOURCES["PerformanceAlarm"]["Properties"]
+        (query,) = a["Metrics"]
+        text, values = query["Expression"]["Fn::Sub"]
+        self.assertEqual(
+            text,
+            """SELECT ${Aggregate}(Performance) FROM SCHEMA("DamagePricing/Drift", Feature, ModelProfile, ModelVersion) WHERE ModelProfile = '${Profile}' AND Feature = '${PerformanceMetric}'""",
+        )
+        self.assertEqual(values["Aggregate"]["Fn::If"], ["PerformanceIsLowerBound", "MIN", "MAX"])
+        self.assertEqual(evaluate(LANE["Conditions"]["PerformanceIsLowerBound"], {"PerformanceComparison": "LessThanThreshold"}), True)
+        self.assertEqual(ref(query["Period"]), "PerformancePeriod")
+        self.assertEqual(LANE["Parameters"]["PerformancePeriod"]["Default"], 3600)
+        self.assertEqual((ref(a["Threshold"]), ref(a["ComparisonOperator"])), ("PerformanceThreshold", "PerformanceComparison"))
+        self.assertEqual([ref(x) for x in a["AlarmActions"]], ["NotificationTopicArn"])
+
+    def test_every_alarm_that_invokes_a_lane_function_may(self):
+        permissions = {
+            (ref(p["Properties"]["FunctionName"]), getatt(p["Properties"]["SourceArn"]))
+            for p in lane_of_type("AWS::Lambda::Permission").values()
+            if p["Properties"]["Principal"] == "lambda.alarms.cloudwatch.amazonaws.com"
+        }
+        invoked = {
+            (getatt(action), name)
+            for name, alarm in lane_of_type("AWS::CloudWatch::Alarm").items()
+            for action in alarm["Properties"]["AlarmActions"]
+            if getatt(action)
+        }
+        self.assertEqual(len(invoked), 5)
+        self.assertEqual(permissions, invoked)
+
+    def test_schedules(self):
+        self.assertEqual(LANE["Parameters"]["RetrainScheduleExpression"]["Default"], "cron(0 2 ? * SUN *)")  # Sunday 02:00 UTC
+        self.assertEqual(TEMPLATE["Parameters"]["RetrainScheduleExpression"]["Default"], "cron(0 2 ? * SUN *)")
+        self.assertEqual(LANE["Parameters"]["DriftScheduleExpression"]["Default"], "cron(0 4 * * ? *)")  # daily
+        schedules = {n: r["Properties"] for n, r in lane_of_type("AWS::Scheduler::Schedule").items()}
+        self.assertEqual(ref(schedules["RetrainSchedule"]["ScheduleExpression"]), "RetrainScheduleExpression")
+        self.assertEqual(json.loads(schedules["RetrainSchedule"]["Target"]["Input"]), {"trigger": "retrain", "source": "schedule"})
+        self.assertEqual(ref(schedules["DriftCheckSchedule"]["ScheduleExpression"]), "DriftScheduleExpression")
+        self.assertEqual(json.loads(schedules["DriftCheckSchedule"]["Target"]["Input"]), {"trigger": "schedule"})
+        for schedule in schedules.values():
+            self.assertEqual(getatt(schedule["Target"]["Arn"]), "DriftCheckFunction")
+            self.assertEqual(schedule["ScheduleExpressionTimezone"], "UTC")
+        for lane in applications().values():
+            given = lane["Properties"]["Parameters"]
+            self.assertEqual(ref(given["RetrainScheduleExpression"]), "RetrainScheduleExpression")
+
+    def test_the_registry_group_is_kept(self):
+        for resources in (RESOURCES, LANE_RESOURCES):
+            group = resources["ModelPackageGroup"]
+            self.assertEqual((group["DeletionPolicy"], group["UpdateReplacePolicy"]), ("Retain", "Retain"))
+        self.assertEqual(ref(LANE_RESOURCES["ModelPackageGroup"]["Properties"]["ModelPackageGroupName"]), "Profile")
+
+    def test_each_lane_role_pulls_only_its_own_image(self):
+        expected = {"TrainingRole": "TrainingImage", "EvaluationRole": "EvaluationImage", "ModelRole": "InferenceImage"}
+        pulls = {}
+        for name, role in lane_of_type("AWS::IAM::Role").items():
+            for statement in statements(role):
+                if "ecr:BatchGetImage" in as_list(statement["Action"]):
+                    images = set(re.findall(r'"Ref": "([A-Za-z]+Image)"', json.dumps(statement["Resource"])))
+                    self.assertNotIn("*", json.dumps(statement["Resource"]))
+                    pulls.setdefault(name, set()).update(images)
+        self.assertEqual(pulls, {role: {image} for role, image in expected.items()})
+        substitutions = LANE_RESOURCES["RetrainStateMachine"]["Properties"]["DefinitionSubstitutions"]
+        for key in ("TrainingRoleArn", "EvaluationRoleArn", "ModelRoleArn"):
+            self.assertEqual(getatt(substitutions[key]), key.removesuffix("Arn"))
+
+    def test_names_follow_the_profile_and_fit(self):
+        machine = LANE_RESOURCES["RetrainStateMachine"]["Properties"]
+        self.assertEqual(machine["Name"]["Fn::Sub"], "${ParentStackName}-retrain-${Profile}")
+        env = LANE["Globals"]["Function"]["Environment"]["Variables"]
+        self.assertTrue(env["RETRAIN_STATE_MACHINE_ARN"]["Fn::Sub"].endswith(":stateMachine:${ParentStackName}-retrain-${Profile}"))
+        for key in ("MODEL_PROFILE", "MODEL_PACKAGE_GROUP", "ENDPOINT_NAME"):
+            self.assertEqual(ref(env[key]), "Profile")
+        self.assertEqual(env["LOG_FORMAT"], "json")
+        self.assertEqual((ref(env["DATA_BUCKET"]), ref(env["UPLOADS_BUCKET"])), ("DataBucketName", "UploadsBucketName"))
+        self.assertEqual(ref(machine["DefinitionSubstitutions"]["EndpointName"]), "Profile")
+        # Step Functions names are at most 80 characters.
+        longest = max(len(p) for p in LANE["Parameters"]["Profile"]["AllowedValues"])
+        self.assertLessEqual(LANE["Parameters"]["ParentStackName"]["MaxLength"] + len("-retrain-") + longest, 80)
+
+    def test_drift_check_reads_and_writes_the_lanes_own_prefixes(self):
+        policy = json.dumps(LANE_RESOURCES["DriftCheckFunction"]["Properties"]["Policies"])
+        self.assertIn("/tabular/${Profile}/*", policy)
+        self.assertIn("/reports/drift/${Profile}/*", policy)
+        self.assertNotIn("/features/*", policy)
+        self.assertNotIn("/predictions/*", policy)
+
+    def test_lane_log_groups_have_retention_and_key_and_the_key_allows_them(self):
+        for group in lane_of_type("AWS::Logs::LogGroup").values():
+            self.assertEqual(ref(group["Properties"]["RetentionInDays"]), "LogRetentionDays")
+            self.assertEqual(ref(group["Properties"]["KmsKeyId"]), "KmsKeyArn")
+        key_policy = json.dumps(RESOURCES["Key"]["Properties"]["KeyPolicy"])
+        for profile in TABULAR:
+            self.assertIn(f"log-group:/aws/sagemaker/Endpoints/{profile}", key_policy)
 
 
 class SageMakerLogGroupsTest(unittest.TestCase):
