@@ -509,6 +509,21 @@ class DeployDocTest(unittest.TestCase):
     def test_endpoint_dockerfile_is_documented(self):
         self.assertIn("infra/Dockerfile.endpoint", DEPLOY)
 
+    def test_tabular_lanes_are_documented(self):
+        self.assertNotIn("deploys the detector's lane only (see", DEPLOY)
+        for parameter in TEMPLATE["Parameters"]:
+            if parameter.startswith("Tabular"):
+                self.assertIn(f"`{parameter}`", DEPLOY)
+        for name in TEMPLATE["Rules"]:
+            self.assertIn(f"`{name}`", DEPLOY)
+        for alarm in lane_of_type("AWS::CloudWatch::Alarm").values():
+            self.assertIn(alarm_name(alarm).replace("${ParentStackName}", "<stack>").replace("${Profile}", "<profile>"), DEPLOY)
+        self.assertIn("`<stack>-retrain-<profile>`", DEPLOY)
+        longest_stack = LANE["Parameters"]["ParentStackName"]["MaxLength"]
+        for figure in ("200 ms", "0.25", "0.03", "0.75", "Sunday 02:00 UTC", f"at most {longest_stack} characters"):
+            self.assertIn(figure, DEPLOY)
+        self.assertIn("CAPABILITY_AUTO_EXPAND", (REPO / "infra/samconfig.toml").read_text(encoding="utf-8"))
+
 
 if __name__ == "__main__":
     unittest.main()
