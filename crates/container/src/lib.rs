@@ -20,11 +20,44 @@ use tokio::net::TcpListener;
 
 pub use hyper::StatusCode;
 
-/// A response before it becomes HTTP: status, JSON body.
+/// A response before it becomes HTTP: status, JSON body, and what an answer predicted.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reply {
     pub status: StatusCode,
     pub body: Vec<u8>,
+    /// Set on answers: the invocation's log line is written from it.
+    pub answered: Option<Answered>,
+}
+
+/// What one answered invocation predicted: the figures of its log line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answered {
+    pub model_version: String,
+    pub predictions: usize,
+    /// Predictions outside the model's valid range (or not finite).
+    pub out_of_range: usize,
+}
+
+/// The JSON line written to stdout for each answered invocation. SageMaker sends a container's
+/// stdout to the endpoint's log group, where a metric filter turns `out_of_range_share` into the
+/// `DamagePricing/Endpoints` metric `OutOfRangeShare` (dimension `EndpointName`), the canary's
+/// prediction-range rollback alarm (infra/template.yaml). `endpoint` is `ENDPOINT_NAME`, which the
+/// retrain workflow puts in the model's environment.
+pub fn invocation_line(endpoint: &str, answered: &Answered) -> String {
+    let share = if answered.predictions == 0 {
+        0.0
+    } else {
+        answered.out_of_range as f64 / answered.predictions as f64
+    };
+    serde_json::json!({
+        "event": "invocation",
+        "endpoint": endpoint,
+        "model_version": answered.model_version,
+        "predictions": answered.predictions,
+        "out_of_range": answered.out_of_range,
+        "out_of_range_share": share,
+    })
+    .to_string()
 }
 
 impl Reply {
@@ -34,6 +67,7 @@ impl Reply {
         Self {
             status,
             body: body.to_string().into_bytes(),
+            answered: None,
         }
     }
 
@@ -42,6 +76,15 @@ impl Reply {
         Self {
             status: StatusCode::OK,
             body,
+            answered: None,
+        }
+    }
+
+    /// A 200 answering an invocation with these predictions.
+    pub fn answer(body: Vec<u8>, answered: Answered) -> Self {
+        Self {
+            answered: Some(answered),
+            ..Self::ok(body)
         }
     }
 }
@@ -57,8 +100,9 @@ pub trait Invocations: Send + Sync + 'static {
 }
 
 /// Serves until the listener fails; each connection runs on its own task and inference on the
-/// blocking pool.
+/// blocking pool. Each answer's [`invocation_line`] goes to stdout.
 pub async fn serve(listener: TcpListener, model: Arc<dyn Invocations>) -> std::io::Result<()> {
+    let endpoint: Arc<str> = std::env::var("ENDPOINT_NAME").unwrap_or_default().into();
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -70,9 +114,10 @@ pub async fn serve(listener: TcpListener, model: Arc<dyn Invocations>) -> std::i
             }
             Err(e) => return Err(e),
         };
-        let model = model.clone();
+        let (model, endpoint) = (model.clone(), endpoint.clone());
         tokio::spawn(async move {
-            let service = service_fn(move |request| route(request, model.clone()));
+            let service =
+                service_fn(move |request| route(request, model.clone(), endpoint.clone()));
             if let Err(e) = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
                 .await
@@ -94,6 +139,7 @@ fn is_transient(e: &std::io::Error) -> bool {
 async fn route(
     request: Request<Incoming>,
     model: Arc<dyn Invocations>,
+    endpoint: Arc<str>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let reply = match (request.method(), request.uri().path()) {
         (&Method::GET, "/ping") => Reply::ok(b"{}".to_vec()),
@@ -109,6 +155,9 @@ async fn route(
             format!("no route {path}"),
         ),
     };
+    if let Some(answered) = &reply.answered {
+        println!("{}", invocation_line(&endpoint, answered));
+    }
     let mut response = Response::new(Full::new(Bytes::from(reply.body)));
     *response.status_mut() = reply.status;
     response
@@ -147,4 +196,32 @@ async fn invocation(request: Request<Incoming>, model: Arc<dyn Invocations>) -> 
     tokio::task::spawn_blocking(move || model.invoke(content_type.as_deref(), &body))
         .await
         .unwrap_or_else(|e| Reply::error(StatusCode::INTERNAL_SERVER_ERROR, "Internal", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_invocation_line_carries_the_share_the_metric_filter_reads() {
+        let answered = Answered {
+            model_version: "battery-gbdt-1".into(),
+            predictions: 8,
+            out_of_range: 2,
+        };
+        let line: serde_json::Value =
+            serde_json::from_str(&invocation_line("battery-soh-regressor", &answered)).unwrap();
+        assert_eq!(line["event"], "invocation");
+        assert_eq!(line["endpoint"], "battery-soh-regressor");
+        assert_eq!(line["model_version"], "battery-gbdt-1");
+        assert_eq!(line["predictions"], 8);
+        assert_eq!(line["out_of_range_share"], 0.25);
+        let empty = Answered {
+            predictions: 0,
+            out_of_range: 0,
+            ..answered
+        };
+        let line: serde_json::Value = serde_json::from_str(&invocation_line("e", &empty)).unwrap();
+        assert_eq!(line["out_of_range_share"], 0.0);
+    }
 }

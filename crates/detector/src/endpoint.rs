@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 pub use container::Reply;
-use container::{Invocations, StatusCode};
+use container::{Answered, Invocations, StatusCode};
 use tokio::net::TcpListener;
 
 use crate::detector::{DetectError, Detector};
@@ -74,7 +74,14 @@ pub fn invoke(detector: &Detector, declared: PhotoFormat, photo: &[u8]) -> Reply
     }
     match detector.detect(photo) {
         Ok(response) => match serde_json::to_vec(&response) {
-            Ok(body) => Reply::ok(body),
+            Ok(body) => {
+                let answered = Answered {
+                    model_version: response.model_version.clone(),
+                    predictions: response.detections.len(),
+                    out_of_range: response.out_of_range(),
+                };
+                Reply::answer(body, answered)
+            }
             Err(e) => Reply::error(StatusCode::INTERNAL_SERVER_ERROR, "Internal", e),
         },
         Err(e @ DetectError::InvalidPhoto(_)) => {

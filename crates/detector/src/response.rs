@@ -12,6 +12,24 @@ pub struct EndpointResponse {
     pub detections: Vec<Detection>,
 }
 
+impl EndpointResponse {
+    /// Detections no sound model gives: a confidence outside [0, 1] or a box that is not finite,
+    /// inverted or outside the photo (the canary's prediction-range rule).
+    pub fn out_of_range(&self) -> usize {
+        let (w, h) = (self.image.width as f32, self.image.height as f32);
+        self.detections
+            .iter()
+            .filter(|d| {
+                let b = &d.bbox;
+                let inside = |lo: f32, hi: f32, max: f32| 0.0 <= lo && lo <= hi && hi <= max;
+                !((0.0..=1.0).contains(&d.confidence)
+                    && inside(b.x1, b.x2, w)
+                    && inside(b.y1, b.y2, h))
+            })
+            .count()
+    }
+}
+
 /// Size of the original photo in pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageSize {
@@ -61,5 +79,35 @@ mod tests {
         );
         let back: EndpointResponse = serde_json::from_str(contract).unwrap();
         assert_eq!(back, response);
+    }
+
+    #[test]
+    fn detections_outside_the_photo_or_unsure_of_their_confidence_are_out_of_range() {
+        let detection = |confidence, x1, x2| Detection {
+            label: "dent".into(),
+            confidence,
+            bbox: BoundingBox {
+                x1,
+                y1: 10.0,
+                x2,
+                y2: 20.0,
+            },
+        };
+        let response = EndpointResponse {
+            model_version: "v".into(),
+            image: ImageSize {
+                width: 100,
+                height: 50,
+            },
+            detections: vec![
+                detection(0.5, 0.0, 100.0),
+                detection(1.2, 0.0, 10.0),
+                detection(f32::NAN, 0.0, 10.0),
+                detection(0.5, 10.0, 101.0),
+                detection(0.5, 30.0, 20.0),
+                detection(0.5, f32::NAN, 20.0),
+            ],
+        };
+        assert_eq!(response.out_of_range(), 5);
     }
 }

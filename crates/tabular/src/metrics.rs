@@ -27,13 +27,17 @@ pub fn r2(truth: &[f64], predicted: &[f64]) -> f64 {
     }
 }
 
+/// Predictions outside `[lo, hi]` (or not finite).
+pub fn out_of_range(predicted: &[f64], (lo, hi): (f64, f64)) -> usize {
+    predicted.iter().filter(|p| !(lo..=hi).contains(*p)).count()
+}
+
 /// Share of predictions outside `[lo, hi]` (or not finite); 0 when empty.
-pub fn out_of_range_share(predicted: &[f64], (lo, hi): (f64, f64)) -> f64 {
+pub fn out_of_range_share(predicted: &[f64], range: (f64, f64)) -> f64 {
     if predicted.is_empty() {
         return 0.0;
     }
-    let outside = predicted.iter().filter(|p| !(lo..=hi).contains(*p)).count();
-    outside as f64 / predicted.len() as f64
+    out_of_range(predicted, range) as f64 / predicted.len() as f64
 }
 
 fn mean(values: impl Iterator<Item = f64>) -> f64 {

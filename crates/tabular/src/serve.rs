@@ -14,8 +14,9 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use container::{Invocations, Reply, StatusCode};
+use container::{Answered, Invocations, Reply, StatusCode};
 
+use crate::metrics::out_of_range;
 use crate::model::TabularModel;
 
 /// Most rows in one invocation.
@@ -240,7 +241,15 @@ pub fn invoke(model: &TabularModel, content_type: Option<&str>, body: &[u8]) -> 
         );
     }
     match parse(content_type, body, &model.features) {
-        Ok(batch) => Reply::ok(serde_json::to_vec(&answer(model, batch)).unwrap_or_default()),
+        Ok(batch) => {
+            let answer = answer(model, batch);
+            let answered = Answered {
+                model_version: answer.model_version.clone(),
+                predictions: answer.predictions.len(),
+                out_of_range: out_of_range(&answer.predictions, model.family.valid_range()),
+            };
+            Reply::answer(serde_json::to_vec(&answer).unwrap_or_default(), answered)
+        }
         Err(e) => {
             let status = match e {
                 InvocationError::UnsupportedContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
