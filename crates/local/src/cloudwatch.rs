@@ -529,10 +529,14 @@ impl LocalCloudWatch {
     }
 
     /// Records drift-check's datums as `PutMetricData` sends them (namespace
-    /// [`drift_check::metrics::NAMESPACE`], dimensions `ModelVersion` and `Feature`).
+    /// [`drift_check::metrics::NAMESPACE`], dimensions `ModelProfile`, `ModelVersion` and
+    /// `Feature`).
     pub fn put_drift_datums(&self, datums: &[drift_check::metrics::Datum]) {
         for d in drift_check::metrics::finite(datums) {
-            let mut dimensions = BTreeMap::from([("ModelVersion".into(), d.model_version.clone())]);
+            let mut dimensions = BTreeMap::from([
+                ("ModelProfile".into(), d.model_profile.clone()),
+                ("ModelVersion".into(), d.model_version.clone()),
+            ]);
             if let Some(feature) = &d.feature {
                 dimensions.insert("Feature".into(), feature.clone());
             }

@@ -160,6 +160,10 @@ async fn drift_datums_feed_alarms() {
             metric_name: "PSI".into(),
             dimensions: vec![
                 Dimension {
+                    name: "ModelProfile".into(),
+                    value: "damage-detector".into(),
+                },
+                Dimension {
                     name: "ModelVersion".into(),
                     value: "m1".into(),
                 },
@@ -183,6 +187,7 @@ async fn drift_datums_feed_alarms() {
     .unwrap();
     let datum = |feature: &str, value: f64| drift_check::metrics::Datum {
         name: "PSI",
+        model_profile: "damage-detector".into(),
         model_version: "m1".into(),
         feature: Some(feature.into()),
         value,

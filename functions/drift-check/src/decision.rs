@@ -328,6 +328,27 @@ pub struct PerformanceResult {
     pub thresholds: PerformanceConfig,
 }
 
+/// The dataset milestone: labels that arrived since the served model's baseline was written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MilestoneResult {
+    /// When the baseline was written (RFC 3339): labels after it are new to the model.
+    pub since: String,
+    pub new_labels: u64,
+    pub threshold: u64,
+    pub reached: bool,
+}
+
+impl MilestoneResult {
+    pub fn new(since: String, new_labels: u64, threshold: u64) -> Self {
+        Self {
+            since,
+            new_labels,
+            threshold,
+            reached: new_labels >= threshold,
+        }
+    }
+}
+
 /// Judges the `(prediction, label)` pairs of a window against the profile's rule.
 pub fn evaluate_performance(config: &PerformanceConfig, pairs: &[(f64, f64)]) -> PerformanceResult {
     let labelled = pairs.len() as u64;
@@ -586,6 +607,7 @@ mod tests {
             },
             min_sample_size: 3,
             label_delay_days: 7,
+            retrain_after_new_labels: None,
         };
         let good = evaluate_performance(&mae, &[(1.0, 1.01), (2.0, 1.98), (1.5, 1.5)]);
         assert_eq!(good.verdict, Verdict::None);

@@ -13,8 +13,8 @@ use time::{Duration, OffsetDateTime, PrimitiveDateTime};
 
 use crate::baseline::{BaselineProfile, baseline_key};
 use crate::decision::{
-    FeatureAccumulator, FeatureResult, PerformanceResult, TprResult, Verdict, evaluate_feature,
-    evaluate_performance, evaluate_tpr, overall,
+    FeatureAccumulator, FeatureResult, MilestoneResult, PerformanceResult, TprResult, Verdict,
+    evaluate_feature, evaluate_performance, evaluate_tpr, overall,
 };
 use crate::error::DriftError;
 use crate::event::{DriftEvent, RetrainSource, TriggerEvent, Window};
@@ -32,6 +32,9 @@ use crate::retrain::{
 
 /// Largest profile or baseline document read.
 const MAX_DOCUMENT_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Most days of label partitions the dataset milestone reads back from now.
+const MILESTONE_LOOKBACK_DAYS: i64 = 90;
 
 /// The profile used when neither the event nor `MODEL_PROFILE` names one.
 pub const DEFAULT_PROFILE: &str = "damage-detector";
@@ -147,9 +150,10 @@ pub async fn handle(
     };
 
     let location = S3Location::new(bucket, baseline_key(&model_version));
-    let (baseline, _) = get_json::<BaselineProfile>(store, &location, MAX_DOCUMENT_BYTES)
-        .await
-        .map_err(|source| DriftError::Baseline { location, source })?;
+    let (baseline, baseline_meta) =
+        get_json::<BaselineProfile>(store, &location, MAX_DOCUMENT_BYTES)
+            .await
+            .map_err(|source| DriftError::Baseline { location, source })?;
 
     let window = read_window(
         deps,
@@ -181,21 +185,50 @@ pub async fn handle(
         window.tpr.as_ref(),
         window.performance.as_ref(),
     );
-    let retrain = if verdict == Verdict::Retrain {
-        decide_retrain(
-            deps,
-            &profile,
-            &model_version,
-            &request.window,
-            &json_location,
-        )
-        .await?
+    let milestone = match (
+        profile
+            .drift
+            .performance
+            .and_then(|p| p.retrain_after_new_labels),
+        profile.drift.records.labels.as_deref(),
+    ) {
+        (Some(threshold), Some(labels)) => {
+            let since = baseline_meta
+                .last_modified
+                .as_deref()
+                .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
+                .unwrap_or(now - Duration::days(MILESTONE_LOOKBACK_DAYS));
+            let new_labels = labels_since(store, bucket, labels, since, now).await?;
+            let since = since.format(&Rfc3339).unwrap_or_default();
+            Some(MilestoneResult::new(since, new_labels, threshold))
+        }
+        _ => None,
+    };
+    let source = if verdict == Verdict::Retrain {
+        Some("drift")
+    } else if milestone.as_ref().is_some_and(|m| m.reached) {
+        Some("milestone")
     } else {
-        RetrainOutcome::NotNeeded
+        None
+    };
+    let retrain = match source {
+        Some(source) => {
+            decide_retrain(
+                deps,
+                &profile,
+                &model_version,
+                &request.window,
+                &json_location,
+                source,
+            )
+            .await?
+        }
+        None => RetrainOutcome::NotNeeded,
     };
     // After the decision, so a metrics outage cannot lose it; before the report, which says
     // whether the metrics went out.
     let figures = datums(
+        &profile.name,
         &model_version,
         &request.window,
         verdict,
@@ -221,6 +254,7 @@ pub async fn handle(
         features: window.features,
         tpr: window.tpr,
         performance: window.performance,
+        milestone,
         records: window.counts,
         retrain: retrain.clone(),
         metrics,
@@ -491,6 +525,7 @@ fn log_decisions(
 
 /// The metrics of a check, stamped with the window's end.
 pub fn datums(
+    model_profile: &str,
     model_version: &str,
     window: &Window,
     verdict: Verdict,
@@ -501,6 +536,7 @@ pub fn datums(
     let timestamp = window.end.unix_timestamp();
     let datum = |name, feature: Option<&str>, value, count| Datum {
         name,
+        model_profile: model_profile.into(),
         model_version: model_version.into(),
         feature: feature.map(str::to_owned),
         value,
@@ -535,12 +571,43 @@ pub fn datums(
     out
 }
 
+/// Label records in the objects of the `labels` stream written after `since` (their
+/// LastModified; an object without one counts), over at most [`MILESTONE_LOOKBACK_DAYS`] of
+/// partitions before `now`.
+async fn labels_since(
+    store: &dyn ObjectStore,
+    bucket: &str,
+    labels: &str,
+    since: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    let window = Window {
+        start: since.max(now - Duration::days(MILESTONE_LOOKBACK_DAYS)),
+        end: now.max(since),
+    };
+    let listed: Vec<_> = list_window(store, bucket, labels, &window)
+        .await?
+        .into_iter()
+        .filter(|m| {
+            m.last_modified
+                .as_deref()
+                .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
+                .is_none_or(|t| t > since)
+        })
+        .collect();
+    let stats = read_records(store, bucket, &listed, |_| RecordUse::Used).await?;
+    Ok(stats.read)
+}
+
+/// Starts the window's retrain, asked for by `source` (`drift`, `milestone`), unless one runs
+/// or the cooldown holds.
 async fn decide_retrain(
     deps: &Deps,
     profile: &ModelProfile,
     model_version: &str,
     window: &Window,
     report: &S3Location,
+    source: &str,
 ) -> Result<RetrainOutcome, DriftError> {
     let Some(arn) = deps.settings.retrain_state_machine_arn.as_deref() else {
         return Ok(RetrainOutcome::NotConfigured);
@@ -561,7 +628,7 @@ async fn decide_retrain(
         state_machine_arn: arn,
         execution_name: retrain_execution_name(model_version, window),
         input: retrain_input(
-            serde_json::json!({"source": "drift", "report": report}),
+            serde_json::json!({"source": source, "report": report}),
             profile,
             &dataset,
         ),

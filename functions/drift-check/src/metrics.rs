@@ -18,11 +18,13 @@ pub const NAMESPACE: &str = "DamagePricing/Drift";
 /// Most datums `PutMetricData` accepts in one call.
 pub const MAX_DATUMS_PER_CALL: usize = 1000;
 
-/// One figure: a metric name, its dimensions (model version, and feature where there is one),
-/// a value and when it was measured (the window's end).
+/// One figure: a metric name, its dimensions (model profile and version, and feature where there
+/// is one), a value and when it was measured (the window's end). The profile keeps each lane's
+/// alarms to its own figures.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Datum {
     pub name: &'static str,
+    pub model_profile: String,
     pub model_version: String,
     pub feature: Option<String>,
     pub value: f64,
@@ -120,6 +122,10 @@ impl CloudWatchPublisher {
 
 fn to_metric_datum(d: &Datum) -> MetricDatum {
     let mut dimensions = vec![
+        Dimension::builder()
+            .name("ModelProfile")
+            .value(&d.model_profile)
+            .build(),
         Dimension::builder()
             .name("ModelVersion")
             .value(&d.model_version)
@@ -225,6 +231,7 @@ mod tests {
         (0..n)
             .map(|i| Datum {
                 name: "PSI",
+                model_profile: "damage-detector".into(),
                 model_version: "m1".into(),
                 feature: Some(format!("f{i}")),
                 value: if i == 3 { f64::NAN } else { i as f64 / 1000.0 },
@@ -243,7 +250,8 @@ mod tests {
                     && r.metric_data()
                         .iter()
                         .all(|d| d.value().is_some_and(f64::is_finite))
-                    && r.metric_data()[0].dimensions().len() == 2
+                    && r.metric_data()[0].dimensions().len() == 3
+                    && r.metric_data()[0].dimensions()[0].value() == Some("damage-detector")
             })
             .then_output(|| PutMetricDataOutput::builder().build());
         let client = mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, [&put]);

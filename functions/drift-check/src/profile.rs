@@ -115,6 +115,10 @@ pub struct PerformanceConfig {
     pub min_sample_size: u64,
     /// Labels arrive up to this many days after the window ends; they are read that far.
     pub label_delay_days: u32,
+    /// The dataset milestone: a retrain once this many labels have arrived since the served
+    /// model's baseline was written (seed 001: 1,000 new labelled rows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retrain_after_new_labels: Option<u64>,
 }
 
 /// A metric computed from predictions and their labels.
@@ -336,6 +340,9 @@ impl ModelProfile {
                 return invalid(
                     "performance needs a finite threshold and min_sample_size ≥ 1".into(),
                 );
+            }
+            if p.retrain_after_new_labels == Some(0) {
+                return invalid("performance.retrain_after_new_labels must be at least 1".into());
             }
         }
         for stream in [&d.records.features, &d.records.predictions, &d.records.qa]

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use crate::decision::{FeatureResult, PerformanceResult, TprResult, Verdict};
+use crate::decision::{FeatureResult, MilestoneResult, PerformanceResult, TprResult, Verdict};
 use crate::event::{TriggerKind, Window};
 use crate::metrics::MetricsOutcome;
 use crate::records::ReadStats;
@@ -32,6 +32,9 @@ pub struct DriftReport {
     /// Quality on late labels, for profiles that have them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub performance: Option<PerformanceResult>,
+    /// The dataset milestone, for profiles that have one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub milestone: Option<MilestoneResult>,
     pub records: RecordCounts,
     pub retrain: RetrainOutcome,
     /// Whether the figures were published as metrics (they are all in this report either way).
@@ -128,6 +131,24 @@ impl DriftReport {
                 "<section><h2>True-positive rate</h2><p>{} {}</p></section>",
                 verdict_badge(tpr.verdict),
                 escape(&tpr.reason)
+            );
+        }
+        if let Some(p) = &self.performance {
+            let _ = write!(
+                h,
+                "<section><h2>Quality on late labels</h2><p>{} {}</p></section>",
+                verdict_badge(p.verdict),
+                escape(&p.reason)
+            );
+        }
+        if let Some(m) = &self.milestone {
+            let _ = write!(
+                h,
+                "<section><h2>Dataset milestone</h2><p>{} new labels since {} (retrain at {}): {}</p></section>",
+                m.new_labels,
+                escape(&m.since),
+                m.threshold,
+                if m.reached { "reached" } else { "not reached" }
             );
         }
         for feature in &self.features {
