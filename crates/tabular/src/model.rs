@@ -3,6 +3,8 @@
 //! prediction is the mean leaf share of failures. A trained model is one JSON document
 //! (`model.json`) that names its features, so serving checks what it is given.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use stats::rng::SplitMix64;
 
@@ -140,6 +142,9 @@ pub struct TrainingReport {
     /// `validation:mae` or `validation:auc` of the model kept.
     pub objective: f64,
     pub objective_name: String,
+    /// Splits on each feature over the kept trees (XGBoost's "weight" importance): what the
+    /// model card's explainability section points at.
+    pub feature_splits: BTreeMap<String, usize>,
 }
 
 /// Fewest training rows.
@@ -178,11 +183,20 @@ impl TabularModel {
             Hyperparameters::Gbdt(p) => boost(&x, y, &validation_rows, vy, p, seed, progress),
             Hyperparameters::Forest(p) => forest(&x, y, &validation_rows, vy, p, seed, progress),
         };
-        let trees = match &ensemble {
-            Ensemble::GradientBoosting { trees, .. } | Ensemble::RandomForest { trees } => {
-                trees.len()
-            }
+        let kept = match &ensemble {
+            Ensemble::GradientBoosting { trees, .. } | Ensemble::RandomForest { trees } => trees,
         };
+        let trees = kept.len();
+        let mut feature_splits: BTreeMap<String, usize> =
+            features.iter().map(|f| (f.clone(), 0)).collect();
+        for f in kept.iter().flat_map(Tree::split_features) {
+            if let Some(count) = features
+                .get(f)
+                .and_then(|name| feature_splits.get_mut(name))
+            {
+                *count += 1;
+            }
+        }
         let model = Self {
             format_version: FORMAT_VERSION,
             model_version: model_version.to_string(),
@@ -197,6 +211,7 @@ impl TabularModel {
             trees,
             objective,
             objective_name: family.objective().0.to_string(),
+            feature_splits,
         };
         Ok((model, report))
     }
@@ -484,6 +499,13 @@ mod tests {
             report.objective
         );
         assert!(!rounds.is_empty());
+        // Every feature is reported; capacity fades with discharge time, so the trees split on it.
+        assert_eq!(report.feature_splits.len(), model.features.len());
+        assert!(
+            report.feature_splits["discharge_time_s"] > 0,
+            "{:?}",
+            report.feature_splits
+        );
         let predicted = model.predict_table(&valid).unwrap();
         let truth = valid.column(battery::LABEL).unwrap();
         assert!(metrics::r2(truth, &predicted) > 0.98);

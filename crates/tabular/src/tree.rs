@@ -134,6 +134,14 @@ pub enum TreeError {
 }
 
 impl Tree {
+    /// The feature index of every split, once per split.
+    pub fn split_features(&self) -> impl Iterator<Item = usize> + '_ {
+        self.nodes.iter().filter_map(|n| match n {
+            Node::Split { f, .. } => Some(usize::from(*f)),
+            Node::Leaf { .. } => None,
+        })
+    }
+
     /// The value of the leaf `row` falls in.
     pub fn predict(&self, row: &[f64]) -> f64 {
         let mut i = 0;

@@ -141,6 +141,7 @@ pub struct ModelCard {
     pub profile: String,
     #[serde(with = "time::serde::rfc3339")]
     pub approved_at: OffsetDateTime,
+    pub model_details: String,
     pub intended_use: String,
     pub training_data: DatasetRef,
     pub evaluation_report: S3Location,
@@ -149,6 +150,8 @@ pub struct ModelCard {
     pub evaluated_samples: usize,
     pub gates: Vec<GateCheck>,
     pub limitations: Vec<String>,
+    pub ethical_considerations: Vec<String>,
+    pub explainability: String,
     pub audit: S3Location,
 }
 
@@ -188,6 +191,7 @@ impl ModelCard {
             model_package_group: inputs.model_package_group.to_string(),
             profile: inputs.profile.to_string(),
             approved_at: inputs.approved_at,
+            model_details: inputs.text.model_details.clone(),
             intended_use: inputs.text.intended_use.clone(),
             training_data: report.dataset.clone(),
             evaluation_report: inputs.report_location.clone(),
@@ -195,17 +199,36 @@ impl ModelCard {
             evaluated_samples: report.samples.len(),
             gates: inputs.assessment.checks.clone(),
             limitations: inputs.text.limitations.clone(),
+            ethical_considerations: inputs.text.ethical_considerations.clone(),
+            explainability: inputs.text.explainability.clone(),
             audit: inputs.audit.clone(),
         }
     }
 
-    /// The card for people.
+    /// The card for people, in the sections of seed 001's model card template (model details,
+    /// intended use, training data, performance, limitations, ethical considerations,
+    /// explainability), with the gates that let the model through.
     pub fn to_markdown(&self) -> String {
+        let stated = |text: &str| {
+            if text.trim().is_empty() {
+                "Not stated in the model profile.".to_string()
+            } else {
+                text.to_string()
+            }
+        };
+        let list = |items: &[String]| {
+            if items.is_empty() {
+                "- Not stated in the model profile.\n".to_string()
+            } else {
+                items.iter().map(|i| format!("- {i}\n")).collect()
+            }
+        };
         let mut md = String::new();
         let approved = self.approved_at.format(&Rfc3339).unwrap_or_default();
         // Writing into a String cannot fail.
         let _ = writeln!(md, "# Model card: {}\n", self.model_version);
         let _ = writeln!(md, "## Model details\n");
+        let _ = writeln!(md, "- {}", stated(&self.model_details));
         let _ = writeln!(md, "- Model package: `{}`", self.model_package_arn);
         let _ = writeln!(
             md,
@@ -225,7 +248,7 @@ impl ModelCard {
             self.evaluated_samples,
             self.evaluation_report
         );
-        let _ = writeln!(md, "## Metrics\n\n| metric | value |\n|---|---|");
+        let _ = writeln!(md, "## Performance\n\n| metric | value |\n|---|---|");
         for (name, value) in &self.metrics {
             let _ = writeln!(md, "| {name} | {value:.4} |");
         }
@@ -244,10 +267,13 @@ impl ModelCard {
                 check.name, check.op, check.threshold
             );
         }
-        let _ = writeln!(md, "\n## Limitations\n");
-        for limitation in &self.limitations {
-            let _ = writeln!(md, "- {limitation}");
-        }
+        let _ = writeln!(md, "\n## Limitations\n\n{}", list(&self.limitations));
+        let _ = writeln!(
+            md,
+            "## Ethical considerations\n\n{}",
+            list(&self.ethical_considerations)
+        );
+        let _ = writeln!(md, "## Explainability\n\n{}", stated(&self.explainability));
         md
     }
 }

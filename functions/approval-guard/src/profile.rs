@@ -106,8 +106,16 @@ pub enum EffectSize {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CardText {
+    /// The model's kind, framework and owner (seed 001's "Model Details").
+    #[serde(default)]
+    pub model_details: String,
     pub intended_use: String,
     pub limitations: Vec<String>,
+    #[serde(default)]
+    pub ethical_considerations: Vec<String>,
+    /// How a prediction can be explained, and where that explanation is.
+    #[serde(default)]
+    pub explainability: String,
 }
 
 /// The `gates` section.
