@@ -95,18 +95,20 @@ impl Lane {
             None => format!("damage-pricing-endpoint-{what}"),
             Some(_) => format!("damage-pricing-{}-{what}", self.profile),
         };
-        let (prefix, trainer, evaluator, server) = match self.family() {
+        let (prefix, trainer, evaluator, server, content_types) = match self.family() {
             None => (
                 "damage-tiny",
                 "local/damage-trainer:latest",
                 "local/damage-evaluator:latest",
                 "local/damage-endpoint:latest",
+                "image/jpeg,image/png",
             ),
             Some(family) => (
                 family.version_prefix(),
                 TABULAR_TRAINING_IMAGE,
                 "local/damage-evaluator:latest",
                 "local/tabular-endpoint:latest",
+                "application/json,text/csv",
             ),
         };
         let fixed = [
@@ -147,11 +149,13 @@ impl Lane {
             ("EvaluationImage", evaluator.into()),
             ("EvaluationInstanceType", "ml.m5.xlarge".into()),
             ("InferenceImage", server.into()),
+            ("InferenceContentTypes", content_types.into()),
             ("MaxTrainingJobs", "8".into()),
             ("MaxParallelTrainingJobs", "2".into()),
             ("LatencyAlarmName", alarm("latency-p95")),
             ("Errors5xxAlarmName", alarm("5xx")),
             ("ModelErrorsAlarmName", alarm("model-errors")),
+            ("PredictionRangeAlarmName", alarm("prediction-range")),
         ];
         map.extend(fixed.into_iter().map(|(k, v)| (k.to_string(), v)));
         map

@@ -33,7 +33,16 @@ const MAX_MODEL_BYTES: u64 = 512 * 1024 * 1024;
 /// Largest dataset manifest read back.
 const MAX_MANIFEST_BYTES: u64 = 16 * 1024 * 1024;
 
-/// The three alarms `infra/template.yaml` puts on the endpoint and the retrain state machine names
+/// The share of a canary's predictions out of range above which it is rolled back: the
+/// template's `CanaryOutOfRangeShare` default (seed 001's 10 % of the canary's predictions, as a
+/// share of a two-instance fleet's; a test holds it to the template). Local mode has one instance,
+/// so its canary takes all the traffic and the rule is stricter here than seed 001's.
+pub const CANARY_OUT_OF_RANGE_SHARE: f64 = 0.05;
+
+/// The metric the endpoint's invocation lines become (`container::invocation_line`).
+pub const OUT_OF_RANGE_METRIC: (&str, &str) = ("DamagePricing/Endpoints", "OutOfRangeShare");
+
+/// The four alarms `infra/template.yaml` puts on the endpoint and the retrain state machine names
 /// in its `AutoRollbackConfiguration`, with the template's default thresholds (a test holds the
 /// two in step); their action is approval-guard. `ModelLatency` is in microseconds, as SageMaker
 /// publishes it.
@@ -81,6 +90,18 @@ pub fn endpoint_alarms(
             "ModelLatency",
         )
     };
+    let prediction_range = AlarmDefinition {
+        namespace: OUT_OF_RANGE_METRIC.0.into(),
+        dimensions: dimensions[..1].to_vec(),
+        statistic: Some("Average".into()),
+        threshold: CANARY_OUT_OF_RANGE_SHARE,
+        comparison_operator: Comparison::GreaterThanThreshold,
+        ..alarm(
+            "PredictionRangeAlarmName",
+            "Predictions outside the model's valid range (seed 001: more than 10 % of a canary's).",
+            OUT_OF_RANGE_METRIC.1,
+        )
+    };
     vec![
         latency,
         alarm(
@@ -93,6 +114,7 @@ pub fn endpoint_alarms(
             "The model container fails on invocations.",
             "InvocationModelErrors",
         ),
+        prediction_range,
     ]
 }
 
@@ -382,6 +404,8 @@ pub struct CanaryPoll {
     pub requests: usize,
     pub latency_p95_ms: f64,
     pub errors: usize,
+    /// The mean of the answers' shares of predictions out of range.
+    pub out_of_range_share: f64,
     /// Alarms that went into ALARM on this poll, with what their action answered.
     pub alarms: Vec<AlarmAction>,
 }
@@ -507,32 +531,41 @@ impl CanaryTraffic for CanaryReplay {
     async fn bake(&self, canary: &Canary) {
         self.clock.advance(time::Duration::minutes(1));
         let now_ms = self.clock.now_ms();
-        let extra_ms = canary
-            .canary
-            .canary_fault
-            .as_ref()
-            .map_or(0.0, |f| f.extra_latency_ms);
+        let fault = canary.canary.canary_fault.as_ref();
+        let extra_ms = fault.map_or(0.0, |f| f.extra_latency_ms);
+        let scale = fault.and_then(|f| f.prediction_scale).unwrap_or(1.0);
         let mut latencies = Vec::with_capacity(self.requests.len());
+        // Each answer's share of predictions out of range, as its invocation line says.
+        let mut out_of_range_shares = Vec::with_capacity(self.requests.len());
         let mut errors = 0;
-        let mut time = |answered: bool, started: Instant| {
+        let mut time = |answered: Option<f64>, started: Instant| {
             let ms = started.elapsed().as_secs_f64() * 1000.0 + extra_ms;
-            if answered {
-                latencies.push(ms);
-            } else {
-                errors += 1;
+            match answered {
+                Some(share) => {
+                    latencies.push(ms);
+                    out_of_range_shares.push(share);
+                }
+                None => errors += 1,
             }
         };
         match (self.model(&canary.canary).await, &self.requests) {
             (Ok(CanaryModel::Detector(model)), CanaryRequests::Photos(photos)) => {
                 for photo in photos {
                     let started = Instant::now();
-                    time(model.detect(photo).is_ok(), started);
+                    let answer = model
+                        .detect(photo)
+                        .ok()
+                        .map(|r| r.out_of_range() as f64 / r.detections.len().max(1) as f64);
+                    time(answer, started);
                 }
             }
             (Ok(CanaryModel::Tabular(model)), CanaryRequests::Rows { rows, .. }) => {
+                let range = model.family.valid_range();
                 for row in rows {
                     let started = Instant::now();
-                    time(model.predict(row).is_finite(), started);
+                    let predicted = [model.predict(row) * scale];
+                    let share = tabular::metrics::out_of_range_share(&predicted, range);
+                    time(predicted[0].is_finite().then_some(share), started);
                 }
             }
             (Ok(_), _) => errors = self.requests.len(),
@@ -547,6 +580,21 @@ impl CanaryTraffic for CanaryReplay {
                 Datapoint {
                     timestamp_ms: now_ms - 1_000 * (i as i64 + 1),
                     value: ms * 1000.0,
+                },
+            );
+        }
+        let (namespace, name) = OUT_OF_RANGE_METRIC;
+        let out_of_range_metric = MetricKey {
+            namespace: namespace.into(),
+            name: name.into(),
+            dimensions: BTreeMap::from([("EndpointName".to_string(), self.endpoint.clone())]),
+        };
+        for (i, share) in out_of_range_shares.iter().enumerate() {
+            self.cloudwatch.put_datapoint(
+                out_of_range_metric.clone(),
+                Datapoint {
+                    timestamp_ms: now_ms - 1_000 * (i as i64 + 1),
+                    value: *share,
                 },
             );
         }
@@ -574,6 +622,8 @@ impl CanaryTraffic for CanaryReplay {
             requests: self.requests.len(),
             latency_p95_ms: p95,
             errors,
+            out_of_range_share: out_of_range_shares.iter().sum::<f64>()
+                / out_of_range_shares.len().max(1) as f64,
             alarms,
         });
     }
@@ -621,53 +671,71 @@ mod tests {
             .to_string()
     }
 
+    /// Each lane's local alarms against the template that deploys the lane: the detector's in
+    /// `infra/template.yaml`, a tabular lane's in `infra/lane.yaml`, whose names are
+    /// `${ParentStackName}-${Profile}-...`.
     #[test]
     fn endpoint_alarms_are_the_templates() {
-        let template = include_str!("../../../infra/template.yaml");
-        let lane = crate::lane::Lane::detector();
-        for alarm in endpoint_alarms(&lane.substitutions(), lane.latency_threshold_ms()) {
-            let suffix = alarm
-                .alarm_name
-                .strip_prefix("damage-pricing")
-                .expect("local stack name");
-            let t = template_alarm(template, suffix);
-            let threshold = match t["Threshold"].strip_prefix("!Ref ") {
-                Some(parameter) => parameter_default(template, parameter),
-                None => t["Threshold"].clone(),
+        for profile in crate::lane::PROFILES {
+            let lane = crate::lane::Lane::of(profile).unwrap();
+            let template = match lane.family() {
+                None => include_str!("../../../infra/template.yaml"),
+                Some(_) => include_str!("../../../infra/lane.yaml"),
             };
-            let statistic = alarm.statistic.clone().or(alarm.extended_statistic.clone());
-            let template_statistic = t.get("Statistic").or(t.get("ExtendedStatistic")).cloned();
-            assert_eq!(t["Namespace"], alarm.namespace, "{suffix}");
-            assert_eq!(t["MetricName"], alarm.metric_name, "{suffix}");
-            assert_eq!(template_statistic, statistic, "{suffix}");
-            assert_eq!(t["Period"], alarm.period.to_string(), "{suffix}");
-            assert_eq!(
-                t["EvaluationPeriods"],
-                alarm.evaluation_periods.to_string(),
-                "{suffix}"
-            );
-            assert_eq!(
-                t.get("DatapointsToAlarm").cloned(),
-                alarm.datapoints_to_alarm.map(|d| d.to_string()),
-                "{suffix}"
-            );
-            assert_eq!(
-                threshold.parse::<f64>().unwrap(),
-                alarm.threshold,
-                "{suffix}"
-            );
-            assert_eq!(
-                t["ComparisonOperator"],
-                format!("{:?}", alarm.comparison_operator),
-                "{suffix}"
-            );
-            assert_eq!(
-                Some(t["TreatMissingData"].as_str()),
-                serde_json::to_value(alarm.treat_missing_data)
-                    .unwrap()
-                    .as_str(),
-                "{suffix}"
-            );
+            let alarms = endpoint_alarms(&lane.substitutions(), lane.latency_threshold_ms());
+            assert_eq!(alarms.len(), 4);
+            for alarm in alarms {
+                let local = alarm
+                    .alarm_name
+                    .strip_prefix("damage-pricing")
+                    .expect("local stack name");
+                let suffix = match lane.family() {
+                    None => local.to_string(),
+                    Some(_) => local.replace(&format!("-{profile}-"), "-${Profile}-"),
+                };
+                assert_alarm_matches(template, &suffix, &alarm);
+            }
         }
+    }
+
+    fn assert_alarm_matches(template: &str, suffix: &str, alarm: &AlarmDefinition) {
+        let t = template_alarm(template, suffix);
+        let threshold = match t["Threshold"].strip_prefix("!Ref ") {
+            Some(parameter) => parameter_default(template, parameter),
+            None => t["Threshold"].clone(),
+        };
+        let statistic = alarm.statistic.clone().or(alarm.extended_statistic.clone());
+        let template_statistic = t.get("Statistic").or(t.get("ExtendedStatistic")).cloned();
+        assert_eq!(t["Namespace"], alarm.namespace, "{suffix}");
+        assert_eq!(t["MetricName"], alarm.metric_name, "{suffix}");
+        assert_eq!(template_statistic, statistic, "{suffix}");
+        assert_eq!(t["Period"], alarm.period.to_string(), "{suffix}");
+        assert_eq!(
+            t["EvaluationPeriods"],
+            alarm.evaluation_periods.to_string(),
+            "{suffix}"
+        );
+        assert_eq!(
+            t.get("DatapointsToAlarm").cloned(),
+            alarm.datapoints_to_alarm.map(|d| d.to_string()),
+            "{suffix}"
+        );
+        assert_eq!(
+            threshold.parse::<f64>().unwrap(),
+            alarm.threshold,
+            "{suffix}"
+        );
+        assert_eq!(
+            t["ComparisonOperator"],
+            format!("{:?}", alarm.comparison_operator),
+            "{suffix}"
+        );
+        assert_eq!(
+            Some(t["TreatMissingData"].as_str()),
+            serde_json::to_value(alarm.treat_missing_data)
+                .unwrap()
+                .as_str(),
+            "{suffix}"
+        );
     }
 }

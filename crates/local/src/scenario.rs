@@ -82,6 +82,7 @@ pub fn slow_container() -> CanaryFault {
                       every request takes 400 ms longer"
             .into(),
         extra_latency_ms: 400.0,
+        prediction_scale: None,
     }
 }
 

@@ -95,13 +95,19 @@ pub struct SageMakerSettings {
 /// A fault injected into a candidate's canary traffic, to show what an auto-rollback does: local
 /// mode serves every model on this CPU, so a model that passes its offline evaluation and then
 /// misbehaves on the serving instance (a slow container, a missing GPU kernel) cannot happen by
-/// itself. The canary traffic adds the declared latency to each measured inference.
+/// itself. The canary traffic adds the declared latency to each measured inference and scales
+/// each tabular prediction by the declared factor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CanaryFault {
     /// For people: what the fault stands for.
     pub description: String,
     /// Milliseconds added to each canary inference.
+    #[serde(default)]
     pub extra_latency_ms: f64,
+    /// Factor each tabular canary prediction is multiplied by (a container that answers in other
+    /// units); absent: 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prediction_scale: Option<f64>,
 }
 
 /// The model an endpoint configuration serves.
@@ -159,6 +165,8 @@ pub struct LocalSageMaker {
     registry: Arc<LocalRegistry>,
     alarms: Arc<dyn AlarmStates>,
     canary_traffic: Mutex<Option<Arc<dyn CanaryTraffic>>>,
+    /// The fault the next trained candidates show in their canary; starts as the settings'.
+    canary_fault: Mutex<Option<CanaryFault>>,
     settings: SageMakerSettings,
     ledger: Mutex<Ledger>,
 }
@@ -195,9 +203,15 @@ impl LocalSageMaker {
             registry,
             alarms,
             canary_traffic: Mutex::new(None),
+            canary_fault: Mutex::new(settings.training.canary_fault.clone()),
             settings,
             ledger: Mutex::new(ledger),
         })
+    }
+
+    /// Declares the fault the candidates trained from now on show in their canary (`None`: none).
+    pub fn declare_canary_fault(&self, fault: Option<CanaryFault>) {
+        *self.canary_fault.lock().unwrap_or_else(|p| p.into_inner()) = fault;
     }
 
     /// Serves traffic to canaries while they bake. Set after construction, because the hook

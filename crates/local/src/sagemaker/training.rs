@@ -382,7 +382,11 @@ impl LocalSageMaker {
             objective,
             model_artifacts: artefact.to_string(),
             report,
-            canary_fault: settings.canary_fault.clone(),
+            canary_fault: self
+                .canary_fault
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
             created: now,
         };
         let tuning = TuningJob {
