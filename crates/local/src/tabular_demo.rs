@@ -4,12 +4,18 @@
 //! 1. the first release: the dataset checked, a model trained, evaluated and gated by the
 //!    seed's rules, the endpoint created;
 //! 2. a normal production week served through the endpoint contract, its labels arriving days
-//!    later, and a drift check that finds nothing;
+//!    later, and a drift check that finds no drift; for the battery lane its labels reach seed
+//!    001's dataset milestone (1,000 new labelled rows), whose retrain, on an unchanged dataset,
+//!    does not beat the champion;
 //! 3. a drifted week (the cold season; a new failure mode), whose features drift and whose
 //!    late labels miss the seed's quality rule: drift-check starts a retrain;
 //! 4. the labelled drifted rows join the dataset, the retrain trains, evaluates and gates the
-//!    candidate against the champion on the shared test rows, and a canary replaces it;
-//! 5. the next drifted week, served by the new model, checked again.
+//!    candidate against the champion on the shared test rows; its canary answers out of the
+//!    valid range (a declared packaging fault: local mode cannot package a container wrongly),
+//!    the prediction-range alarm fires and the endpoint rolls back to the champion;
+//! 5. the next morning (the alarm back to OK), the container fixed, a retrain asked for by hand:
+//!    the candidate passes the gate again and its canary replaces the champion;
+//! 6. the next drifted week, served by the new model, checked again.
 
 use std::io::Write;
 use std::path::Path;
@@ -21,6 +27,7 @@ use time::{Duration, OffsetDateTime, Time};
 use crate::functions::DATA_BUCKET;
 use crate::lane::Lane;
 use crate::pipeline::{Local, LocalOptions, PipelineError, ProjectFiles, build};
+use crate::sagemaker::CanaryFault;
 use crate::scenario::override_profile;
 use crate::system::ExecutionRecord;
 use crate::tabular_lane::{serve_window, served_model, upload_dataset, write_labels};
@@ -34,8 +41,29 @@ const LABEL_DELAY_DAYS: i64 = 1;
 /// The champion/challenger latency ratio local mode allows (production: 1.2), looser as the
 /// detector's demo does: both models are timed here on one shared CPU at a few µs a row, and the
 /// retrained booster, grown on six times the rows, has about 2.5 times the champion's trees and
-/// measures about twice its latency.
-const LOCAL_MAX_LATENCY_RATIO: f64 = 3.0;
+/// measures 2.0 to 3.1 times its latency (the higher figures while the tests run beside it).
+const LOCAL_MAX_LATENCY_RATIO: f64 = 4.0;
+
+/// The packaging fault of step 4's candidate: its container answers in other units.
+fn units_fault(family: tabular::Family) -> CanaryFault {
+    let (description, scale) = match family {
+        tabular::Family::BatterySohRegressor => (
+            "its container converts capacity to mAh for a fleet dashboard (a packaging \
+             mistake): every prediction is 1000 times too large",
+            1000.0,
+        ),
+        tabular::Family::FailureClassifier => (
+            "its container answers percentages, not probabilities (a packaging mistake): \
+             every prediction is 100 times too large",
+            100.0,
+        ),
+    };
+    CanaryFault {
+        description: description.into(),
+        extra_latency_ms: 0.0,
+        prediction_scale: Some(scale),
+    }
+}
 
 /// What the demo ended with.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,7 +71,10 @@ pub struct TabularDemoReport {
     pub first_version: String,
     pub served_at_end: String,
     pub verdicts: Vec<String>,
-    pub retrain_decision: Option<String>,
+    /// The gate's decisions on the retrains of steps 4 and 5.
+    pub retrain_decisions: Vec<String>,
+    /// The alarms the canaries set off, in order.
+    pub canary_alarms: Vec<String>,
 }
 
 fn day(at: OffsetDateTime) -> String {
@@ -90,12 +121,24 @@ async fn report_metrics(local: &Local, version: &str) -> String {
     )
 }
 
+/// The execution's document at its end: its output, or for a failed one the output of the last
+/// state it left (a failed execution has no output, and its gate and run were decided before).
+fn last_document(record: &ExecutionRecord) -> Value {
+    record.output.clone().unwrap_or_else(|| {
+        record
+            .history
+            .iter()
+            .rev()
+            .find_map(|e| match &e.kind {
+                asl::EventKind::StateExited { output, .. } => Some(output.clone()),
+                _ => None,
+            })
+            .unwrap_or(Value::Null)
+    })
+}
+
 fn gate_lines(record: &ExecutionRecord) -> (String, Vec<String>) {
-    let gate = record
-        .output
-        .as_ref()
-        .map(|o| o["gate"].clone())
-        .unwrap_or(Value::Null);
+    let gate = last_document(record)["gate"].clone();
     let reasons = gate["reasons"]
         .as_array()
         .map(|r| {
@@ -112,11 +155,10 @@ fn gate_lines(record: &ExecutionRecord) -> (String, Vec<String>) {
 
 async fn print_retrain(local: &Local, record: &ExecutionRecord, out: &mut dyn Write) {
     let _ = writeln!(out, "   path: {}", path(record));
-    let version = record
-        .output
-        .as_ref()
-        .and_then(|o| o["run"]["model_version"].as_str().map(str::to_string))
-        .unwrap_or_default();
+    let version = last_document(record)["run"]["model_version"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let _ = writeln!(
         out,
         "   evaluation of {version}: {}",
@@ -310,6 +352,14 @@ pub async fn run(
     let _ = writeln!(out, "\n2. A production week like the training data");
     let check = week(&mut local, lane, 0, midnight, out).await?;
     verdicts.push(check["verdict"].as_str().unwrap_or("?").to_string());
+    let mut retrains = Retrains::default();
+    if check["retrain"]["outcome"] == "started" {
+        let _ = writeln!(
+            out,
+            "   the retrain it started runs on the dataset as it is (adding the labelled rows to it is the data owner's step)"
+        );
+        retrains.run(&mut local, lane, out).await?;
+    }
 
     let drift_name = match family {
         tabular::Family::BatterySohRegressor => "the cold season",
@@ -319,56 +369,122 @@ pub async fn run(
     let check = week(&mut local, lane, 1, midnight + Duration::days(7), out).await?;
     verdicts.push(check["verdict"].as_str().unwrap_or("?").to_string());
 
+    let fault = units_fault(family);
     let _ = writeln!(
         out,
-        "\n4. The labelled drifted rows join the dataset; the retrain drift-check started runs"
+        "\n4. The labelled drifted rows join the dataset; the retrain drift-check started runs.\n   \
+         Declared fault (local mode serves every model in process): {}",
+        fault.description
     );
     upload_dataset(local.store.as_ref(), family, SEED, Stage::AfterDrift).await?;
-    let retrains = local.system.run_pending().await?;
-    let mut retrain_decision = None;
-    for record in &retrains {
-        print_retrain(&local, record, out).await;
-        retrain_decision = Some(gate_lines(record).0);
-    }
-    if retrains.is_empty() {
-        let _ = writeln!(out, "   nothing was started");
-    }
-    let polls = local.canary.polls();
-    if !polls.is_empty() {
-        let worst = polls
-            .iter()
-            .map(|p| p.latency_p95_ms)
-            .fold(f64::NAN, f64::max);
-        let alarms: Vec<String> = polls
-            .iter()
-            .flat_map(|p| p.alarms.iter().map(|a| a.alarm.clone()))
-            .collect();
-        let _ = writeln!(
-            out,
-            "   canary: {} polls of {} rows each, worst p95 {worst:.3} ms, {} errors, alarms: {}",
-            polls.len(),
-            polls[0].requests,
-            polls.iter().map(|p| p.errors).sum::<usize>(),
-            if alarms.is_empty() {
-                "none".to_string()
-            } else {
-                alarms.join(", ")
-            }
-        );
-    }
+    local.sagemaker.declare_canary_fault(Some(fault));
+    retrains.run(&mut local, lane, out).await?;
+
+    let _ = writeln!(
+        out,
+        "\n5. The next morning, the container fixed, a retrain asked for by hand (drift-check's retrain trigger)"
+    );
+    local.sagemaker.declare_canary_fault(None);
+    // CloudWatch evaluates its alarms every minute; local mode does when its clock moves.
+    local.clock.advance(Duration::hours(10));
+    local.cloudwatch.evaluate(local.clock.now_ms());
+    let range_alarm = &lane.substitutions()["PredictionRangeAlarmName"];
+    let _ = writeln!(
+        out,
+        "   {range_alarm}: {}",
+        local
+            .cloudwatch
+            .state(range_alarm)
+            .map_or("no state", |s| s.as_str())
+    );
+    let asked = local
+        .invoke(
+            "drift-check",
+            json!({"trigger": "retrain", "source": "manual", "model_profile": lane.profile()}),
+        )
+        .await?;
+    let _ = writeln!(
+        out,
+        "   drift-check: retrain {}",
+        asked["retrain"]["outcome"].as_str().unwrap_or("?")
+    );
+    retrains.run(&mut local, lane, out).await?;
     let served_at_end = served_model(&local, lane)
         .await?
         .map(|m| m.model_version)
         .unwrap_or_default();
-    let _ = writeln!(out, "   the endpoint serves {served_at_end}");
 
-    let _ = writeln!(out, "\n5. The next drifted week");
+    let _ = writeln!(out, "\n6. The next drifted week");
     let check = week(&mut local, lane, 2, midnight + Duration::days(14), out).await?;
     verdicts.push(check["verdict"].as_str().unwrap_or("?").to_string());
     Ok(TabularDemoReport {
         first_version,
         served_at_end,
         verdicts,
-        retrain_decision,
+        retrain_decisions: retrains.decisions,
+        canary_alarms: retrains.alarms,
     })
+}
+
+/// The retrains the story ran: the gate's decisions and the alarms their canaries set off.
+#[derive(Default)]
+struct Retrains {
+    decisions: Vec<String>,
+    alarms: Vec<String>,
+}
+
+impl Retrains {
+    /// Runs the started retrains, prints each one's path, gate and canary, and what the
+    /// endpoint serves after them.
+    async fn run(
+        &mut self,
+        local: &mut Local,
+        lane: &Lane,
+        out: &mut dyn Write,
+    ) -> Result<(), PipelineError> {
+        let polls_before = local.canary.polls().len();
+        let retrains = local.system.run_pending().await?;
+        for record in &retrains {
+            print_retrain(local, record, out).await;
+            self.decisions.push(gate_lines(record).0);
+        }
+        if retrains.is_empty() {
+            let _ = writeln!(out, "   nothing was started");
+        }
+        let polls = local.canary.polls().split_off(polls_before);
+        if let Some(first) = polls.first() {
+            let worst = polls
+                .iter()
+                .map(|p| p.latency_p95_ms)
+                .fold(f64::NAN, f64::max);
+            let out_of_range = polls
+                .iter()
+                .map(|p| p.out_of_range_share)
+                .fold(0.0, f64::max);
+            let fired: Vec<String> = polls
+                .iter()
+                .flat_map(|p| p.alarms.iter().map(|a| a.alarm.clone()))
+                .collect();
+            let _ = writeln!(
+                out,
+                "   canary: {} polls of {} rows each, worst p95 {worst:.3} ms, {} errors, at most {:.0} % of a poll's predictions out of range, alarms: {}",
+                polls.len(),
+                first.requests,
+                polls.iter().map(|p| p.errors).sum::<usize>(),
+                out_of_range * 100.0,
+                if fired.is_empty() {
+                    "none".to_string()
+                } else {
+                    fired.join(", ")
+                }
+            );
+            self.alarms.extend(fired);
+        }
+        let served = served_model(local, lane)
+            .await?
+            .map(|m| m.model_version)
+            .unwrap_or_default();
+        let _ = writeln!(out, "   the endpoint serves {served}");
+        Ok(())
+    }
 }

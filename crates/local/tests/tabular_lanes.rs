@@ -121,10 +121,11 @@ async fn each_tabular_profile_trains_passes_its_gates_and_deploys_in_its_own_lan
 
 /// The demo's story for each tabular profile, in one state directory: the drifted week asks for
 /// a retrain through the late labels, the retrain is approved against the champion re-scored on
-/// the same test rows, a canary replaces it, and the next drifted week's labels are within the
-/// seed's rule again.
+/// the same test rows, its canary answers out of range and the prediction-range alarm rolls it
+/// back, a retrain by hand is approved and its canary replaces the champion, and the next
+/// drifted week's labels are within the seed's rule again.
 #[tokio::test]
-async fn the_demo_story_retrains_on_late_labels_and_the_new_model_meets_the_rule_again() {
+async fn the_demo_story_retrains_on_late_labels_rolls_back_out_of_range_and_meets_the_rule_again() {
     let _one = ONE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().unwrap();
     for profile in ["battery-soh-regressor", "failure-classifier"] {
@@ -140,15 +141,34 @@ async fn the_demo_story_retrains_on_late_labels_and_the_new_model_meets_the_rule
         .unwrap();
         let printed = String::from_utf8_lossy(&out).to_string();
         assert_eq!(report.verdicts[1], "retrain", "{printed}");
+        // Seed 001's dataset milestone retrains the battery model on the unchanged dataset
+        // first: no better than the champion.
+        let expected: &[&str] = match profile {
+            "battery-soh-regressor" => &["Rejected", "Approved", "Approved"],
+            _ => &["Approved", "Approved"],
+        };
+        assert_eq!(report.retrain_decisions, expected, "{printed}");
+        // Only the faulty canary set off an alarm: the prediction-range one of this lane.
         assert_eq!(
-            report.retrain_decision.as_deref(),
-            Some("Approved"),
+            report.canary_alarms,
+            [format!("damage-pricing-{profile}-prediction-range")],
             "{printed}"
         );
+        let rolled_back = printed
+            .split("\n5. ")
+            .next()
+            .unwrap()
+            .rsplit("the endpoint serves ")
+            .next()
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap();
+        assert_eq!(rolled_back, report.first_version, "{printed}");
         assert_ne!(report.served_at_end, report.first_version, "{printed}");
         assert!(printed.contains("canary: 15 polls"), "{printed}");
         // The last week's labels meet the seed's rule with the new model.
-        let last = printed.rsplit("5. The next drifted week").next().unwrap();
+        let last = printed.rsplit("6. The next drifted week").next().unwrap();
         assert!(last.contains("(none)"), "{last}");
     }
 }

@@ -137,6 +137,17 @@ mod tests {
     }
 
     #[test]
+    fn the_prediction_range_fixture_names_its_lane_endpoint() {
+        let text = include_str!("../../../events/approval-guard/prediction-range-alarm.json");
+        let Event::Alarm(alarm) = serde_json::from_str(text).unwrap() else {
+            panic!("not an alarm");
+        };
+        let metric = &alarm.alarm_data.configuration.metrics[0].metric_stat.metric;
+        assert_eq!(metric.name, "OutOfRangeShare");
+        assert_eq!(metric.dimensions["EndpointName"], "battery-soh-regressor");
+    }
+
+    #[test]
     fn the_manual_fixture_is_a_rollback() {
         let Event::Command(Command::Rollback(rollback)) = serde_json::from_str(MANUAL).unwrap()
         else {
