@@ -47,6 +47,35 @@ pub struct Cli {
     pub demo: DemoArgs,
 }
 
+impl Cli {
+    /// Where a demo's logs go (`STATE/logs/demo.log`); other commands log to stderr.
+    pub fn log_file(&self) -> Option<PathBuf> {
+        let demo = match &self.command {
+            None => &self.demo,
+            Some(Command::Demo(args)) => args,
+            Some(_) => return None,
+        };
+        Some(demo_log_file(&demo.dirs.state))
+    }
+
+    /// [`Cli::log_file`] created afresh; `None` (logs on stderr, said there) when it cannot be.
+    pub fn open_log_file(&self) -> Option<std::fs::File> {
+        let path = self.log_file()?;
+        let opened = path
+            .parent()
+            .map(std::fs::create_dir_all)
+            .transpose()
+            .and_then(|_| std::fs::File::create(&path));
+        opened
+            .inspect_err(|e| eprintln!("logs stay on stderr: cannot open {}: {e}", path.display()))
+            .ok()
+    }
+}
+
+fn demo_log_file(state: &Path) -> PathBuf {
+    state.join("logs").join("demo.log")
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -357,10 +386,11 @@ async fn demo(args: &DemoArgs, out: &mut dyn Write) -> Result<(), CliError> {
          Drift reports: data/reports/drift/  Evaluations: data/evaluations/  Baselines: data/baselines/\n\
          Approval audit: data/audit/  Executions: {SERVICES_BUCKET}/executions/  SageMaker: {SERVICES_BUCKET}/sagemaker/\n\
          Published events: {SERVICES_BUCKET}/events/  Notifications and reviews: {SERVICES_BUCKET}/sns/\n\
-         Metrics (EMF lines): {SERVICES_BUCKET}/{EMF_LOG_KEY}\n\
+         Metrics (EMF lines): {SERVICES_BUCKET}/{EMF_LOG_KEY}  Logs: {logs}\n\
          An execution's history: damage-pricing history MACHINE EXECUTION",
         started.elapsed().as_secs_f64(),
-        root = root.display()
+        root = root.display(),
+        logs = demo_log_file(&args.dirs.state).display()
     );
     Ok(())
 }
@@ -377,11 +407,12 @@ async fn tabular_demo(args: &DemoArgs, profile: &str, out: &mut dyn Write) -> Re
         "\nDone in {:.1} s. Everything is on disk under {root}:\n\
          Dataset: data/datasets/{profile}/  Prediction and label records: data/tabular/{profile}/\n\
          Drift reports: data/reports/drift/{profile}/  Evaluations: data/evaluations/  Baselines: data/baselines/\n\
-         Approval audit: data/audit/  Executions: {SERVICES_BUCKET}/executions/{machine}/\n\
+         Approval audit: data/audit/  Executions: {SERVICES_BUCKET}/executions/{machine}/  Logs: {logs}\n\
          An execution's history: damage-pricing history {machine} EXECUTION --state {root}",
         started.elapsed().as_secs_f64(),
         root = root.display(),
         machine = lane.retrain_machine(),
+        logs = demo_log_file(&args.dirs.state).display(),
     );
     Ok(())
 }

@@ -338,3 +338,16 @@ async fn test_state_runs_one_state_with_a_mock_and_variables() {
         Err(CliError::TestState(asl::TestStateError::MockRequired))
     ));
 }
+
+#[test]
+fn only_the_demos_log_to_a_file_in_their_state_directory() {
+    let log = |args: &[&str]| parse(args).unwrap().log_file();
+    let expected = Some(std::path::Path::new("s").join("logs").join("demo.log"));
+    assert_eq!(log(&["--state", "s"]), expected);
+    assert_eq!(
+        log(&["demo", "--profile", "failure-classifier", "--state", "s"]),
+        expected
+    );
+    assert_eq!(log(&["price", ".", "--state", "s"]), None);
+    assert_eq!(log(&["history", "retrain", "x", "--state", "s"]), None);
+}

@@ -31,11 +31,23 @@ pub fn init(format: LogFormat) {
 /// As [`init`], with another default level (`RUST_LOG` still wins): a command-line tool keeps its
 /// terminal for its own output and logs only warnings.
 pub fn init_with_level(format: LogFormat, default_level: &str) {
+    init_logs(format, default_level, None);
+}
+
+/// As [`init_with_level`], into `file` when one is given (without colour escapes): a
+/// command that tells a story on the terminal keeps its logs out of it.
+pub fn init_logs(format: LogFormat, default_level: &str, file: Option<std::fs::File>) {
+    use tracing_subscriber::fmt::writer::BoxMakeWriter;
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
+    let to_file = file.is_some();
+    let writer = match file {
+        Some(file) => BoxMakeWriter::new(std::sync::Mutex::new(file)),
+        None => BoxMakeWriter::new(std::io::stderr),
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     let result = match format {
         // Lambda adds its own timestamp and request id to every line.
         LogFormat::Json => builder
@@ -45,7 +57,7 @@ pub fn init_with_level(format: LogFormat, default_level: &str) {
             .without_time()
             .with_ansi(false)
             .try_init(),
-        LogFormat::Text => builder.with_target(false).try_init(),
+        LogFormat::Text => builder.with_target(false).with_ansi(!to_file).try_init(),
     };
     // Already installed: keep the first one.
     let _ = result;
