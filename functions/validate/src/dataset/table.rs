@@ -1,6 +1,5 @@
 //! Tabular dataset checks of seed 001 ("Data Quality Validation"): completeness, value ranges,
-//! 3-sigma outliers and duplicate rows, on a plain CSV file (header row, comma-separated, no
-//! quoted fields).
+//! 3-sigma outliers and duplicate rows, on a CSV file with a header row.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -16,22 +15,33 @@ pub struct Table {
     pub malformed_rows: usize,
 }
 
-/// Parses CSV text. Fails only without a header.
+/// Parses CSV text (RFC 4180: fields may be quoted, holding commas, quotes and line breaks);
+/// cells are trimmed. Fails only without a header.
 pub fn parse_csv(text: &str) -> Result<Table, String> {
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let header = lines.next().ok_or("no header row")?;
-    if header.contains('"') {
-        return Err("quoted fields are not supported".into());
-    }
-    let columns: Vec<String> = header.split(',').map(|c| c.trim().to_string()).collect();
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    // A blank (or all-space) line is one empty field: not a row.
+    let mut records = reader
+        .records()
+        .filter(|r| !r.as_ref().is_ok_and(|r| r.len() == 1 && r[0].is_empty()));
+    let header = match records.next() {
+        Some(Ok(header)) => header,
+        Some(Err(e)) => return Err(format!("unreadable header row: {e}")),
+        None => return Err("no header row".into()),
+    };
+    let columns: Vec<String> = header.iter().map(str::to_string).collect();
     let mut rows = Vec::new();
     let mut malformed_rows = 0;
-    for line in lines {
-        let cells: Vec<String> = line.split(',').map(|c| c.trim().to_string()).collect();
-        if cells.len() == columns.len() && !line.contains('"') {
-            rows.push(cells);
-        } else {
-            malformed_rows += 1;
+    for record in records {
+        match record {
+            Ok(cells) if cells.len() == columns.len() => {
+                rows.push(cells.iter().map(str::to_string).collect());
+            }
+            // A cell count other than the header's, or bytes that are not UTF-8.
+            _ => malformed_rows += 1,
         }
     }
     Ok(Table {
@@ -136,7 +146,16 @@ mod tests {
         assert_eq!(t.numeric("c"), None);
         assert_eq!(t.numeric_columns(), vec!["a", "b"]);
         assert!(parse_csv("").is_err());
-        assert!(parse_csv("\"a\",b\n").is_err());
+        assert!(parse_csv("\n  \n").is_err());
+        // Quoted fields may hold commas, quotes and line breaks.
+        let q = parse_csv("\"a\",b\n\"x, \"\"y\"\"\",2\n\"two\nlines\",3\n").unwrap();
+        assert_eq!(q.columns, ["a", "b"]);
+        assert_eq!(q.rows, [["x, \"y\"", "2"], ["two\nlines", "3"]]);
+        assert_eq!(q.malformed_rows, 0);
+        // A row of empty cells is a row of missing values, not a blank line.
+        let e = parse_csv("a,b\n1,2\n,\n").unwrap();
+        assert_eq!(e.rows.len(), 2);
+        assert!((e.worst_missing_fraction() - 0.5).abs() < 1e-12);
     }
 
     #[test]
