@@ -5,8 +5,8 @@
 //!   random id in an HttpOnly, SameSite=Strict cookie) in memory;
 //! - on AWS, an Application Load Balancer authenticates every request against the Cognito user
 //!   pool (`authenticate-cognito`) before it reaches the function, and passes the user's claims in
-//!   `x-amzn-oidc-*` headers. Only the account's load balancers may invoke the function (its
-//!   permission), so the headers are the load balancer's; their ES256 signature is not checked.
+//!   `x-amzn-oidc-*` headers, signed; [`crate::oidc`] checks the signature, the signer and the
+//!   expiry, so a request that reached the function another way names nobody.
 //!
 //! Every form carries a CSRF token: an HMAC of the session binding under the console's secret key,
 //! which a page on another site cannot compute.
@@ -17,7 +17,10 @@ use std::sync::Mutex;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use time::OffsetDateTime;
+
 use crate::http::Request;
+use crate::oidc::{ClaimsVerifier, Refusal};
 
 /// The session cookie of local mode.
 pub const SESSION_COOKIE: &str = "review_session";
@@ -97,8 +100,8 @@ pub enum Auth {
         tokens: HashMap<String, String>,
         sessions: Mutex<HashMap<String, String>>,
     },
-    /// AWS: the load balancer has authenticated the request (Cognito) and says who it is.
-    LoadBalancer,
+    /// AWS: the load balancer has authenticated the request (Cognito) and signed who it is.
+    LoadBalancer(ClaimsVerifier),
 }
 
 impl Auth {
@@ -110,22 +113,27 @@ impl Auth {
         }
     }
 
-    /// Who sent `request`, if anyone logged in.
-    pub fn identify(&self, request: &Request) -> Option<Identity> {
+    /// Who sent `request`; locally, no session is [`Refusal::Missing`].
+    pub async fn identify(
+        &self,
+        request: &Request,
+        now: OffsetDateTime,
+    ) -> Result<Identity, Refusal> {
         match self {
             Auth::Local { sessions, .. } => {
-                let session = request.cookie(SESSION_COOKIE)?;
+                let session = request.cookie(SESSION_COOKIE).ok_or(Refusal::Missing)?;
                 let reviewer = sessions
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .get(session)?
+                    .get(session)
+                    .ok_or(Refusal::Missing)?
                     .clone();
-                Some(Identity {
+                Ok(Identity {
                     reviewer,
                     binding: session.to_string(),
                 })
             }
-            Auth::LoadBalancer => load_balancer_identity(request),
+            Auth::LoadBalancer(verifier) => verifier.verify(request, now).await,
         }
     }
 
@@ -160,35 +168,6 @@ impl Auth {
     }
 }
 
-/// The user the load balancer authenticated: `x-amzn-oidc-identity` is the subject; the name shown
-/// and recorded is the `email` (else `cognito:username`, else the subject) from the claims in
-/// `x-amzn-oidc-data`.
-fn load_balancer_identity(request: &Request) -> Option<Identity> {
-    let subject = request.header("x-amzn-oidc-identity")?.trim();
-    if subject.is_empty() {
-        return None;
-    }
-    let claims = request
-        .header("x-amzn-oidc-data")
-        .and_then(jwt_claims)
-        .unwrap_or_default();
-    let name = ["email", "cognito:username"]
-        .iter()
-        .find_map(|c| claims.get(*c).and_then(serde_json::Value::as_str))
-        .unwrap_or(subject);
-    Some(Identity {
-        reviewer: name.to_string(),
-        binding: subject.to_string(),
-    })
-}
-
-/// The payload of a JWT (base64url JSON), unverified: the load balancer made it.
-fn jwt_claims(jwt: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
-    let payload = jwt.split('.').nth(1)?;
-    let bytes = crate::http::base64_decode(payload)?;
-    serde_json::from_slice(&bytes).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,32 +192,18 @@ mod tests {
         assert!(!Signer::new(b"other".to_vec()).check_csrf(&a, Some(&token)));
     }
 
-    #[test]
-    fn load_balancer_claims_name_the_reviewer() {
-        // {"sub":"u-1","email":"ana@example.com"}
-        let payload = "eyJzdWIiOiJ1LTEiLCJlbWFpbCI6ImFuYUBleGFtcGxlLmNvbSJ9";
-        let mut r = Request::new(Method::Get, "/");
-        assert_eq!(Auth::LoadBalancer.identify(&r), None);
-        r.headers
-            .insert("x-amzn-oidc-identity".into(), "u-1".into());
-        r.headers
-            .insert("x-amzn-oidc-data".into(), format!("h.{payload}.sig"));
-        let id = Auth::LoadBalancer.identify(&r).unwrap();
-        assert_eq!(id.reviewer, "ana@example.com");
-        assert_eq!(id.binding, "u-1");
-    }
-
-    #[test]
-    fn local_login_needs_the_printed_token() {
+    #[tokio::test]
+    async fn local_login_needs_the_printed_token() {
         let auth = Auth::local(HashMap::from([("t0k".to_string(), "ana".to_string())]));
         assert_eq!(auth.login("wrong"), None);
         let session = auth.login("t0k").unwrap();
         let mut r = Request::new(Method::Get, "/");
         r.headers
             .insert("cookie".into(), format!("{SESSION_COOKIE}={session}"));
-        let id = auth.identify(&r).unwrap();
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let id = auth.identify(&r, now).await.unwrap();
         assert_eq!(id.reviewer, "ana");
         auth.logout(&id);
-        assert_eq!(auth.identify(&r), None);
+        assert_eq!(auth.identify(&r, now).await, Err(Refusal::Missing));
     }
 }

@@ -1,4 +1,5 @@
-//! SDK adapters of the console's ports: Step Functions task results and S3 presigned photo links.
+//! AWS adapters of the console's ports: Step Functions task results and S3 presigned photo links
+//! (SDK clients), and the load balancer's public keys (HTTPS, on the SDK's own TLS stack).
 
 use std::time::Duration;
 
@@ -6,7 +7,14 @@ use async_trait::async_trait;
 use aws_sdk_s3::presigning::PresigningConfig;
 use serde_json::Value;
 
-use crate::ports::{PresignError, Presigner, TaskError, TaskResults};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+use crate::ports::{KeyFetchError, PresignError, Presigner, PublicKeys, TaskError, TaskResults};
 
 /// `SendTaskSuccess` through the Step Functions client.
 pub struct SfnTaskResults {
@@ -85,6 +93,109 @@ impl Presigner for S3Presigner {
     }
 }
 
+/// How long one key fetch may take; a key is fetched once per id and then cached.
+const KEY_FETCH_TIMEOUT: Duration = Duration::from_secs(3);
+/// A PEM P-256 public key is under 200 bytes.
+const MAX_KEY_BYTES: usize = 4096;
+
+/// Why the key endpoint of a load balancer cannot be named.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyEndpointError {
+    #[error("{0:?} is not a load balancer ARN")]
+    NotAnArn(String),
+    #[error("partition {0:?} has no known load balancer key endpoint")]
+    UnsupportedPartition(String),
+    #[error("cannot load the system's root certificates")]
+    RootCertificates(#[source] std::io::Error),
+}
+
+/// Where the load balancer `arn` publishes its public keys (a key's URL is this plus its id).
+pub fn key_endpoint(arn: &str) -> Result<String, KeyEndpointError> {
+    let not_arn = || KeyEndpointError::NotAnArn(arn.to_string());
+    let mut parts = arn.splitn(6, ':');
+    let (Some("arn"), Some(partition), Some("elasticloadbalancing"), Some(region)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(not_arn());
+    };
+    if region.is_empty()
+        || !region
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        return Err(not_arn());
+    }
+    match partition {
+        "aws" => Ok(format!(
+            "https://public-keys.auth.elb.{region}.amazonaws.com/"
+        )),
+        "aws-us-gov" => Ok(format!(
+            "https://s3-{region}.amazonaws.com/aws-elb-public-keys-prod-{region}/"
+        )),
+        other => Err(KeyEndpointError::UnsupportedPartition(other.to_string())),
+    }
+}
+
+/// The load balancer's public keys over HTTPS.
+pub struct ElbPublicKeys {
+    endpoint: String,
+    client: Client<HttpsConnector<HttpConnector>, Empty<Bytes>>,
+}
+
+impl ElbPublicKeys {
+    pub fn for_load_balancer(arn: &str) -> Result<Self, KeyEndpointError> {
+        let endpoint = key_endpoint(arn)?;
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())
+            .map_err(KeyEndpointError::RootCertificates)?
+            .https_only()
+            .enable_http1()
+            .build();
+        Ok(Self {
+            endpoint,
+            client: Client::builder(TokioExecutor::new()).build(https),
+        })
+    }
+
+    async fn fetch(&self, kid: &str) -> Result<Option<String>, KeyFetchError> {
+        let failed = |e: Box<dyn std::error::Error + Send + Sync>| KeyFetchError(e);
+        let uri: hyper::Uri = format!("{}{kid}", self.endpoint)
+            .parse()
+            .map_err(|e: http::uri::InvalidUri| failed(e.into()))?;
+        let response = self.client.get(uri).await.map_err(|e| failed(e.into()))?;
+        let status = response.status().as_u16();
+        let body = Limited::new(response.into_body(), MAX_KEY_BYTES)
+            .collect()
+            .await
+            .map_err(failed)?
+            .to_bytes();
+        key_response(status, &body)
+    }
+}
+
+/// What the key endpoint's answer means: the key, no such key (it answers 403 or 404 for an id
+/// it does not publish), or a failure.
+fn key_response(status: u16, body: &[u8]) -> Result<Option<String>, KeyFetchError> {
+    match status {
+        200 => String::from_utf8(body.to_vec())
+            .map(Some)
+            .map_err(|e| KeyFetchError(e.into())),
+        403 | 404 => Ok(None),
+        other => Err(KeyFetchError(
+            format!("the key endpoint answered {other}").into(),
+        )),
+    }
+}
+
+#[async_trait]
+impl PublicKeys for ElbPublicKeys {
+    async fn pem(&self, kid: &str) -> Result<Option<String>, KeyFetchError> {
+        tokio::time::timeout(KEY_FETCH_TIMEOUT, self.fetch(kid))
+            .await
+            .map_err(|e| KeyFetchError(e.into()))?
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,5 +232,44 @@ mod tests {
             Err(TaskError::Closed)
         ));
         assert_eq!(ok.num_calls(), 1);
+    }
+
+    #[test]
+    fn key_endpoints_follow_the_load_balancer_partition_and_region() {
+        let arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/rc/50dc6c495c0c9188";
+        assert_eq!(
+            key_endpoint(arn).unwrap(),
+            "https://public-keys.auth.elb.eu-west-1.amazonaws.com/"
+        );
+        let gov = "arn:aws-us-gov:elasticloadbalancing:us-gov-west-1:1:loadbalancer/app/rc/1";
+        assert_eq!(
+            key_endpoint(gov).unwrap(),
+            "https://s3-us-gov-west-1.amazonaws.com/aws-elb-public-keys-prod-us-gov-west-1/"
+        );
+        for bad in [
+            "",
+            "rc",
+            "arn:aws:s3:::bucket",
+            "arn:aws:elasticloadbalancing:eu/x:1:lb",
+        ] {
+            assert!(
+                matches!(key_endpoint(bad), Err(KeyEndpointError::NotAnArn(_))),
+                "{bad}"
+            );
+        }
+        let cn = "arn:aws-cn:elasticloadbalancing:cn-north-1:1:loadbalancer/app/rc/1";
+        assert!(matches!(
+            key_endpoint(cn),
+            Err(KeyEndpointError::UnsupportedPartition(p)) if p == "aws-cn"
+        ));
+    }
+
+    #[test]
+    fn key_answers_are_a_key_no_key_or_a_failure() {
+        assert_eq!(key_response(200, b"PEM").unwrap().as_deref(), Some("PEM"));
+        assert_eq!(key_response(403, b"").unwrap(), None);
+        assert_eq!(key_response(404, b"").unwrap(), None);
+        assert!(key_response(500, b"").is_err());
+        assert!(key_response(200, &[0xff]).is_err());
     }
 }

@@ -24,6 +24,7 @@ use crate::auth::{Auth, Identity, LOGIN_COOKIE, SESSION_COOKIE, Signer, random_t
 use crate::http::{Fields, Method, Request, Response};
 use crate::listing::{self, Listing};
 use crate::local::PHOTO_PATH;
+use crate::oidc::Refusal;
 use crate::pages::{self, Page};
 use crate::ports::{Presigner, TaskError, TaskResults};
 use crate::qa::{self, Damage, FalsePositive, NotSampled, QaDone, QaEntry, QaRecord};
@@ -159,22 +160,40 @@ impl Console {
             (Method::Get, ["static", "draw.js"]) => {
                 return Ok(Response::asset("text/javascript", pages::DRAW_JS));
             }
-            (Method::Get, ["login"]) => return self.login_page(200, None),
+            // Browsers ask for it on every first visit; sent to the login page, its answer would
+            // replace the login form's cookie under a form already shown.
+            (Method::Get, ["favicon.ico"]) => return Ok(Response::text(404, "no icon")),
+            (Method::Get, ["login"]) => return self.login_page(request, 200, None),
             (Method::Post, ["login"]) => return self.login(request),
             (Method::Get, [p]) if *p == PHOTO_PATH.trim_start_matches('/') => {
                 return crate::local::serve_photo(self, request, now).await;
             }
             _ => {}
         }
-        let Some(me) = self.auth.identify(request) else {
-            return match (request.method, self.auth.is_local()) {
-                (Method::Get, true) => Ok(Response::redirect("/login")),
-                _ => self.page(
+        let me = match self.auth.identify(request, now).await {
+            Ok(me) => me,
+            Err(Refusal::Missing) if request.method == Method::Get && self.auth.is_local() => {
+                return Ok(Response::redirect("/login"));
+            }
+            Err(Refusal::Missing) => {
+                return self.page(
                     401,
                     Page::Message,
                     json!({"title": "Log in first", "message": "This page needs a login."}),
-                ),
-            };
+                );
+            }
+            Err(refusal) => {
+                tracing::warn!(refusal = refusal.name(), error = %refusal, path = %request.path, "login claims refused");
+                let title = match refusal {
+                    Refusal::KeyUnavailable(_) => "Try again shortly",
+                    _ => "Login refused",
+                };
+                return self.page(
+                    refusal.status(),
+                    Page::Message,
+                    json!({"title": title, "message": refusal.to_string()}),
+                );
+            }
         };
         let form = request.form();
         if request.method == Method::Post && !self.signer.check_csrf(&me, form.get("csrf")) {
@@ -221,11 +240,20 @@ impl Console {
         }
     }
 
-    fn login_page(&self, status: u16, message: Option<&str>) -> Result<Response, ConsoleError> {
+    fn login_page(
+        &self,
+        request: &Request,
+        status: u16,
+        message: Option<&str>,
+    ) -> Result<Response, ConsoleError> {
         if !self.auth.is_local() {
             return Ok(Response::redirect("/"));
         }
-        let nonce = random_token().map_err(ConsoleError::Random)?;
+        // The browser's login nonce is kept, so a form shown in another tab stays valid.
+        let nonce = match request.cookie(LOGIN_COOKIE) {
+            Some(n) if n.len() == 32 && n.bytes().all(|b| b.is_ascii_hexdigit()) => n.to_string(),
+            _ => random_token().map_err(ConsoleError::Random)?,
+        };
         let response = self.page(
             status,
             Page::Login,
@@ -245,7 +273,7 @@ impl Console {
                 .get("csrf")
                 .is_some_and(|t| self.signer.verify("login", nonce, t));
         if !csrf_ok {
-            return self.login_page(403, Some("The login form expired. Try again."));
+            return self.login_page(request, 403, Some("The login form expired. Try again."));
         }
         match form.get("token").and_then(|t| self.auth.login(t)) {
             Some(session) => Ok(Response::redirect("/").with_header(
@@ -254,7 +282,7 @@ impl Console {
             )),
             None => {
                 tracing::warn!("login refused: wrong token");
-                self.login_page(401, Some("That login token is not valid."))
+                self.login_page(request, 401, Some("That login token is not valid."))
             }
         }
     }

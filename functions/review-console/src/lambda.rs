@@ -9,7 +9,9 @@ use aws_lambda_events::sns::SnsEvent;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::http::{MAX_BODY_BYTES, Method, Request, Response, base64_decode};
+use base64::Engine;
+
+use crate::http::{MAX_BODY_BYTES, Method, Request, Response};
 use crate::{Console, ConsoleError};
 
 /// Which trigger an event came from.
@@ -72,7 +74,8 @@ pub async fn dispatch(
     }
 }
 
-/// The console's request from the load balancer's; `None` when the body is too large.
+/// The console's request from the load balancer's; `None` when the body is too large or not
+/// base64 although flagged so.
 fn from_alb(event: AlbTargetGroupRequest) -> Option<Request> {
     let query: Vec<String> = event
         .query_string_parameters
@@ -91,7 +94,9 @@ fn from_alb(event: AlbTargetGroupRequest) -> Option<Request> {
     }
     let body = event.body.unwrap_or_default();
     request.body = if event.is_base64_encoded {
-        base64_decode(&body)?
+        base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .ok()?
     } else {
         body.into_bytes()
     };

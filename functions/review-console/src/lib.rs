@@ -2,7 +2,8 @@
 //! listings published without one.
 //!
 //! Layout: [`http`] is the console's small request/response model, [`auth`] logins, sessions and
-//! CSRF tokens, [`ports`] the Step Functions and presigning boundaries (SDK adapters in [`aws`],
+//! CSRF tokens, [`oidc`] the load balancer's signed claims, [`ports`] the Step Functions,
+//! presigning and public-key boundaries (SDK adapters in [`aws`],
 //! local ones in [`local`]), [`tasks`] and [`qa`] the records the console keeps, [`listing`] what
 //! a listing page shows, [`pages`] the HTML, [`console`] the request handlers, [`lambda`] the AWS
 //! entry's event dispatch and [`server`] the local HTTP front.
@@ -16,6 +17,7 @@ pub mod http;
 pub mod lambda;
 pub mod listing;
 pub mod local;
+pub mod oidc;
 pub mod pages;
 pub mod ports;
 pub mod qa;

@@ -1,5 +1,5 @@
 //! Lambda entry point: configuration and clients once, then the console's pages (behind the load
-//! balancer's Cognito login), review messages and `ListingPriced` events.
+//! balancer's Cognito login, its signed claims checked), review messages and `ListingPriced` events.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,7 +9,8 @@ use platform::config::{Config, Env};
 use platform::store::S3Store;
 use platform::{aws, error::diagnostic, telemetry};
 use review_console::auth::{Auth, Signer};
-use review_console::aws::{S3Presigner, SfnTaskResults};
+use review_console::aws::{ElbPublicKeys, S3Presigner, SfnTaskResults};
+use review_console::oidc::ClaimsVerifier;
 use review_console::{Console, Settings, lambda};
 use serde_json::Value;
 
@@ -19,13 +20,15 @@ async fn main() -> Result<(), Error> {
     let config = Config::new(&Env);
     let settings = Settings::from_config(&config)?;
     let secret = config.required("CONSOLE_SECRET")?;
+    let load_balancer = config.required("LOAD_BALANCER_ARN")?;
+    let keys = ElbPublicKeys::for_load_balancer(&load_balancer)?;
     let sdk = aws::load_sdk_config().await;
     let s3 = aws::s3_client(&sdk, aws::s3_force_path_style(&config)?);
     let console = Console {
         store: Arc::new(S3Store::new(s3.clone())),
         tasks: Arc::new(SfnTaskResults::new(aws_sdk_sfn::Client::new(&sdk))),
         presigner: Arc::new(S3Presigner::new(s3, Duration::from_secs(300))),
-        auth: Auth::LoadBalancer,
+        auth: Auth::LoadBalancer(ClaimsVerifier::new(load_balancer, Arc::new(keys))),
         signer: Signer::new(secret.into_bytes()),
         settings,
     };

@@ -1,6 +1,7 @@
-//! The console's two AWS boundaries besides the object store: sending a task result to Step
-//! Functions, and making a short-lived link to a photo. Each has an SDK adapter ([`crate::aws`])
-//! and a local one.
+//! The console's AWS boundaries besides the object store: sending a task result to Step
+//! Functions, making a short-lived link to a photo (each with an SDK adapter in [`crate::aws`] and
+//! a local one), and fetching the load balancer's public keys (AWS only: locally nobody logs in
+//! through a load balancer).
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -48,4 +49,16 @@ pub struct PresignError {
     pub key: String,
     #[source]
     pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+/// The key service did not answer; the request may be tried again.
+#[derive(Debug, thiserror::Error)]
+#[error("the load balancer's key service did not answer")]
+pub struct KeyFetchError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
+
+/// The public keys the load balancer signs its login claims with, by key id (PEM).
+#[async_trait]
+pub trait PublicKeys: Send + Sync {
+    /// The key `kid` names; `None` when the load balancer publishes no such key.
+    async fn pem(&self, kid: &str) -> Result<Option<String>, KeyFetchError>;
 }

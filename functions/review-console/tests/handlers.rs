@@ -2,9 +2,19 @@
 
 mod common;
 
+use std::sync::Arc;
+
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use common::*;
 use platform::ObjectStore;
 use platform::store::PutOptions;
+use review_console::auth::Auth;
+use review_console::oidc::ClaimsVerifier;
+use review_console::ports::{KeyFetchError, PublicKeys};
 use review_console::tasks::{ReviewTask, TaskState};
 use serde_json::{Value, json};
 use time::Duration;
@@ -41,6 +51,101 @@ async fn without_a_login_every_page_and_action_is_refused() {
     assert!(f.tasks.take().is_empty());
 }
 
+/// The load balancer's key service in a test: one key, or unreachable.
+struct Keys(Option<(String, String)>);
+
+#[async_trait::async_trait]
+impl PublicKeys for Keys {
+    async fn pem(&self, kid: &str) -> Result<Option<String>, KeyFetchError> {
+        match &self.0 {
+            Some((id, pem)) => Ok((id == kid).then(|| pem.clone())),
+            None => Err(KeyFetchError("connection timed out".into())),
+        }
+    }
+}
+
+/// Claims signed the way the load balancer signs them.
+fn signed_claims(key: &EcdsaKeyPair, signer: &str, subject: &str, now: i64) -> String {
+    let header = json!({"alg": "ES256", "kid": "k-1", "signer": signer, "exp": now + 60});
+    let claims = json!({"sub": subject, "email": "ana@example.com"});
+    let signed = format!(
+        "{}.{}",
+        URL_SAFE.encode(header.to_string()),
+        URL_SAFE.encode(claims.to_string())
+    );
+    let signature = key.sign(&SystemRandom::new(), signed.as_bytes()).unwrap();
+    format!("{signed}.{}", URL_SAFE.encode(signature.as_ref()))
+}
+
+fn from_load_balancer(path: &str, data: &str, subject: &str) -> review_console::http::Request {
+    let mut r = get(path, None);
+    r.headers.insert("x-amzn-oidc-data".into(), data.into());
+    r.headers
+        .insert("x-amzn-oidc-identity".into(), subject.into());
+    r
+}
+
+#[tokio::test]
+async fn behind_the_load_balancer_only_its_signed_claims_name_a_reviewer() {
+    const LB: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/rc/1";
+    let key = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
+    let der = key.public_key().as_der().unwrap();
+    let pem = format!(
+        "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+        STANDARD.encode(der.as_ref())
+    );
+    let mut f = fixture().await;
+    let now = f.now.unix_timestamp();
+    f.console.auth = Auth::LoadBalancer(ClaimsVerifier::new(
+        LB,
+        Arc::new(Keys(Some(("k-1".into(), pem)))),
+    ));
+
+    let good = signed_claims(&key, LB, "u-1", now);
+    let r = f
+        .console
+        .handle(&from_load_balancer("/", &good, "u-1"), f.now)
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(body(&r).contains("ana@example.com"));
+
+    // Claims anyone could write: right shape, no valid signature.
+    let payload = URL_SAFE.encode(json!({"sub": "u-1", "email": "ana@example.com"}).to_string());
+    let header = URL_SAFE
+        .encode(json!({"alg": "ES256", "kid": "k-1", "signer": LB, "exp": now + 60}).to_string());
+    let forged = format!("{header}.{payload}.c2ln");
+    let other_lb = signed_claims(
+        &key,
+        "arn:aws:elasticloadbalancing:eu-west-1:1:loadbalancer/app/x/2",
+        "u-1",
+        now,
+    );
+    let expired = signed_claims(&key, LB, "u-1", now - 61);
+    for (data, subject, why) in [
+        (forged.as_str(), "u-1", "forged"),
+        (other_lb.as_str(), "u-1", "another load balancer"),
+        (expired.as_str(), "u-1", "expired"),
+        (good.as_str(), "u-2", "another user's claims"),
+    ] {
+        let r = f
+            .console
+            .handle(&from_load_balancer("/listings/L-1", data, subject), f.now)
+            .await;
+        assert_eq!(r.status, 403, "{why}");
+        assert!(body(&r).contains("Login refused"), "{why}");
+    }
+    let r = f.console.handle(&get("/", None), f.now).await;
+    assert_eq!(r.status, 401, "no claims");
+
+    f.console.auth = Auth::LoadBalancer(ClaimsVerifier::new(LB, Arc::new(Keys(None))));
+    let r = f
+        .console
+        .handle(&from_load_balancer("/", &good, "u-1"), f.now)
+        .await;
+    assert_eq!(r.status, 503, "the key service is down");
+    assert!(f.tasks.take().is_empty());
+}
+
 #[tokio::test]
 async fn login_needs_the_printed_token_and_the_form_token() {
     let f = fixture().await;
@@ -59,6 +164,29 @@ async fn login_needs_the_printed_token_and_the_form_token() {
         set.contains("HttpOnly") && set.contains("SameSite=Strict"),
         "{set}"
     );
+}
+
+#[tokio::test]
+async fn a_login_form_survives_the_browsers_other_requests() {
+    let f = fixture().await;
+    let page = f.console.handle(&get("/login", None), f.now).await;
+    let cookie = cookie_of(&page);
+    let csrf = csrf_of(&body(&page));
+    // The browser's icon request is not sent to the login page.
+    let icon = f
+        .console
+        .handle(&get("/favicon.ico", Some(&cookie)), f.now)
+        .await;
+    assert_eq!((icon.status, icon.header("set-cookie")), (404, None));
+    // The login page shown again (another tab) keeps the browser's nonce.
+    let again = f.console.handle(&get("/login", Some(&cookie)), f.now).await;
+    assert_eq!(cookie_of(&again), cookie);
+    let ok = post(
+        "/login",
+        Some(&cookie),
+        &[("csrf", &csrf), ("token", TOKEN)],
+    );
+    assert_eq!(f.console.handle(&ok, f.now).await.status, 303);
 }
 
 #[tokio::test]
