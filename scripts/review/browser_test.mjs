@@ -4,14 +4,14 @@
 // ListingPriced event carries the override and the reviewer; then answer a QA listing and check
 // its qa/ record. Writes a screenshot of the listing page when SCREENSHOT=path is set.
 //
-//   node --experimental-websocket scripts/review/browser_test.mjs target/debug/damage-pricing
+//   scripts/review/browser_test.sh   (installs the pinned Node and Chromium, then runs this)
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const binary = process.argv[2] ?? "target/debug/damage-pricing";
-const chromium = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const chromium = process.env.CHROMIUM ?? "chromium";
 const state = mkdtempSync(join(tmpdir(), "review-state-"));
 const profile = mkdtempSync(join(tmpdir(), "review-browser-"));
 const fail = (message) => { throw new Error(message); };
@@ -78,7 +78,17 @@ async function startBrowser() {
     return r.result.value;
   };
   const go = async (url) => { const l = loaded(); await page("Page.navigate", { url }); await l; };
-  const submit = async (expression) => { const l = loaded(); await evaluate(expression); await l; };
+  // A form's answer is the next document: the old one is marked, and the new one has loaded when
+  // the mark is gone (load events alone race with the first navigation of a fresh browser).
+  const submit = async (expression) => {
+    await evaluate(`window.__submitted = true; (() => { ${expression} })()`);
+    for (let i = 0; i < 400; i++) {
+      const ready = await evaluate(`!window.__submitted && document.readyState === "complete"`).catch(() => false);
+      if (ready) return;
+      await sleep(50);
+    }
+    fail("the form's answer never loaded");
+  };
   return { child, ws, page, evaluate, go, submit };
 }
 
