@@ -59,6 +59,7 @@ pub struct ValidateFunction {
     pub store: Arc<LocalStore>,
     pub starter: Arc<QueueStarter>,
     pub settings: validate::Settings,
+    pub clock: Arc<LocalClock>,
 }
 
 #[async_trait]
@@ -69,7 +70,7 @@ impl LocalFunction for ValidateFunction {
             workflows: self.starter.as_ref(),
             settings: &self.settings,
         };
-        let out = validate::handler(&deps, payload)
+        let out = validate::handler(&deps, payload, self.clock.now())
             .await
             .map_err(|e| FunctionError::from_named(&e))?;
         serde_json::to_value(out).map_err(FunctionError::internal)
@@ -79,12 +80,13 @@ impl LocalFunction for ValidateFunction {
 /// `pricing`, with the local store and the local endpoint.
 pub struct PricingFunction {
     pub deps: pricing::handler::Deps,
+    pub clock: Arc<LocalClock>,
 }
 
 #[async_trait]
 impl LocalFunction for PricingFunction {
     async fn invoke(&self, payload: Value) -> Result<Value, FunctionError> {
-        let out = pricing::handler::handle(&self.deps, payload)
+        let out = pricing::handler::handle(&self.deps, payload, self.clock.now())
             .await
             .map_err(|e| FunctionError::from_named(&e))?;
         serde_json::to_value(out).map_err(FunctionError::internal)

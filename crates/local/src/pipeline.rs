@@ -321,8 +321,10 @@ pub async fn build_with(
         store: store.clone(),
         starter: foundation.starter.clone(),
         settings: validate::Settings::from_config(&config)?,
+        clock: clock.clone(),
     });
     let pricing = Arc::new(PricingFunction {
+        clock: clock.clone(),
         deps: pricing::Deps {
             store: store.clone(),
             endpoint: endpoint.clone(),

@@ -1,7 +1,12 @@
 //! Listing vocabulary shared by the functions that read a seller's manifest (docs/contracts.md):
-//! sides, the photo formats that can be priced, and the naming rule for listing ids and photos.
+//! sides, the photo formats that can be priced, the naming rule for listing ids and photos, and
+//! how many photos a listing may have.
 
 use serde::{Deserialize, Serialize};
+
+/// Most photos one listing may name: validate refuses a manifest with more, pricing an inspection
+/// input with more, and the pricing Lambda's timeout is sized for this many.
+pub const MAX_PHOTOS: usize = 100;
 
 /// Side of the car a photo shows, as the manifest names it; pricing merges duplicate evidence
 /// per side.

@@ -13,8 +13,6 @@ pub struct Settings {
     pub buckets: Buckets,
     pub endpoint: EndpointTarget,
     pub retry: RetryPolicy,
-    /// The SDK's own attempts per call (`ENDPOINT_SDK_MAX_ATTEMPTS`, default 2).
-    pub sdk_max_attempts: u32,
     /// Photos of a listing in flight at once (`PHOTO_CONCURRENCY`, default 4).
     pub concurrency: usize,
     /// Largest photo read (`MAX_PHOTO_BYTES`, default 25 MB, SageMaker's real-time payload limit).
@@ -30,8 +28,6 @@ impl Settings {
         };
         let concurrency: usize = config.parse_or("PHOTO_CONCURRENCY", 4)?;
         positive("PHOTO_CONCURRENCY", concurrency as u64)?;
-        let sdk_max_attempts: u32 = config.parse_or("ENDPOINT_SDK_MAX_ATTEMPTS", 2)?;
-        positive("ENDPOINT_SDK_MAX_ATTEMPTS", u64::from(sdk_max_attempts))?;
         Ok(Self {
             buckets: Buckets::from_config(config)?,
             endpoint: EndpointTarget {
@@ -44,10 +40,19 @@ impl Settings {
                 max_delay: millis("ENDPOINT_RETRY_MAX_DELAY_MS", 5_000)?,
                 attempt_timeout: millis("ENDPOINT_ATTEMPT_TIMEOUT_MS", 15_000)?,
             },
-            sdk_max_attempts,
             concurrency,
             max_photo_bytes: config.parse_or("MAX_PHOTO_BYTES", 25_000_000)?,
         })
+    }
+
+    /// The longest the endpoint calls for `photos` photos can take: when every photo spends its
+    /// whole retry budget, `concurrency` at a time. The pricing Lambda's timeout in
+    /// `infra/template.yaml` covers this for the largest listing, plus time to read and write.
+    pub fn inference_time_limit(&self, photos: usize) -> Duration {
+        let rounds = photos.div_ceil(self.concurrency);
+        self.retry
+            .budget
+            .saturating_mul(u32::try_from(rounds).unwrap_or(u32::MAX))
     }
 }
 
@@ -79,7 +84,6 @@ mod tests {
         assert_eq!(settings.endpoint.target_variant, None);
         assert_eq!(settings.retry.budget, Duration::from_secs(30));
         assert_eq!(settings.concurrency, 4);
-        assert_eq!(settings.sdk_max_attempts, 2);
     }
 
     #[test]
@@ -102,5 +106,53 @@ mod tests {
                 name: "ENDPOINT_NAME".into()
             }
         );
+    }
+
+    /// A resource's `Key: value` line in `infra/template.yaml` (resources start at two spaces of
+    /// indentation, their properties are deeper).
+    fn template_property(resource: &str, key: &str) -> u64 {
+        let template = include_str!("../../../infra/template.yaml");
+        let start = template
+            .find(&format!("\n  {resource}:\n"))
+            .expect("resource");
+        template[start + 1..]
+            .lines()
+            .skip(1)
+            .take_while(|l| l.starts_with("   "))
+            .find_map(|l| l.trim().strip_prefix(&format!("{key}: ")))
+            .expect("property")
+            .parse()
+            .expect("a number")
+    }
+
+    /// The largest listing, every photo on its whole budget, still ends inside the Lambda (with
+    /// time to read photos and write records), and the Lambda inside the state machine's task.
+    #[test]
+    fn the_timeouts_are_sized_for_the_largest_listing() {
+        let settings = Settings::from_config(&Config::new(&BASE[..])).unwrap();
+        let inference = settings.inference_time_limit(platform::listing::MAX_PHOTOS);
+        assert_eq!(inference, Duration::from_secs(750));
+        let lambda = Duration::from_secs(template_property("PricingFunction", "Timeout"));
+        assert!(lambda >= inference + Duration::from_secs(30), "{lambda:?}");
+        assert!(
+            lambda <= Duration::from_secs(900),
+            "Lambda's maximum is 15 minutes"
+        );
+
+        let machine: serde_json::Value =
+            serde_json::from_str(include_str!("../../../statemachines/inspection.asl.json"))
+                .unwrap();
+        let task = machine["States"]["PriceListing"]["TimeoutSeconds"]
+            .as_u64()
+            .unwrap();
+        assert!(Duration::from_secs(task) > lambda, "{task} s");
+    }
+
+    #[test]
+    fn inference_time_rounds_up_to_whole_batches() {
+        let settings = Settings::from_config(&Config::new(&BASE[..])).unwrap();
+        assert_eq!(settings.inference_time_limit(0), Duration::ZERO);
+        assert_eq!(settings.inference_time_limit(1), Duration::from_secs(30));
+        assert_eq!(settings.inference_time_limit(5), Duration::from_secs(60));
     }
 }

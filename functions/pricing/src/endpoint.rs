@@ -3,8 +3,6 @@
 //! ([`crate::retry`]) decides what to do with each class. Local mode plugs in a local detector
 //! implementing the same trait.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_sdk_sagemakerruntime::Client;
@@ -85,17 +83,13 @@ impl SageMakerEndpoint {
     }
 }
 
-/// A SageMaker runtime client from the shared configuration, with the SDK's own retries limited to
-/// `max_attempts` (at least 1) so that the time budget of [`crate::retry`] stays in charge, and
-/// each attempt bounded by `attempt_timeout`.
-pub fn sagemaker_client(sdk: &SdkConfig, max_attempts: u32, attempt_timeout: Duration) -> Client {
+/// A SageMaker runtime client from the shared configuration with the SDK's own retries off: the
+/// budgeted loop of [`crate::retry`] is the one retry layer, so the attempts and latency it
+/// records are the requests sent and the answer's own time. Each attempt's time limit is the
+/// loop's too.
+pub fn sagemaker_client(sdk: &SdkConfig) -> Client {
     let conf = aws_sdk_sagemakerruntime::config::Builder::from(sdk)
-        .retry_config(RetryConfig::standard().with_max_attempts(max_attempts.max(1)))
-        .timeout_config(
-            aws_sdk_sagemakerruntime::config::timeout::TimeoutConfig::builder()
-                .operation_attempt_timeout(attempt_timeout)
-                .build(),
-        )
+        .retry_config(RetryConfig::disabled())
         .build();
     Client::from_conf(conf)
 }
@@ -160,5 +154,24 @@ pub fn classify_invoke_error(err: SdkError<InvokeEndpointError>) -> EndpointErro
         FailureKind::PreconditionFailed | FailureKind::Rejected => {
             EndpointError::Rejected(Box::new(err))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_config::{BehaviorVersion, Region};
+
+    use super::*;
+
+    #[test]
+    fn the_client_leaves_retrying_to_the_budgeted_loop() {
+        let sdk = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("eu-west-1"))
+            .retry_config(RetryConfig::standard().with_max_attempts(5))
+            .build();
+        let client = sagemaker_client(&sdk);
+        let retry = client.config().retry_config().unwrap();
+        assert_eq!(retry.max_attempts(), 1);
     }
 }

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures::stream::{self, StreamExt};
-use lambda_runtime::LambdaEvent;
 use platform::emf::MetricsSink;
 use platform::store::{ObjectStore, PutOptions, PutOutcome, S3Location, StoreError, put_json};
 use rand::SeedableRng;
@@ -37,13 +36,13 @@ pub struct Deps {
     pub settings: Settings,
 }
 
-/// The Lambda entry point.
-pub async fn handler(deps: &Deps, event: LambdaEvent<Value>) -> Result<Summary, PricingError> {
-    handle(deps, event.payload).await
-}
-
-/// Prices one listing from the inspection input.
-pub async fn handle(deps: &Deps, event: Value) -> Result<Summary, PricingError> {
+/// Prices one listing from the inspection input; `now` (the caller's clock: the wall in Lambda,
+/// the scenario's in local mode) dates the prediction records and their partition.
+pub async fn handle(
+    deps: &Deps,
+    event: Value,
+    now: OffsetDateTime,
+) -> Result<Summary, PricingError> {
     let input: InspectionInput = serde_json::from_value(event).map_err(PricingError::InputParse)?;
     input.check().map_err(PricingError::InputContract)?;
     if input.photos.is_empty() {
@@ -78,7 +77,6 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<Summary, PricingError> 
     let estimate = estimate::estimate(&policy, &input.currency, input.base_price, &outcomes)?;
     let result = document::result_document(&input, &runs, &estimate);
 
-    let now = OffsetDateTime::now_utc();
     let date = now
         .format(format_description!("[year]-[month]-[day]"))
         .unwrap_or_default();

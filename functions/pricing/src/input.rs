@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 pub use platform::listing::Side;
-use platform::listing::{PhotoFormat, check_listing_id, check_photo_name};
+use platform::listing::{MAX_PHOTOS, PhotoFormat, check_listing_id, check_photo_name};
 
 /// A stored object as the workflow carries it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,11 +42,18 @@ pub struct InspectionInput {
 }
 
 impl InspectionInput {
-    /// Checks what keys are built from: the listing id and photo names follow the one naming
-    /// rule validate applies at intake (`platform::listing`), and photo names are unique, so two
-    /// photos never write the same record.
+    /// Checks what keys are built from and what the invocation's time is sized for: the listing
+    /// id and photo names follow the one naming rule validate applies at intake
+    /// (`platform::listing`), photo names are unique, so two photos never write the same record,
+    /// and there are at most [`MAX_PHOTOS`].
     pub fn check(&self) -> Result<(), String> {
         check_listing_id(&self.listing_id).map_err(|e| e.to_string())?;
+        if self.photos.len() > MAX_PHOTOS {
+            return Err(format!(
+                "{} photos; a listing has at most {MAX_PHOTOS}",
+                self.photos.len()
+            ));
+        }
         let mut names = std::collections::BTreeSet::new();
         for photo in &self.photos {
             check_photo_name(&photo.name).map_err(|e| e.to_string())?;
@@ -88,6 +95,21 @@ mod tests {
         input.photos[1].name = "ok.jpg".into();
         input.listing_id = "L/1".into();
         assert!(input.check().is_err());
+    }
+
+    #[test]
+    fn refuses_more_photos_than_a_listing_may_have() {
+        let mut input: InspectionInput = serde_json::from_str(EXAMPLE).unwrap();
+        let photo = input.photos[0].clone();
+        input.photos = (0..=MAX_PHOTOS)
+            .map(|i| PhotoInput {
+                name: format!("p-{i}.jpg"),
+                ..photo.clone()
+            })
+            .collect();
+        assert!(input.check().unwrap_err().contains("at most 100"));
+        input.photos.pop();
+        input.check().unwrap();
     }
 
     #[test]

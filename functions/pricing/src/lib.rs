@@ -24,4 +24,4 @@ pub mod retry;
 pub use config::Settings;
 pub use endpoint::{EndpointError, EndpointReply, ModelEndpoint, SageMakerEndpoint};
 pub use error::PricingError;
-pub use handler::{Deps, handle, handler};
+pub use handler::{Deps, handle};

@@ -11,7 +11,7 @@ use platform::store::S3Store;
 use platform::telemetry::{self, LogFormat};
 use pricing::Settings;
 use pricing::endpoint::{SageMakerEndpoint, sagemaker_client};
-use pricing::handler::{Deps, handler};
+use pricing::handler::{Deps, handle};
 use serde_json::Value;
 
 #[tokio::main]
@@ -22,11 +22,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let path_style = or_report_init(s3_force_path_style(&config)).await?;
     let sdk = load_sdk_config().await;
     let store = S3Store::new(s3_client(&sdk, path_style));
-    let client = sagemaker_client(
-        &sdk,
-        settings.sdk_max_attempts,
-        settings.retry.attempt_timeout,
-    );
+    let client = sagemaker_client(&sdk);
     let endpoint = SageMakerEndpoint::new(client, settings.endpoint.clone());
     let deps = Deps {
         store: Arc::new(store),
@@ -35,7 +31,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         settings,
     };
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
-        handler(&deps, event)
+        handle(&deps, event.payload, time::OffsetDateTime::now_utc())
     }))
     .await
 }

@@ -17,6 +17,11 @@ use pricing::endpoint::{EndpointError, EndpointReply, ModelEndpoint};
 use pricing::estimate::ReviewReason;
 use pricing::{Deps, Settings, handle};
 use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+/// The clock every invocation is given: records are dated by it, not by the wall.
+const NOW: OffsetDateTime = datetime!(2026-11-22 23:59:30 UTC);
 
 const EVENT: &str = include_str!("../../../events/pricing/inspection-input.json");
 
@@ -131,7 +136,7 @@ async fn fixture() -> Fixture {
 #[tokio::test]
 async fn prices_the_sample_listing_and_writes_its_records_idempotently() {
     let f = fixture().await;
-    let summary = handle(&f.deps, f.event.clone()).await.unwrap();
+    let summary = handle(&f.deps, f.event.clone(), NOW).await.unwrap();
     // Repaint 527.50 once for the left scratch → 530.00; the rear photo failed.
     assert_eq!(summary.base_price, 18500.0);
     assert_eq!(summary.reconditioning_estimate, 530.0);
@@ -169,6 +174,12 @@ async fn prices_the_sample_listing_and_writes_its_records_idempotently() {
 
     let records = f.store.list("data", "predictions/dt=").await.unwrap();
     assert_eq!(records.len(), 4);
+    assert!(
+        records
+            .iter()
+            .all(|r| r.key.starts_with("predictions/dt=2026-11-22/")),
+        "{records:?}"
+    );
     let rear = records
         .iter()
         .find(|r| r.key.ends_with("/L-1001/rear.png.json"))
@@ -179,6 +190,7 @@ async fn prices_the_sample_listing_and_writes_its_records_idempotently() {
     assert_eq!(rear["status"], "failed");
     assert_eq!(rear["failure"]["reason"], "model_error");
     assert_eq!(rear["policy_version"], "test-1");
+    assert_eq!(rear["inferred_at"], "2026-11-22T23:59:30Z");
     let left = records
         .iter()
         .find(|r| r.key.ends_with("/L-1001/left-1.jpg.json"))
@@ -200,7 +212,7 @@ async fn prices_the_sample_listing_and_writes_its_records_idempotently() {
     assert!(left["latency_ms"].as_f64().is_some());
 
     // Same input, same answers: the same document, byte for byte.
-    let again = handle(&f.deps, f.event.clone()).await.unwrap();
+    let again = handle(&f.deps, f.event.clone(), NOW).await.unwrap();
     assert_eq!(again, summary);
     let stored_again = f
         .store
@@ -227,7 +239,7 @@ async fn contract_breaches_fail_with_their_names() {
     broken["base_price"] = "a lot".into();
     cases.insert("bad input", (broken, ErrorName::InvalidInput));
     for (case, (event, name)) in cases {
-        let err = handle(&f.deps, event).await.unwrap_err();
+        let err = handle(&f.deps, event, NOW).await.unwrap_err();
         assert_eq!(err.error_name(), name, "{case}: {err}");
     }
     assert!(f.store.list("data", "results/").await.unwrap().is_empty());
@@ -245,6 +257,6 @@ async fn a_broken_policy_override_is_a_configuration_error() {
         )
         .await
         .unwrap();
-    let err = handle(&f.deps, f.event.clone()).await.unwrap_err();
+    let err = handle(&f.deps, f.event.clone(), NOW).await.unwrap_err();
     assert_eq!(err.error_name(), ErrorName::ConfigError);
 }

@@ -4,13 +4,16 @@
 //! # Entry point
 //!
 //! ```text
-//! pub async fn handler(deps: &Deps<'_>, payload: serde_json::Value) -> Result<Output, ValidateError>
+//! pub async fn handler(deps: &Deps<'_>, payload: serde_json::Value, now: OffsetDateTime)
+//!     -> Result<Output, ValidateError>
 //! ```
 //!
 //! `payload` is any of the three trigger shapes (see [`event`]): an S3 notification, the
 //! EventBridge "Object Created" form, or `{"action": "check_dataset", ...}`. [`Deps`] holds the two
 //! ports (any [`ObjectStore`] and [`WorkflowStarter`]: the SDK adapters in Lambda, `LocalStore` and
-//! a local starter in local mode, `RecordingStarter` in tests) and the [`Settings`]. The result
+//! a local starter in local mode, `RecordingStarter` in tests) and the [`Settings`]; `now` is the
+//! caller's clock (the wall in Lambda, the scenario's clock in local mode), which stamps every
+//! record the invocation writes. The result
 //! serialises to the function's JSON answer; the error maps to a stable name
 //! (`lambda_runtime::Diagnostic`).
 //!
@@ -35,6 +38,7 @@ pub mod uploads;
 use platform::{ObjectStore, WorkflowStarter};
 use serde::Serialize;
 use serde_json::Value;
+use time::OffsetDateTime;
 
 pub use dataset::DatasetOutput;
 pub use error::ValidateError;
@@ -59,16 +63,20 @@ pub enum Output {
 }
 
 /// Handles one invocation (see the crate documentation).
-pub async fn handler(deps: &Deps<'_>, payload: Value) -> Result<Output, ValidateError> {
+pub async fn handler(
+    deps: &Deps<'_>,
+    payload: Value,
+    now: OffsetDateTime,
+) -> Result<Output, ValidateError> {
     match parse_event(payload)? {
         ValidateEvent::Task(TaskInput::CheckDataset { dataset }) => {
-            dataset::check_dataset(deps, &dataset)
+            dataset::check_dataset(deps, &dataset, now)
                 .await
                 .map(Output::Dataset)
         }
         event => {
             let objects = event.created_objects()?;
-            uploads::handle_uploads(deps, objects)
+            uploads::handle_uploads(deps, objects, now)
                 .await
                 .map(Output::Uploads)
         }

@@ -10,12 +10,10 @@ use sha2::{Digest, Sha256};
 use crate::records::{PhotoSummary, RejectReason, Rejection, Status, Upload, Verdict};
 
 pub use platform::listing::Side;
-use platform::listing::{check_listing_id, check_photo_name};
+use platform::listing::{MAX_PHOTOS, check_listing_id, check_photo_name};
 
 /// Largest manifest read; anything bigger is not a manifest.
 pub const MAX_MANIFEST_BYTES: u64 = 256 * 1024;
-/// Most photos one listing may name.
-pub const MAX_PHOTOS: usize = 100;
 
 /// `listings/{listing_id}/manifest.json` (docs/contracts.md).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -21,7 +21,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         settings: &settings,
     };
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        handler(&deps, event.payload)
+        handler(&deps, event.payload, time::OffsetDateTime::now_utc())
     }))
     .await
 }

@@ -52,10 +52,6 @@ pub struct UploadsReport {
     pub listings: BTreeMap<String, ListingStatus>,
 }
 
-fn now() -> OffsetDateTime {
-    OffsetDateTime::now_utc()
-}
-
 fn rfc3339(t: OffsetDateTime) -> String {
     // Formatting a UTC time as RFC 3339 only fails for years outside 0..=9999.
     t.format(&Rfc3339)
@@ -97,10 +93,12 @@ fn ignored(key: &str, why: impl Into<String>) -> ObjectOutcome {
     }
 }
 
-/// Checks every created object, then every listing they belong to.
+/// Checks every created object, then every listing they belong to; `now` stamps the verdicts and
+/// quarantine records.
 pub async fn handle_uploads(
     deps: &Deps<'_>,
     objects: Vec<CreatedObject>,
+    now: OffsetDateTime,
 ) -> Result<UploadsReport, ValidateError> {
     let mut outcomes = Vec::with_capacity(objects.len());
     let mut touched = BTreeSet::new();
@@ -115,11 +113,11 @@ pub async fn handle_uploads(
         let outcome = match classify_key(&object.key) {
             UploadKey::Photo { listing_id, name } => {
                 touched.insert(listing_id.to_string());
-                check_photo(deps, object, listing_id, name).await?
+                check_photo(deps, object, listing_id, name, now).await?
             }
             UploadKey::Manifest { listing_id } => {
                 touched.insert(listing_id.to_string());
-                check_manifest_upload(deps, object, listing_id).await?
+                check_manifest_upload(deps, object, listing_id, now).await?
             }
             UploadKey::Other => ignored(&object.key, "not a listing photo or manifest"),
         };
@@ -181,6 +179,7 @@ async fn check_photo(
     object: &CreatedObject,
     listing_id: &str,
     name: &str,
+    now: OffsetDateTime,
 ) -> Result<ObjectOutcome, ValidateError> {
     let rules = &deps.settings.rules;
     let (result, meta) = match read_upload(deps.store, object, rules.max_bytes).await? {
@@ -194,13 +193,12 @@ async fn check_photo(
         }
     };
     let upload = upload_of(object, &meta);
-    let checked_at = now();
     let verdict = |status, rejection, photo, duplicates| Verdict {
         listing_id: listing_id.into(),
         name: name.into(),
         upload: upload.clone(),
         status,
-        checked_at: rfc3339(checked_at),
+        checked_at: rfc3339(now),
         rejection,
         photo,
         duplicates,
@@ -209,7 +207,7 @@ async fn check_photo(
     let mut report = match result {
         Ok(report) => report,
         Err(rejection) => {
-            quarantine(deps, &upload, Some(listing_id), &rejection).await?;
+            quarantine(deps, &upload, Some(listing_id), &rejection, now).await?;
             let record = verdict(Status::Rejected, Some(rejection.clone()), None, Vec::new());
             put_json(
                 deps.store,
@@ -238,13 +236,13 @@ async fn check_photo(
         .record(listing_id, name, &report.sha256, report.dhash)
         .await?;
     let summary = PhotoSummary::from(&report);
-    let date = partition_date(meta.last_modified.as_deref(), checked_at);
+    let date = partition_date(meta.last_modified.as_deref(), now);
     let features = FeaturesRecord {
         listing_id: listing_id.into(),
         name: name.into(),
         upload: upload.clone(),
         uploaded_at: meta.last_modified.clone(),
-        validated_at: rfc3339(checked_at),
+        validated_at: rfc3339(now),
         photo: summary.clone(),
         luminance_mean: report.exposure.mean,
         luminance_histogram: report.exposure.histogram.clone(),
@@ -294,6 +292,7 @@ async fn check_manifest_upload(
     deps: &Deps<'_>,
     object: &CreatedObject,
     listing_id: &str,
+    now: OffsetDateTime,
 ) -> Result<ObjectOutcome, ValidateError> {
     let (result, meta) = match read_upload(deps.store, object, MAX_MANIFEST_BYTES).await? {
         Read::Body(body, meta) => (check_manifest(&body, listing_id), meta),
@@ -331,6 +330,7 @@ async fn check_manifest_upload(
                 &upload_of(object, &meta),
                 Some(listing_id),
                 &rejection,
+                now,
             )
             .await?;
             Ok(ObjectOutcome::Quarantined {
@@ -348,6 +348,7 @@ async fn quarantine(
     upload: &Upload,
     listing_id: Option<&str>,
     rejection: &Rejection,
+    now: OffsetDateTime,
 ) -> Result<(), ValidateError> {
     let data = &deps.settings.buckets.data;
     let prefix = quarantine_prefix(upload);
@@ -364,7 +365,7 @@ async fn quarantine(
         upload: upload.clone(),
         rejection: rejection.clone(),
         copy_key: copy.key.clone(),
-        quarantined_at: rfc3339(now()),
+        quarantined_at: rfc3339(now),
     };
     let reason = S3Location::new(data.as_str(), format!("{prefix}/reason.json"));
     put_json(

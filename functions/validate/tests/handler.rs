@@ -12,6 +12,8 @@ use platform::store::{
 };
 use platform::workflow::RecordingStarter;
 use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::macros::datetime;
 use validate::listing::ListingStatus;
 use validate::photo::{PhotoRules, QualityFlag};
 use validate::records::{QuarantineRecord, RejectReason, Status, Verdict};
@@ -30,6 +32,8 @@ const UPLOADS: &str = "damage-pricing-uploads";
 const DATA: &str = "damage-pricing-data";
 const ARN: &str = "arn:aws:states:eu-west-1:123456789012:stateMachine:inspection";
 const LEFT: &str = "listings/L-1001/photos/left-1.jpg";
+/// The clock every invocation is given: what the handler stamps must be this, not the wall's.
+const NOW: OffsetDateTime = datetime!(2026-11-22 10:30 UTC);
 const DOOR: &str = "listings/L-1001/photos/door_front.jpg";
 
 struct World {
@@ -77,7 +81,7 @@ impl World {
             workflows: &self.starter,
             settings: &self.settings,
         };
-        handler(&deps, event).await
+        handler(&deps, event, NOW).await
     }
 
     async fn run(&self, event: Value) -> Result<Output, ValidateError> {
@@ -349,7 +353,10 @@ async fn bad_uploads_are_quarantined_with_a_reason_and_never_deleted() {
             serde_json::from_slice(&world.data(reason_key).await.unwrap()).unwrap();
         assert_eq!(record.rejection.reason, *reason);
         assert_eq!(record.listing_id.as_deref(), Some("L-7"));
-        assert_eq!(world.verdict("L-7", name).await.status, Status::Rejected);
+        assert_eq!(record.quarantined_at, "2026-11-22T10:30:00Z");
+        let verdict = world.verdict("L-7", name).await;
+        assert_eq!(verdict.status, Status::Rejected);
+        assert_eq!(verdict.checked_at, "2026-11-22T10:30:00Z");
     }
     let ListingStatus::Incomplete { rejected } = &report.listings["L-7"] else {
         panic!("{report:?}");
@@ -694,7 +701,9 @@ mod dataset {
                 .key
                 .starts_with("datasets/current/reports/check-")
         );
-        assert!(world.data(&output.report.key).await.is_some());
+        let report: Value =
+            serde_json::from_slice(&world.data(&output.report.key).await.unwrap()).unwrap();
+        assert_eq!(report["checked_at"], "2026-11-22T10:30:00Z");
     }
 
     #[tokio::test]

@@ -523,10 +523,12 @@ async fn image_facts(
     })
 }
 
-/// Runs every check of the dataset, writes the report, and fails when a check fails.
+/// Runs every check of the dataset, writes the report (stamped `now`), and fails when a check
+/// fails.
 pub async fn check_dataset(
     deps: &Deps<'_>,
     dataset: &DatasetRef,
+    now: OffsetDateTime,
 ) -> Result<DatasetOutput, ValidateError> {
     let location = S3Location::new(dataset.bucket.as_str(), dataset.manifest_key.as_str());
     let (manifest, meta): (DatasetManifest, _) =
@@ -570,7 +572,6 @@ pub async fn check_dataset(
         checks.push(Check::new("not_empty", 0.0, Comparison::AtLeast, 1.0));
     }
     let passed = checks.iter().all(|c| c.passed);
-    let now = OffsetDateTime::now_utc();
     let report = DatasetReport {
         dataset: manifest.name.clone(),
         manifest: location.clone(),
