@@ -32,7 +32,9 @@ use crate::intrinsic::new_uuid;
 use crate::mock::{MockAnswer, TestCase};
 use crate::path::Path;
 use crate::query::{Jt, Outcome};
-use crate::runner::{TaskFailure, TaskRequest, TaskRunner};
+use crate::runner::{
+    CallbackError, CallbackSender, CallbackTarget, TaskFailure, TaskRequest, TaskRunner,
+};
 use crate::template::{Template, TemplateError};
 
 /// Step Functions stops an execution whose history grows past this many events.
@@ -75,58 +77,11 @@ pub enum StartError {
     },
 }
 
-/// Why a callback was refused.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum CallbackError {
-    /// No task waits for this token (unknown, already answered, timed out or cancelled).
-    #[error("no task is waiting for token '{0}'")]
-    TaskDoesNotExist(String),
-    /// The execution this sender belonged to has been dropped.
-    #[error("the execution no longer exists")]
-    ExecutionGone,
-}
-
 /// A task waiting for `SendTaskSuccess` / `SendTaskFailure`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingCallback {
     pub token: String,
     pub state: String,
-}
-
-/// Answers task-token callbacks of one execution; cheap to clone and `Send`. A runner gets one in
-/// [`TaskRequest::callbacks`] for `.waitForTaskToken` tasks, so it may answer at once (an automatic
-/// reviewer, say) or later.
-#[derive(Clone)]
-pub struct CallbackSender(Weak<Inner>);
-
-impl std::fmt::Debug for CallbackSender {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CallbackSender")
-    }
-}
-
-impl CallbackSender {
-    fn inner(&self) -> Result<Arc<Inner>, CallbackError> {
-        self.0.upgrade().ok_or(CallbackError::ExecutionGone)
-    }
-
-    pub fn send_task_success(&self, token: &str, output: Value) -> Result<(), CallbackError> {
-        self.inner()?.complete(token, Ok(output))
-    }
-
-    pub fn send_task_failure(
-        &self,
-        token: &str,
-        error: &str,
-        cause: &str,
-    ) -> Result<(), CallbackError> {
-        self.inner()?
-            .complete(token, Err(TaskFailure::new(error, cause)))
-    }
-
-    pub fn send_task_heartbeat(&self, token: &str) -> Result<(), CallbackError> {
-        self.inner()?.heartbeat(token)
-    }
 }
 
 /// Where an execution stands after [`Execution::run`].
@@ -325,7 +280,8 @@ impl Execution {
     /// A handle that answers this execution's callbacks from elsewhere (another task, a runner).
     /// Answers sent while [`Execution::run`] is not under way take effect at the next `run`.
     pub fn callbacks(&self) -> CallbackSender {
-        CallbackSender(Arc::downgrade(&self.inner))
+        let target: Weak<Inner> = Arc::downgrade(&self.inner);
+        CallbackSender::new(target)
     }
 
     /// Moves the virtual clock forward by `by`, firing callback timeouts on the way (each at its
@@ -617,27 +573,6 @@ impl Inner {
             .ok_or_else(|| CallbackError::TaskDoesNotExist(token.to_string()))
     }
 
-    fn complete(
-        &self,
-        token: &str,
-        outcome: Result<Value, TaskFailure>,
-    ) -> Result<(), CallbackError> {
-        self.with_waiting(token, |callback, _| {
-            callback.outcome = Some(outcome);
-            if let Some(waker) = callback.waker.take() {
-                waker.wake();
-            }
-        })
-    }
-
-    fn heartbeat(&self, token: &str) -> Result<(), CallbackError> {
-        self.with_waiting(token, |callback, now| {
-            if let Some((interval, deadline)) = &mut callback.heartbeat {
-                *deadline = now + *interval;
-            }
-        })
-    }
-
     fn record(&self, kind: EventKind) {
         let mut shared = self.lock();
         let now = shared.now;
@@ -718,6 +653,29 @@ impl Inner {
             auto,
             id: None,
         }
+    }
+}
+
+impl CallbackTarget for Inner {
+    fn complete(
+        &self,
+        token: &str,
+        outcome: Result<Value, TaskFailure>,
+    ) -> Result<(), CallbackError> {
+        self.with_waiting(token, |callback, _| {
+            callback.outcome = Some(outcome);
+            if let Some(waker) = callback.waker.take() {
+                waker.wake();
+            }
+        })
+    }
+
+    fn heartbeat(&self, token: &str) -> Result<(), CallbackError> {
+        self.with_waiting(token, |callback, now| {
+            if let Some((interval, deadline)) = &mut callback.heartbeat {
+                *deadline = now + *interval;
+            }
+        })
     }
 }
 
@@ -1424,7 +1382,9 @@ async fn run_task(
                 pattern: task.pattern,
                 parameters,
                 task_token: token.clone(),
-                callbacks: token.as_ref().map(|_| CallbackSender(inner.this.clone())),
+                callbacks: token
+                    .as_ref()
+                    .map(|_| CallbackSender::new(inner.this.clone())),
                 context,
                 timeout,
                 retry_count,

@@ -27,12 +27,13 @@ mod test_state;
 
 pub use definition::{Definition, LoadError};
 pub use execution::{
-    CallbackError, CallbackSender, Execution, ExecutionOptions, ExecutionStatus, PendingCallback,
-    StartError, StateMachine,
+    Execution, ExecutionOptions, ExecutionStatus, PendingCallback, StartError, StateMachine,
 };
 pub use history::{EventKind, HistoryEvent, render_history};
 pub use mock::{MockAnswer, MockConfig, MockConfigError, MockedResponse, TestCase};
-pub use runner::{IntegrationPattern, TaskFailure, TaskRequest, TaskRunner};
+pub use runner::{
+    CallbackError, CallbackSender, IntegrationPattern, TaskFailure, TaskRequest, TaskRunner,
+};
 pub use test_state::{
     InspectionLevel, TestStateError, TestStateRequest, TestStateResult, test_state,
 };

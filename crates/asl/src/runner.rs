@@ -1,5 +1,6 @@
 //! The port through which the executor runs Task states.
 
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -7,7 +8,6 @@ use serde_json::Value;
 use thiserror::Error;
 
 pub use crate::definition::IntegrationPattern;
-use crate::execution::CallbackSender;
 
 /// A failed task: the error name that Retry and Catch match, and a cause.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -23,6 +23,67 @@ impl TaskFailure {
             error: error.into(),
             cause: cause.into(),
         }
+    }
+}
+
+/// Why a callback was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CallbackError {
+    /// No task waits for this token (unknown, already answered, timed out or cancelled).
+    #[error("no task is waiting for token '{0}'")]
+    TaskDoesNotExist(String),
+    /// The execution this sender belonged to has been dropped.
+    #[error("the execution no longer exists")]
+    ExecutionGone,
+}
+
+/// What a [`CallbackSender`] answers: the execution's waiting tasks.
+pub(crate) trait CallbackTarget: Send + Sync {
+    fn complete(
+        &self,
+        token: &str,
+        outcome: Result<Value, TaskFailure>,
+    ) -> Result<(), CallbackError>;
+    fn heartbeat(&self, token: &str) -> Result<(), CallbackError>;
+}
+
+/// Answers task-token callbacks of one execution; cheap to clone and `Send`. A runner gets one in
+/// [`TaskRequest::callbacks`] for `.waitForTaskToken` tasks, so it may answer at once (an automatic
+/// reviewer, say) or later. It holds the execution weakly, as a runner may keep what it is given.
+#[derive(Clone)]
+pub struct CallbackSender(Weak<dyn CallbackTarget>);
+
+impl std::fmt::Debug for CallbackSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CallbackSender")
+    }
+}
+
+impl CallbackSender {
+    pub(crate) fn new(target: Weak<dyn CallbackTarget>) -> Self {
+        Self(target)
+    }
+
+    fn target(&self) -> Result<Arc<dyn CallbackTarget>, CallbackError> {
+        self.0.upgrade().ok_or(CallbackError::ExecutionGone)
+    }
+
+    pub fn send_task_success(&self, token: &str, output: Value) -> Result<(), CallbackError> {
+        self.target()?.complete(token, Ok(output))
+    }
+
+    pub fn send_task_failure(
+        &self,
+        token: &str,
+        error: &str,
+        cause: &str,
+    ) -> Result<(), CallbackError> {
+        self.target()?
+            .complete(token, Err(TaskFailure::new(error, cause)))
+    }
+
+    pub fn send_task_heartbeat(&self, token: &str) -> Result<(), CallbackError> {
+        self.target()?.heartbeat(token)
     }
 }
 

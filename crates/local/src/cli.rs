@@ -736,7 +736,7 @@ async fn review(args: &ReviewArgs, out: &mut dyn Write) -> Result<(), CliError> 
         .await
         .map_err(PipelineError::from)?;
     }
-    for sample in crate::demo::sample_listings() {
+    for sample in crate::samples::sample_listings() {
         upload_listing(&local, &sample.manifest, &sample.photos).await?;
     }
     local

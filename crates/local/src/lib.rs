@@ -16,6 +16,7 @@ pub mod pipeline;
 pub mod review;
 pub mod runner;
 pub mod sagemaker;
+pub mod samples;
 pub mod scenario;
 pub mod services;
 pub mod starter;

@@ -8,7 +8,6 @@ use detector::{Lighting, SynthConfig, generate};
 use platform::store::{ObjectStore, PutOptions};
 use serde_json::{Value, json};
 
-use crate::demo::{SampleListing, listing};
 use crate::functions::DATA_BUCKET;
 use crate::lifecycle::{
     LabelledPhoto, add_to_training_dataset, deploy_first_release, write_training_dataset,
@@ -16,6 +15,7 @@ use crate::lifecycle::{
 use crate::pipeline::{Local, PipelineError, upload_listing};
 use crate::review::{ReviewAnswer, run_and_review};
 use crate::sagemaker::{CanaryFault, ServedModel};
+use crate::samples::{SampleListing, listing};
 use crate::system::ExecutionRecord;
 
 /// The profile drift-check and approval-guard use for the detector.

@@ -11,10 +11,11 @@ use damage_pricing::cloudwatch::{
     AlarmDefinition, AlarmState, AlarmStates, Comparison, Dimension, LocalCloudWatch, MetricKey,
     MissingData,
 };
-use damage_pricing::demo::{cloudwatch_summary, sample_listings};
+use damage_pricing::demo::cloudwatch_summary;
 use damage_pricing::functions::{DATA_BUCKET, ENDPOINT_NAME};
 use damage_pricing::pipeline::{LocalOptions, ProjectFiles, build, upload_listing};
 use damage_pricing::sagemaker::{Canary, CanaryTraffic, ServedModel};
+use damage_pricing::samples::sample_listings;
 use damage_pricing::scenario::slow_container;
 use damage_pricing::{FunctionError, LocalFunction};
 use platform::emf::{MetricsLine, Unit};

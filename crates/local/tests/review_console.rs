@@ -2,16 +2,16 @@
 //! console resumes the real inspection state machine, and a review nobody answers ends at
 //! `ReviewExpired` after the task's timeout, which the console shows as expired.
 
-use damage_pricing::demo::listing;
 use damage_pricing::functions::DATA_BUCKET;
 use damage_pricing::pipeline::{LocalOptions, ProjectFiles, build, upload_listing};
 use damage_pricing::review::{ReviewAnswer, ReviewDesk, run_and_review};
+use damage_pricing::samples::listing;
 use detector::SynthConfig;
 use platform::store::ObjectStore;
 use serde_json::Value;
 
 /// A listing with a blurred photo: validate flags it for a retake, so a person reviews it.
-fn needs_review(id: &str, seed: u64) -> damage_pricing::demo::SampleListing {
+fn needs_review(id: &str, seed: u64) -> damage_pricing::samples::SampleListing {
     let mut configs = vec![SynthConfig::default(); 3];
     configs[1].blur_sigma = 6.0;
     listing(id, 15_000.0, seed, &configs, "a blurred photo")

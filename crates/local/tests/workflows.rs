@@ -7,7 +7,6 @@
 
 use std::path::Path;
 
-use damage_pricing::demo::{SampleListing, listing, sample_listings};
 use damage_pricing::functions::{DATA_BUCKET, UPLOADS_BUCKET};
 use damage_pricing::lane::Lane;
 use damage_pricing::lifecycle::{DATASET_MANIFEST_KEY, write_training_dataset};
@@ -15,6 +14,7 @@ use damage_pricing::pipeline::{
     Local, LocalOptions, ProjectFiles, TrainingOptions, build, build_with, upload_listing,
 };
 use damage_pricing::sagemaker::EvaluationSettings;
+use damage_pricing::samples::{SampleListing, listing, sample_listings};
 use damage_pricing::scenario::{
     FIRST_RELEASE_VERSION, LocalProfile, first_release, label_night_window, night_listings,
     scheduled_drift_check, slow_container, upload_and_price, write_profile_override,

@@ -10,7 +10,18 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::profile::Aggregate;
+/// How the values a path yields in one record become feature values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Aggregate {
+    /// Every number is a value (`detections[*].confidence`: one value per detection).
+    #[default]
+    Each,
+    /// One value per record: how many items the path yields (`detections[*]`: detections per photo).
+    Count,
+    /// One value per record: the sum of the numbers (0 when there are none).
+    Sum,
+}
 
 /// A parsed field path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

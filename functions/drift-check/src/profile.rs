@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::extract::FieldPath;
+use crate::extract::{Aggregate, FieldPath};
 
 /// Profiles compiled into the binary, by name.
 const BUNDLED: &[(&str, &str)] = &[
@@ -229,19 +229,6 @@ pub enum DriftTest {
     Psi,
     /// Two-sample Kolmogorov–Smirnov against the baseline's sample.
     Ks,
-}
-
-/// How the values a path yields in one record become feature values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Aggregate {
-    /// Every number is a value (`detections[*].confidence`: one value per detection).
-    #[default]
-    Each,
-    /// One value per record: how many items the path yields (`detections[*]`: detections per photo).
-    Count,
-    /// One value per record: the sum of the numbers (0 when there are none).
-    Sum,
 }
 
 /// One monitored feature.

@@ -30,6 +30,7 @@ pub mod event;
 pub mod listing;
 pub mod photo;
 pub mod records;
+pub mod rejection;
 pub mod settings;
 #[cfg(feature = "synth")]
 pub mod synth;

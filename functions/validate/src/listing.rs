@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::records::{PhotoSummary, RejectReason, Rejection, Status, Upload, Verdict};
+use crate::records::{PhotoSummary, Status, Upload, Verdict};
+use crate::rejection::{RejectReason, Rejection};
 
 pub use platform::listing::Side;
 use platform::listing::{MAX_PHOTOS, check_listing_id, check_photo_name};

@@ -3,31 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::photo::{Format, PhotoReport, QualityFlag};
-
-/// Machine-readable reasons an upload is quarantined.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RejectReason {
-    Empty,
-    TooLarge,
-    UnsupportedFormat,
-    UnknownFormat,
-    Truncated,
-    Corrupt,
-    UnsupportedEncoding,
-    TooSmall,
-    TooManyPixels,
-    SideTooLong,
-    DecodeMemoryLimit,
-    InvalidManifest,
-}
-
-/// Why an upload was refused: a stable code and a sentence for people.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Rejection {
-    pub reason: RejectReason,
-    pub detail: String,
-}
+use crate::rejection::Rejection;
 
 /// An upload as validate read it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -157,6 +133,7 @@ pub fn features_key(date: &str, listing_id: &str, name: &str, etag: &str) -> Str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rejection::RejectReason;
 
     #[test]
     fn keys_follow_the_contract() {

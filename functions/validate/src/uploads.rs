@@ -22,9 +22,10 @@ use crate::listing::{
 };
 use crate::photo::{self, QualityFlag};
 use crate::records::{
-    FeaturesRecord, PhotoSummary, QuarantineRecord, RejectReason, Rejection, Status, Upload,
-    Verdict, features_key, quarantine_prefix, verdict_key,
+    FeaturesRecord, PhotoSummary, QuarantineRecord, Status, Upload, Verdict, features_key,
+    quarantine_prefix, verdict_key,
 };
+use crate::rejection::{RejectReason, Rejection};
 
 /// What happened to one announced object.
 #[derive(Debug, Clone, PartialEq, Serialize)]

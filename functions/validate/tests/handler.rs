@@ -16,7 +16,8 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 use validate::listing::ListingStatus;
 use validate::photo::{PhotoRules, QualityFlag};
-use validate::records::{QuarantineRecord, RejectReason, Status, Verdict};
+use validate::records::{QuarantineRecord, Status, Verdict};
+use validate::rejection::RejectReason;
 use validate::synth::Scene;
 use validate::uploads::ObjectOutcome;
 use validate::{

@@ -2,7 +2,7 @@
 //! and each bad input ending in a named rejection (never a panic).
 
 use validate::photo::{Format, PhotoRules, QualityFlag, inspect};
-use validate::records::RejectReason;
+use validate::rejection::RejectReason;
 use validate::synth::Scene;
 
 fn rules() -> PhotoRules {

@@ -8,7 +8,7 @@ pub mod metrics;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::records::{RejectReason, Rejection};
+use crate::rejection::{RejectReason, Rejection};
 pub use decode::{DecodeError, Luma, decode_luma};
 pub use format::{Format, Header, HeaderError, Sniffed, read_header, sniff};
 pub use metrics::Exposure;
