@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, SdkConfig, timeout::TimeoutConfig};
+use aws_runtime::retries::classifiers::{THROTTLING_ERRORS, TRANSIENT_ERRORS};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -60,22 +61,9 @@ pub enum FailureKind {
     Rejected,
 }
 
-const THROTTLING_CODES: &[&str] = &[
-    "Throttling",
-    "ThrottlingException",
-    "ThrottledException",
-    "RequestThrottledException",
-    "TooManyRequestsException",
-    "RequestLimitExceeded",
-    "BandwidthLimitExceeded",
-    "SlowDown",
-    "PriorRequestNotComplete",
-    "EC2ThrottledException",
-];
-
-const TRANSIENT_CODES: &[&str] = &[
-    "RequestTimeout",
-    "RequestTimeoutException",
+/// Server faults some services name in the body with a status other than 5xx; the SDK's own
+/// classifier knows them by status alone.
+const SERVER_FAULT_CODES: &[&str] = &[
     "InternalError",
     "InternalFailure",
     "InternalServerError",
@@ -99,11 +87,14 @@ where
     }
 }
 
-/// The classification rule on its own: error code first, HTTP status second.
+/// The classification rule on its own: error code first (the SDK's own throttling and transient
+/// lists, the ones its retry classifier uses), HTTP status second.
 pub fn classify_code(code: Option<&str>, status: u16) -> FailureKind {
     match code {
-        Some(c) if THROTTLING_CODES.contains(&c) => FailureKind::Throttled,
-        Some(c) if TRANSIENT_CODES.contains(&c) => FailureKind::Unavailable,
+        Some(c) if THROTTLING_ERRORS.contains(&c) => FailureKind::Throttled,
+        Some(c) if TRANSIENT_ERRORS.contains(&c) || SERVER_FAULT_CODES.contains(&c) => {
+            FailureKind::Unavailable
+        }
         Some("AccessDenied" | "AccessDeniedException" | "Forbidden") => FailureKind::AccessDenied,
         Some(
             "NoSuchKey"
@@ -132,6 +123,23 @@ mod tests {
     #[test]
     fn codes_win_over_status() {
         assert_eq!(classify_code(Some("SlowDown"), 503), FailureKind::Throttled);
+        // Codes the SDK's retry classifier knows as throttling, whatever the status.
+        for code in [
+            "ProvisionedThroughputExceededException",
+            "LimitExceededException",
+            "RequestThrottled",
+            "TransactionInProgressException",
+        ] {
+            assert_eq!(
+                classify_code(Some(code), 400),
+                FailureKind::Throttled,
+                "{code}"
+            );
+        }
+        assert_eq!(
+            classify_code(Some("InternalFailure"), 400),
+            FailureKind::Unavailable
+        );
         assert_eq!(
             classify_code(Some("ThrottlingException"), 400),
             FailureKind::Throttled
