@@ -662,7 +662,7 @@ impl drift_check::metrics::MetricsPublisher for LocalCloudWatch {
     async fn publish(
         &self,
         datums: &[drift_check::metrics::Datum],
-    ) -> Result<usize, drift_check::metrics::MetricsError> {
+    ) -> Result<usize, platform::aws::AwsFailure> {
         self.put_drift_datums(datums);
         Ok(drift_check::metrics::finite(datums).count())
     }

@@ -5,6 +5,7 @@ use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
 use detector::Detector;
+use platform::aws::{AwsFailure, FailureKind};
 use platform::config::Source;
 use platform::store::LocalStore;
 use pricing::endpoint::{EndpointError, EndpointReply, ModelEndpoint};
@@ -219,6 +220,19 @@ impl LocalEndpoint {
     }
 }
 
+/// A local inference that could not run or answer, as the endpoint's unavailability (retried).
+fn local_unavailable(
+    what: &str,
+    err: impl std::error::Error + Send + Sync + 'static,
+) -> EndpointError {
+    EndpointError::Aws(AwsFailure::new(
+        FailureKind::Unavailable,
+        "InvokeEndpoint",
+        format!("the local endpoint ({what})"),
+        err,
+    ))
+}
+
 #[async_trait]
 impl ModelEndpoint for LocalEndpoint {
     async fn invoke(
@@ -242,11 +256,11 @@ impl ModelEndpoint for LocalEndpoint {
             })
         })
         .await
-        .map_err(|e| EndpointError::Unavailable(Box::new(e)))?;
+        .map_err(|e| local_unavailable("the detector task", e))?;
         match result {
             Ok(response) => Ok(EndpointReply {
                 body: serde_json::to_vec(&response)
-                    .map_err(|e| EndpointError::Unavailable(Box::new(e)))?,
+                    .map_err(|e| local_unavailable("the detector's answer", e))?,
                 variant: Some("AllTraffic".into()),
             }),
             Err(e) => Err(EndpointError::Model {

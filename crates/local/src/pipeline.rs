@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use approval_guard::LocalRegistry;
-use approval_guard::registry::RegistryError;
 use detector::{Detector, Lighting, SynthConfig, generate};
 use platform::config::Config;
 use platform::store::{LocalStore, ObjectStore, PutOptions};
@@ -230,7 +229,7 @@ pub(crate) async fn deployed(
                 .unwrap_or_else(|| served.endpoint_config.clone());
             Ok(Some((served, version)))
         }
-        Err(SageMakerError::Registry(RegistryError::NotFound { .. })) => Ok(None),
+        Err(SageMakerError::Registry(e)) if e.is_not_found() => Ok(None),
         Err(e) => Err(e.into()),
     }
 }

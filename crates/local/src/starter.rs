@@ -7,7 +7,8 @@ use std::collections::{BTreeSet, VecDeque};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use platform::workflow::{StartOutcome, WorkflowError, WorkflowStarter, execution_arn};
+use platform::aws::AwsFailure;
+use platform::workflow::{StartOutcome, WorkflowStarter, execution_arn};
 use serde_json::Value;
 
 /// A start waiting to run.
@@ -68,7 +69,7 @@ impl WorkflowStarter for QueueStarter {
         state_machine_arn: &str,
         name: &str,
         input: &Value,
-    ) -> Result<StartOutcome, WorkflowError> {
+    ) -> Result<StartOutcome, AwsFailure> {
         let mut state = self.lock();
         let key = (state_machine_arn.to_string(), name.to_string());
         if !state.names.insert(key.clone()) {
@@ -85,7 +86,7 @@ impl WorkflowStarter for QueueStarter {
         })
     }
 
-    async fn running(&self, state_machine_arn: &str) -> Result<Vec<String>, WorkflowError> {
+    async fn running(&self, state_machine_arn: &str) -> Result<Vec<String>, AwsFailure> {
         Ok(self
             .lock()
             .running

@@ -14,6 +14,8 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::config::{Config, ConfigError, Source};
+use crate::error::{ErrorName, NamedError};
+use crate::store::BoxError;
 
 /// Connect timeout for every client: a dependency that does not accept a connection within this
 /// is unavailable, and the retry policy takes over.
@@ -70,6 +72,83 @@ const SERVER_FAULT_CODES: &[&str] = &[
     "ServiceUnavailable",
     "ServiceUnavailableException",
 ];
+
+impl FailureKind {
+    /// Worth trying again later: throttling and unavailability.
+    pub fn is_retryable(self) -> bool {
+        matches!(self, Self::Throttled | Self::Unavailable)
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Self::Throttled => "throttled",
+            Self::Unavailable => "unavailable",
+            Self::AccessDenied => "access denied",
+            Self::NotFound => "not found",
+            Self::PreconditionFailed => "precondition failed",
+            Self::Rejected => "rejected",
+        }
+    }
+}
+
+/// A failed AWS call, the one failure type behind every port: the operation, what it was about,
+/// the failure's class and the SDK's error (or a local adapter's) as the source.
+#[derive(Debug, thiserror::Error)]
+#[error("{operation} on {target}: {}", kind.describe())]
+pub struct AwsFailure {
+    pub kind: FailureKind,
+    /// The API operation, `GetObject`, `StartExecution`, `PutMetricData`, ...
+    pub operation: &'static str,
+    /// What it was about: an S3 location, a state machine, a model package, an endpoint.
+    pub target: String,
+    #[source]
+    pub source: BoxError,
+}
+
+impl AwsFailure {
+    pub fn new(
+        kind: FailureKind,
+        operation: &'static str,
+        target: impl Into<String>,
+        source: impl Into<BoxError>,
+    ) -> Self {
+        Self {
+            kind,
+            operation,
+            target: target.into(),
+            source: source.into(),
+        }
+    }
+
+    /// An SDK error, classified by [`classify`].
+    pub fn from_sdk<E>(
+        operation: &'static str,
+        target: impl Into<String>,
+        err: SdkError<E, HttpResponse>,
+    ) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        Self::new(classify(&err), operation, target, err)
+    }
+
+    /// Whether retrying later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        self.kind.is_retryable()
+    }
+}
+
+impl NamedError for AwsFailure {
+    fn error_name(&self) -> ErrorName {
+        match self.kind {
+            FailureKind::Throttled => ErrorName::RetryableThrottled,
+            FailureKind::Unavailable => ErrorName::RetryableUnavailable,
+            FailureKind::AccessDenied => ErrorName::AccessDenied,
+            FailureKind::NotFound => ErrorName::NotFound,
+            FailureKind::PreconditionFailed | FailureKind::Rejected => ErrorName::Internal,
+        }
+    }
+}
 
 /// Classifies any SDK client's error.
 pub fn classify<E>(err: &SdkError<E, HttpResponse>) -> FailureKind

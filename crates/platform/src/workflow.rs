@@ -8,11 +8,10 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use aws_sdk_sfn::Client;
 use aws_sdk_sfn::types::ExecutionStatus;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::Value;
 
-use crate::aws::{FailureKind, classify};
-use crate::error::{ErrorName, NamedError};
-use crate::store::BoxError;
+use crate::aws::{AwsFailure, FailureKind};
 
 /// Step Functions execution names: 1 to 80 characters of `[A-Za-z0-9-_]`.
 pub const MAX_EXECUTION_NAME: usize = 80;
@@ -56,52 +55,6 @@ pub enum StartOutcome {
     AlreadyExists,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum WorkflowError {
-    #[error("workflow service throttled {operation}")]
-    Throttled {
-        operation: &'static str,
-        #[source]
-        source: BoxError,
-    },
-    #[error("workflow service unavailable for {operation}")]
-    Unavailable {
-        operation: &'static str,
-        #[source]
-        source: BoxError,
-    },
-    #[error("access denied for {operation}")]
-    AccessDenied {
-        operation: &'static str,
-        #[source]
-        source: BoxError,
-    },
-    #[error("state machine not found for {operation}")]
-    NotFound {
-        operation: &'static str,
-        #[source]
-        source: BoxError,
-    },
-    #[error("workflow service rejected {operation}")]
-    Rejected {
-        operation: &'static str,
-        #[source]
-        source: BoxError,
-    },
-}
-
-impl NamedError for WorkflowError {
-    fn error_name(&self) -> ErrorName {
-        match self {
-            Self::Throttled { .. } => ErrorName::RetryableThrottled,
-            Self::Unavailable { .. } => ErrorName::RetryableUnavailable,
-            Self::AccessDenied { .. } => ErrorName::AccessDenied,
-            Self::NotFound { .. } => ErrorName::NotFound,
-            Self::Rejected { .. } => ErrorName::Internal,
-        }
-    }
-}
-
 /// The workflow port.
 #[async_trait]
 pub trait WorkflowStarter: Send + Sync {
@@ -111,10 +64,10 @@ pub trait WorkflowStarter: Send + Sync {
         state_machine_arn: &str,
         name: &str,
         input: &Value,
-    ) -> Result<StartOutcome, WorkflowError>;
+    ) -> Result<StartOutcome, AwsFailure>;
 
     /// Names of the executions of a state machine that are running now.
-    async fn running(&self, state_machine_arn: &str) -> Result<Vec<String>, WorkflowError>;
+    async fn running(&self, state_machine_arn: &str) -> Result<Vec<String>, AwsFailure>;
 }
 
 /// Step Functions through the SDK.
@@ -129,13 +82,15 @@ impl SfnStarter {
     }
 }
 
+/// A Step Functions failure about `state_machine_arn`; a missing state machine has its own code.
 fn workflow_error<E>(
     operation: &'static str,
+    state_machine_arn: &str,
     err: aws_smithy_runtime_api::client::result::SdkError<
         E,
         aws_smithy_runtime_api::client::orchestrator::HttpResponse,
     >,
-) -> WorkflowError
+) -> AwsFailure
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata
         + std::error::Error
@@ -143,28 +98,12 @@ where
         + Sync
         + 'static,
 {
-    let kind = match classify(&err) {
-        // Step Functions reports a missing state machine with its own code.
-        FailureKind::Rejected if is_code(&err, "StateMachineDoesNotExist") => FailureKind::NotFound,
-        kind => kind,
-    };
-    let source: BoxError = Box::new(err);
-    match kind {
-        FailureKind::Throttled => WorkflowError::Throttled { operation, source },
-        FailureKind::Unavailable => WorkflowError::Unavailable { operation, source },
-        FailureKind::AccessDenied => WorkflowError::AccessDenied { operation, source },
-        FailureKind::NotFound => WorkflowError::NotFound { operation, source },
-        FailureKind::PreconditionFailed | FailureKind::Rejected => {
-            WorkflowError::Rejected { operation, source }
-        }
+    let missing = err.code() == Some("StateMachineDoesNotExist");
+    let mut failure = AwsFailure::from_sdk(operation, state_machine_arn, err);
+    if missing {
+        failure.kind = FailureKind::NotFound;
     }
-}
-
-fn is_code<E: aws_smithy_types::error::metadata::ProvideErrorMetadata>(
-    err: &E,
-    code: &str,
-) -> bool {
-    err.code() == Some(code)
+    failure
 }
 
 #[async_trait]
@@ -174,7 +113,7 @@ impl WorkflowStarter for SfnStarter {
         state_machine_arn: &str,
         name: &str,
         input: &Value,
-    ) -> Result<StartOutcome, WorkflowError> {
+    ) -> Result<StartOutcome, AwsFailure> {
         let result = self
             .client
             .start_execution()
@@ -196,11 +135,11 @@ impl WorkflowStarter for SfnStarter {
             {
                 Ok(StartOutcome::AlreadyExists)
             }
-            Err(err) => Err(workflow_error("StartExecution", err)),
+            Err(err) => Err(workflow_error("StartExecution", state_machine_arn, err)),
         }
     }
 
-    async fn running(&self, state_machine_arn: &str) -> Result<Vec<String>, WorkflowError> {
+    async fn running(&self, state_machine_arn: &str) -> Result<Vec<String>, AwsFailure> {
         let mut pages = self
             .client
             .list_executions()
@@ -210,7 +149,7 @@ impl WorkflowStarter for SfnStarter {
             .send();
         let mut names = Vec::new();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| workflow_error("ListExecutions", e))?;
+            let page = page.map_err(|e| workflow_error("ListExecutions", state_machine_arn, e))?;
             names.extend(page.executions().iter().map(|e| e.name().to_string()));
         }
         Ok(names)
@@ -262,7 +201,7 @@ impl WorkflowStarter for RecordingStarter {
         state_machine_arn: &str,
         name: &str,
         input: &Value,
-    ) -> Result<StartOutcome, WorkflowError> {
+    ) -> Result<StartOutcome, AwsFailure> {
         let mut executions = self.lock();
         if executions
             .iter()
@@ -281,7 +220,7 @@ impl WorkflowStarter for RecordingStarter {
         })
     }
 
-    async fn running(&self, state_machine_arn: &str) -> Result<Vec<String>, WorkflowError> {
+    async fn running(&self, state_machine_arn: &str) -> Result<Vec<String>, AwsFailure> {
         Ok(self
             .lock()
             .iter()

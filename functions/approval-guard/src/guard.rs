@@ -822,9 +822,8 @@ impl Guard {
                 {
                     return Ok((config, package));
                 }
-                Ok(_)
-                | Err(GuardError::Registry(RegistryError::NotFound { .. }))
-                | Err(GuardError::NoModelPackage { .. }) => {}
+                Ok(_) | Err(GuardError::NoModelPackage { .. }) => {}
+                Err(GuardError::Registry(e)) if e.is_not_found() => {}
                 Err(e) => return Err(e),
             }
         }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
+use platform::aws::{AwsFailure, FailureKind};
 use time::OffsetDateTime;
 
 use crate::registry::{
@@ -81,10 +82,12 @@ impl LocalRegistry {
 }
 
 fn not_found(operation: &'static str, what: &str) -> RegistryError {
-    RegistryError::NotFound {
+    RegistryError::Aws(AwsFailure::new(
+        FailureKind::NotFound,
         operation,
-        what: what.to_string(),
-    }
+        what,
+        "not in the local registry",
+    ))
 }
 
 #[async_trait]

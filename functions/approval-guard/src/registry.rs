@@ -3,8 +3,9 @@
 //! speaks to SageMaker; [`crate::local::LocalRegistry`] keeps the same state in memory.
 
 use async_trait::async_trait;
+use platform::aws::{AwsFailure, FailureKind};
 use platform::error::{ErrorName, NamedError};
-use platform::store::{BoxError, S3Location};
+use platform::store::S3Location;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -83,35 +84,8 @@ pub struct EndpointConfig {
 /// Why a registry call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
-    #[error("SageMaker throttled {operation}")]
-    Throttled {
-        operation: &'static str,
-        #[source]
-        source: BoxError,
-    },
-    #[error("SageMaker unavailable for {operation}")]
-    Unavailable {
-        operation: &'static str,
-        #[source]
-        source: BoxError,
-    },
-    #[error("access denied for {operation}")]
-    AccessDenied {
-        operation: &'static str,
-        #[source]
-        source: BoxError,
-    },
-    #[error("{operation}: {what} does not exist")]
-    NotFound {
-        operation: &'static str,
-        what: String,
-    },
-    #[error("SageMaker rejected {operation}")]
-    Rejected {
-        operation: &'static str,
-        #[source]
-        source: BoxError,
-    },
+    #[error(transparent)]
+    Aws(#[from] AwsFailure),
     #[error("{operation} answered without {missing}")]
     Incomplete {
         operation: &'static str,
@@ -119,14 +93,18 @@ pub enum RegistryError {
     },
 }
 
+impl RegistryError {
+    /// The package, endpoint or configuration asked for does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Self::Aws(f) if f.kind == FailureKind::NotFound)
+    }
+}
+
 impl NamedError for RegistryError {
     fn error_name(&self) -> ErrorName {
         match self {
-            Self::Throttled { .. } => ErrorName::RetryableThrottled,
-            Self::Unavailable { .. } => ErrorName::RetryableUnavailable,
-            Self::AccessDenied { .. } => ErrorName::AccessDenied,
-            Self::NotFound { .. } => ErrorName::NotFound,
-            Self::Rejected { .. } | Self::Incomplete { .. } => ErrorName::Internal,
+            Self::Aws(failure) => failure.error_name(),
+            Self::Incomplete { .. } => ErrorName::Internal,
         }
     }
 }

@@ -10,7 +10,7 @@ use aws_sdk_sagemaker::types::{
     EndpointConfigSortKey, EndpointStatus as SdkEndpointStatus, ModelApprovalStatus,
     ModelPackageSortBy, OrderKey, SortOrder,
 };
-use platform::aws::{FailureKind, classify};
+use platform::aws::{AwsFailure, FailureKind};
 use time::OffsetDateTime;
 
 use crate::registry::{
@@ -36,29 +36,14 @@ fn registry_error<E>(operation: &'static str, what: &str, err: SdkError<E>) -> R
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let kind = match classify(&err) {
-        FailureKind::Rejected
-            if err
-                .message()
-                .is_some_and(|m| m.contains("Could not find") || m.contains("does not exist")) =>
-        {
-            FailureKind::NotFound
-        }
-        kind => kind,
-    };
-    let source = Box::new(err);
-    match kind {
-        FailureKind::Throttled => RegistryError::Throttled { operation, source },
-        FailureKind::Unavailable => RegistryError::Unavailable { operation, source },
-        FailureKind::AccessDenied => RegistryError::AccessDenied { operation, source },
-        FailureKind::NotFound => RegistryError::NotFound {
-            operation,
-            what: what.to_string(),
-        },
-        FailureKind::PreconditionFailed | FailureKind::Rejected => {
-            RegistryError::Rejected { operation, source }
-        }
+    let missing = err
+        .message()
+        .is_some_and(|m| m.contains("Could not find") || m.contains("does not exist"));
+    let mut failure = AwsFailure::from_sdk(operation, what, err);
+    if failure.kind == FailureKind::Rejected && missing {
+        failure.kind = FailureKind::NotFound;
     }
+    RegistryError::Aws(failure)
 }
 
 fn to_time(

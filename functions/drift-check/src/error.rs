@@ -1,9 +1,9 @@
 //! drift-check's errors and the stable names they fail a task with.
 
 use platform::S3Location;
+use platform::aws::AwsFailure;
 use platform::error::{ErrorName, NamedError};
 use platform::store::{JsonObjectError, StoreError};
-use platform::workflow::WorkflowError;
 
 use crate::event::EventError;
 use crate::profile::ProfileError;
@@ -27,7 +27,7 @@ pub enum DriftError {
     #[error("data bucket")]
     Store(#[from] StoreError),
     #[error("starting the retrain workflow")]
-    Workflow(#[from] WorkflowError),
+    Workflow(#[from] AwsFailure),
 }
 
 impl NamedError for DriftError {

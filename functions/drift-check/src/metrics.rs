@@ -7,9 +7,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use aws_sdk_cloudwatch::Client;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
-use platform::aws::{FailureKind, classify};
-use platform::error::{ErrorName, NamedError, diagnostic};
-use platform::store::BoxError;
+use platform::aws::AwsFailure;
+use platform::error::diagnostic;
 use serde::{Deserialize, Serialize};
 
 /// The CloudWatch namespace of every drift metric.
@@ -33,36 +32,12 @@ pub struct Datum {
     pub timestamp: i64,
 }
 
-/// Publishing failed.
-#[derive(Debug, thiserror::Error)]
-pub enum MetricsError {
-    #[error("CloudWatch throttled PutMetricData")]
-    Throttled(#[source] BoxError),
-    #[error("CloudWatch unavailable for PutMetricData")]
-    Unavailable(#[source] BoxError),
-    #[error("access denied for PutMetricData")]
-    AccessDenied(#[source] BoxError),
-    #[error("CloudWatch rejected PutMetricData")]
-    Rejected(#[source] BoxError),
-}
-
-impl NamedError for MetricsError {
-    fn error_name(&self) -> ErrorName {
-        match self {
-            Self::Throttled(_) => ErrorName::RetryableThrottled,
-            Self::Unavailable(_) => ErrorName::RetryableUnavailable,
-            Self::AccessDenied(_) => ErrorName::AccessDenied,
-            Self::Rejected(_) => ErrorName::Internal,
-        }
-    }
-}
-
 /// The metrics port.
 #[async_trait]
 pub trait MetricsPublisher: Send + Sync {
     /// Publishes the datums; non-finite values are dropped, never sent. Returns how many were
     /// published.
-    async fn publish(&self, datums: &[Datum]) -> Result<usize, MetricsError>;
+    async fn publish(&self, datums: &[Datum]) -> Result<usize, AwsFailure>;
 }
 
 /// Whether a check's metrics reached the metrics service. The report and the retrain decision
@@ -149,7 +124,7 @@ fn to_metric_datum(d: &Datum) -> MetricDatum {
 
 #[async_trait]
 impl MetricsPublisher for CloudWatchPublisher {
-    async fn publish(&self, datums: &[Datum]) -> Result<usize, MetricsError> {
+    async fn publish(&self, datums: &[Datum]) -> Result<usize, AwsFailure> {
         let to_send: Vec<MetricDatum> = finite(datums).map(to_metric_datum).collect();
         for chunk in to_send.chunks(MAX_DATUMS_PER_CALL) {
             self.client
@@ -158,16 +133,7 @@ impl MetricsPublisher for CloudWatchPublisher {
                 .set_metric_data(Some(chunk.to_vec()))
                 .send()
                 .await
-                .map_err(|err| {
-                    let kind = classify(&err);
-                    let source: BoxError = Box::new(err);
-                    match kind {
-                        FailureKind::Throttled => MetricsError::Throttled(source),
-                        FailureKind::Unavailable => MetricsError::Unavailable(source),
-                        FailureKind::AccessDenied => MetricsError::AccessDenied(source),
-                        _ => MetricsError::Rejected(source),
-                    }
-                })?;
+                .map_err(|err| AwsFailure::from_sdk("PutMetricData", NAMESPACE, err))?;
         }
         Ok(to_send.len())
     }
@@ -210,7 +176,7 @@ impl RecordingPublisher {
 
 #[async_trait]
 impl MetricsPublisher for RecordingPublisher {
-    async fn publish(&self, datums: &[Datum]) -> Result<usize, MetricsError> {
+    async fn publish(&self, datums: &[Datum]) -> Result<usize, AwsFailure> {
         let mut all = self.lock();
         let before = all.len();
         all.extend(finite(datums).cloned());
@@ -226,6 +192,7 @@ mod tests {
     use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
     use aws_smithy_runtime_api::http::StatusCode;
     use aws_smithy_types::body::SdkBody;
+    use platform::error::{ErrorName, NamedError};
 
     fn datums(n: usize) -> Vec<Datum> {
         (0..n)

@@ -2,7 +2,8 @@
 //! idempotently for a window (the execution name is `drift-{model_version}-{window end}`).
 
 use platform::S3Location;
-use platform::workflow::{StartOutcome, WorkflowError, WorkflowStarter, execution_name};
+use platform::aws::AwsFailure;
+use platform::workflow::{StartOutcome, WorkflowStarter, execution_name};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
@@ -98,7 +99,7 @@ pub struct RetrainRequest<'a> {
 pub async fn start_retrain(
     workflow: &dyn WorkflowStarter,
     request: RetrainRequest<'_>,
-) -> Result<RetrainOutcome, WorkflowError> {
+) -> Result<RetrainOutcome, AwsFailure> {
     let running = workflow.running(request.state_machine_arn).await?;
     if running.contains(&request.execution_name) {
         return Ok(RetrainOutcome::AlreadyStarted {

@@ -6,12 +6,11 @@ use std::sync::Arc;
 
 use drift_check::baseline::{BaselineTpr, TrainingRecords, baseline_key};
 use drift_check::decision::Verdict;
-use drift_check::metrics::{
-    Datum, MetricsError, MetricsOutcome, MetricsPublisher, RecordingPublisher,
-};
+use drift_check::metrics::{Datum, MetricsOutcome, MetricsPublisher, RecordingPublisher};
 use drift_check::retrain::RetrainOutcome;
 use drift_check::{Deps, DriftEvent, ModelProfile, Settings, build_baseline, handle, handle_value};
 use platform::ObjectStore;
+use platform::aws::{AwsFailure, FailureKind};
 use platform::store::{LocalStore, PutOptions};
 use platform::workflow::RecordingStarter;
 use serde_json::{Value, json};
@@ -457,9 +456,12 @@ struct Outage;
 
 #[async_trait::async_trait]
 impl MetricsPublisher for Outage {
-    async fn publish(&self, _: &[Datum]) -> Result<usize, MetricsError> {
-        Err(MetricsError::Unavailable(
-            "PutMetricData: 503 Service Unavailable".into(),
+    async fn publish(&self, _: &[Datum]) -> Result<usize, AwsFailure> {
+        Err(AwsFailure::new(
+            FailureKind::Unavailable,
+            "PutMetricData",
+            "DamagePricing/Drift",
+            "503 Service Unavailable",
         ))
     }
 }

@@ -10,8 +10,7 @@ use aws_sdk_sagemakerruntime::config::retry::RetryConfig;
 use aws_sdk_sagemakerruntime::error::SdkError;
 use aws_sdk_sagemakerruntime::operation::invoke_endpoint::InvokeEndpointError;
 use aws_sdk_sagemakerruntime::primitives::Blob;
-use platform::aws::{FailureKind, classify};
-use platform::store::BoxError;
+use platform::aws::{AwsFailure, FailureKind};
 
 /// The endpoint's answer to one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,33 +24,23 @@ pub struct EndpointReply {
 /// Why a request to the endpoint failed, by what the caller should do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum EndpointError {
-    /// Retry after a backoff.
-    #[error("model endpoint throttled the request")]
-    Throttled(#[source] BoxError),
-    /// Retry after a backoff: 5xx, model not ready, connection or timeout.
-    #[error("model endpoint unavailable")]
-    Unavailable(#[source] BoxError),
     /// The model container rejected this input: the photo fails, the listing goes on.
     #[error("model container rejected the input (status {status:?}): {message}")]
     Model {
         status: Option<i32>,
         message: String,
     },
-    /// The endpoint refused the request itself: the photo fails.
-    #[error("model endpoint rejected the request")]
-    Rejected(#[source] BoxError),
-    /// IAM refused the call: a deployment problem, the task fails.
-    #[error("access to the model endpoint denied")]
-    AccessDenied(#[source] BoxError),
-    /// The endpoint does not exist: a configuration problem, the task fails.
-    #[error("model endpoint not found")]
-    NotFound(#[source] BoxError),
+    /// The call itself failed. Throttled or unavailable (5xx, model not ready, connection,
+    /// timeout): retry after a backoff. Rejected: the photo fails. Access denied or not found: a
+    /// deployment problem, the task fails.
+    #[error(transparent)]
+    Aws(#[from] AwsFailure),
 }
 
 impl EndpointError {
     /// Whether another attempt may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Throttled(_) | Self::Unavailable(_))
+        matches!(self, Self::Aws(failure) if failure.is_retryable())
     }
 }
 
@@ -111,7 +100,7 @@ impl ModelEndpoint for SageMakerEndpoint {
             .body(Blob::new(body.to_vec()))
             .send()
             .await
-            .map_err(classify_invoke_error)?;
+            .map_err(|err| classify_invoke_error(&self.target.endpoint_name, err))?;
         Ok(EndpointReply {
             body: output.body.map(Blob::into_inner).unwrap_or_default(),
             variant: output.invoked_production_variant,
@@ -119,11 +108,12 @@ impl ModelEndpoint for SageMakerEndpoint {
     }
 }
 
-/// Classifies an `InvokeEndpoint` failure: the modelled errors by their meaning, the rest by the
-/// platform's rule (error code, then HTTP status).
-pub fn classify_invoke_error(err: SdkError<InvokeEndpointError>) -> EndpointError {
-    if let SdkError::ServiceError(service) = &err {
-        match service.err() {
+/// Classifies an `InvokeEndpoint` failure on `endpoint`: the modelled errors by their meaning,
+/// the rest by the platform's rule (error code, then HTTP status).
+pub fn classify_invoke_error(endpoint: &str, err: SdkError<InvokeEndpointError>) -> EndpointError {
+    const OPERATION: &str = "InvokeEndpoint";
+    let kind = match &err {
+        SdkError::ServiceError(service) => match service.err() {
             InvokeEndpointError::ModelError(model) => {
                 return EndpointError::Model {
                     status: model.original_status_code(),
@@ -137,24 +127,17 @@ pub fn classify_invoke_error(err: SdkError<InvokeEndpointError>) -> EndpointErro
             InvokeEndpointError::ModelNotReadyException(_)
             | InvokeEndpointError::InternalDependencyException(_)
             | InvokeEndpointError::InternalFailure(_)
-            | InvokeEndpointError::ServiceUnavailable(_) => {
-                return EndpointError::Unavailable(Box::new(err));
-            }
-            InvokeEndpointError::ValidationError(_) => {
-                return EndpointError::Rejected(Box::new(err));
-            }
-            _ => {}
-        }
+            | InvokeEndpointError::ServiceUnavailable(_) => Some(FailureKind::Unavailable),
+            InvokeEndpointError::ValidationError(_) => Some(FailureKind::Rejected),
+            _ => None,
+        },
+        _ => None,
+    };
+    let mut failure = AwsFailure::from_sdk(OPERATION, endpoint, err);
+    if let Some(kind) = kind {
+        failure.kind = kind;
     }
-    match classify(&err) {
-        FailureKind::Throttled => EndpointError::Throttled(Box::new(err)),
-        FailureKind::Unavailable => EndpointError::Unavailable(Box::new(err)),
-        FailureKind::AccessDenied => EndpointError::AccessDenied(Box::new(err)),
-        FailureKind::NotFound => EndpointError::NotFound(Box::new(err)),
-        FailureKind::PreconditionFailed | FailureKind::Rejected => {
-            EndpointError::Rejected(Box::new(err))
-        }
-    }
+    EndpointError::Aws(failure)
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! The function's errors and the stable names the inspection state machine matches.
 
+use platform::aws::FailureKind;
 use platform::error::{ErrorName, NamedError};
 use platform::store::{JsonObjectError, StoreError};
 
@@ -61,9 +62,12 @@ impl NamedError for PricingError {
             Self::Estimate(_) => ErrorName::InvalidInput,
             Self::Policy { .. } => ErrorName::ConfigError,
             Self::PolicyRead(source) | Self::Write { source, .. } => source.error_name(),
-            Self::Endpoint(EndpointError::AccessDenied(_)) => ErrorName::AccessDenied,
-            Self::Endpoint(EndpointError::NotFound(_)) => ErrorName::ConfigError,
-            Self::Endpoint(_) => ErrorName::Internal,
+            Self::Endpoint(EndpointError::Aws(failure)) => match failure.kind {
+                FailureKind::AccessDenied => ErrorName::AccessDenied,
+                FailureKind::NotFound => ErrorName::ConfigError,
+                _ => ErrorName::Internal,
+            },
+            Self::Endpoint(EndpointError::Model { .. }) => ErrorName::Internal,
         }
     }
 }
@@ -89,6 +93,7 @@ impl From<PricingError> for lambda_runtime::Diagnostic {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use platform::aws::AwsFailure;
 
     #[test]
     fn names_follow_the_contract() {
@@ -114,12 +119,17 @@ mod tests {
             policy_version: "v".into(),
         });
         assert_eq!(currency.error_name(), ErrorName::InvalidInput);
-        let denied = PricingError::Endpoint(EndpointError::AccessDenied("no".into()));
+        let denied = PricingError::Endpoint(EndpointError::Aws(AwsFailure::new(
+            FailureKind::AccessDenied,
+            "InvokeEndpoint",
+            "damage-detector",
+            "no",
+        )));
         let diagnostic = lambda_runtime::Diagnostic::from(denied);
         assert_eq!(diagnostic.error_type, "AccessDenied");
         assert_eq!(
             diagnostic.error_message,
-            "the model endpoint cannot be used: access to the model endpoint denied: no"
+            "the model endpoint cannot be used: InvokeEndpoint on damage-detector: access denied: no"
         );
     }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures::stream::{self, StreamExt};
+use platform::aws::{AwsFailure, FailureKind};
 use platform::emf::MetricsSink;
 use platform::store::{ObjectStore, PutOptions, PutOutcome, S3Location, StoreError, put_json};
 use rand::SeedableRng;
@@ -240,7 +241,10 @@ async fn analyse(
         },
         Err(InvokeFailure::Terminal(err)) => match err {
             crate::EndpointError::Model { .. } => (failure(FailureReason::ModelError, &err), None),
-            crate::EndpointError::Rejected(_) => (failure(FailureReason::Rejected, &err), None),
+            crate::EndpointError::Aws(AwsFailure {
+                kind: FailureKind::Rejected | FailureKind::PreconditionFailed,
+                ..
+            }) => (failure(FailureReason::Rejected, &err), None),
             fatal => return Err(PricingError::Endpoint(fatal)),
         },
         Err(exhausted @ InvokeFailure::BudgetExhausted { .. }) => {

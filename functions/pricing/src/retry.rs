@@ -146,7 +146,12 @@ mod tests {
     }
 
     fn throttled() -> EndpointError {
-        EndpointError::Throttled("slow down".into())
+        EndpointError::Aws(platform::aws::AwsFailure::new(
+            platform::aws::FailureKind::Throttled,
+            "InvokeEndpoint",
+            "damage-detector",
+            "slow down",
+        ))
     }
 
     const POLICY: RetryPolicy = RetryPolicy {

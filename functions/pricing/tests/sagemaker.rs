@@ -13,6 +13,7 @@ use aws_sdk_sagemakerruntime::primitives::Blob;
 use aws_sdk_sagemakerruntime::types::error::{ModelError, ServiceUnavailable, ValidationError};
 use aws_smithy_http_client::test_util::NeverClient;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use platform::aws::{AwsFailure, FailureKind};
 use pricing::endpoint::{EndpointError, EndpointTarget, SageMakerEndpoint};
 use pricing::response::{self, ResponseError};
 use pricing::retry::{Invocation, InvokeFailure, RetryPolicy, invoke_with_retry};
@@ -167,7 +168,10 @@ async fn refused_requests_are_terminal_and_keep_their_class() {
     let invocation = run(client(&[&validation]), &POLICY).await;
     assert!(matches!(
         invocation.result,
-        Err(InvokeFailure::Terminal(EndpointError::Rejected(_)))
+        Err(InvokeFailure::Terminal(EndpointError::Aws(AwsFailure {
+            kind: FailureKind::Rejected,
+            ..
+        })))
     ));
     let denied = mock!(Client::invoke_endpoint).then_error(|| {
         InvokeEndpointError::generic(
@@ -180,6 +184,9 @@ async fn refused_requests_are_terminal_and_keep_their_class() {
     assert_eq!(invocation.attempts, 1);
     assert!(matches!(
         invocation.result,
-        Err(InvokeFailure::Terminal(EndpointError::AccessDenied(_)))
+        Err(InvokeFailure::Terminal(EndpointError::Aws(AwsFailure {
+            kind: FailureKind::AccessDenied,
+            ..
+        })))
     ));
 }

@@ -1,10 +1,10 @@
 //! The function's errors, each mapped to a stable name of docs/contracts.md. A bad photo or a bad
 //! manifest is not among them: it ends as a quarantine record, and the handler carries on.
 
+use platform::aws::AwsFailure;
 use platform::config::ConfigError;
 use platform::error::{ErrorName, NamedError, diagnostic};
 use platform::store::{JsonObjectError, S3Location, StoreError};
-use platform::workflow::WorkflowError;
 
 /// Why an invocation failed.
 #[derive(Debug, thiserror::Error)]
@@ -20,7 +20,7 @@ pub enum ValidateError {
     #[error(transparent)]
     Document(#[from] JsonObjectError),
     #[error("starting the inspection workflow")]
-    Workflow(#[from] WorkflowError),
+    Workflow(#[from] AwsFailure),
     #[error(transparent)]
     Config(#[from] ConfigError),
     /// A document of ours did not serialise: a bug.

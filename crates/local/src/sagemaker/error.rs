@@ -40,9 +40,8 @@ impl SageMakerError {
     pub fn error_name(&self) -> &'static str {
         match self {
             Self::Validation(_) => "SageMaker.ValidationException",
-            Self::ResourceNotFound(_) | Self::Registry(RegistryError::NotFound { .. }) => {
-                "SageMaker.ResourceNotFoundException"
-            }
+            Self::ResourceNotFound(_) => "SageMaker.ResourceNotFoundException",
+            Self::Registry(e) if e.is_not_found() => "SageMaker.ResourceNotFoundException",
             Self::ResourceInUse(_) => "SageMaker.ResourceInUseException",
             Self::ResourceLimitExceeded(_) => "SageMaker.ResourceLimitExceededException",
             // A .sync job that ends Failed fails the task as States.TaskFailed.
@@ -74,10 +73,14 @@ mod tests {
 
     #[test]
     fn errors_carry_step_functions_names_and_their_causes() {
-        let failure = TaskFailure::from(SageMakerError::Registry(RegistryError::NotFound {
-            operation: "DescribeEndpoint",
-            what: "damage-detector".into(),
-        }));
+        let failure = TaskFailure::from(SageMakerError::Registry(RegistryError::Aws(
+            platform::aws::AwsFailure::new(
+                platform::aws::FailureKind::NotFound,
+                "DescribeEndpoint",
+                "damage-detector",
+                "no such endpoint",
+            ),
+        )));
         assert_eq!(failure.error, "SageMaker.ResourceNotFoundException");
         let failure = TaskFailure::from(SageMakerError::Store(StoreError::NotFound {
             bucket: "data".into(),

@@ -42,6 +42,7 @@ use approval_guard::registry::{
 };
 use asl::TaskFailure;
 use async_trait::async_trait;
+use platform::aws::{AwsFailure, FailureKind};
 use platform::store::{ObjectStore, PutOptions, S3Location};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -418,9 +419,13 @@ impl ModelRegistry for LocalSageMaker {
 
 impl LocalSageMaker {
     async fn save_for_registry(&self, operation: &'static str) -> Result<(), RegistryError> {
-        self.save().await.map_err(|e| RegistryError::Unavailable {
-            operation,
-            source: Box::new(e),
+        self.save().await.map_err(|e| {
+            RegistryError::Aws(AwsFailure::new(
+                FailureKind::Unavailable,
+                operation,
+                "the local SageMaker state",
+                e,
+            ))
         })
     }
 }
