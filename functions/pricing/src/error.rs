@@ -107,11 +107,12 @@ mod tests {
         assert_eq!(missing.error_name(), ErrorName::ListingIncomplete);
         let throttled = PricingError::Photo {
             listing_id: "L-1".into(),
-            source: StoreError::Throttled {
-                bucket: "uploads".into(),
-                key: "k".into(),
-                source: "SlowDown".into(),
-            },
+            source: StoreError::Aws(AwsFailure::new(
+                FailureKind::Throttled,
+                "GetObject",
+                "s3://uploads/k",
+                "SlowDown",
+            )),
         };
         assert_eq!(throttled.error_name(), ErrorName::RetryableThrottled);
         let currency = PricingError::Estimate(EstimateError::UnknownCurrency {

@@ -131,9 +131,7 @@ impl Console {
             Err(err) => {
                 let status = match &err {
                     ConsoleError::UnknownListing(_) => 404,
-                    ConsoleError::Store(
-                        StoreError::Throttled { .. } | StoreError::Unavailable { .. },
-                    ) => 503,
+                    ConsoleError::Store(e) if e.is_retryable() => 503,
                     _ => 500,
                 };
                 if status != 404 {
@@ -340,9 +338,7 @@ impl Console {
             match get_json::<T>(self.store.as_ref(), &location, MAX_RECORD_BYTES).await {
                 Ok((record, _)) => out.push(record),
                 Err(JsonObjectError::Store(StoreError::NotFound { .. })) => {}
-                Err(JsonObjectError::Store(
-                    e @ (StoreError::Throttled { .. } | StoreError::Unavailable { .. }),
-                )) => {
+                Err(JsonObjectError::Store(e)) if e.is_retryable() => {
                     return Err(e.into());
                 }
                 Err(e) => {

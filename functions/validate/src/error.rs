@@ -57,14 +57,16 @@ impl From<ValidateError> for lambda_runtime::Diagnostic {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use platform::aws::FailureKind;
 
     #[test]
     fn names_follow_the_cause() {
-        let throttled = ValidateError::Store(StoreError::Throttled {
-            bucket: "b".into(),
-            key: "k".into(),
-            source: "SlowDown".into(),
-        });
+        let throttled = ValidateError::Store(StoreError::Aws(AwsFailure::new(
+            FailureKind::Throttled,
+            "PutObject",
+            "s3://b/k",
+            "SlowDown",
+        )));
         let d = lambda_runtime::Diagnostic::from(throttled);
         assert_eq!(d.error_type, "RetryableThrottled");
         assert!(d.error_message.contains("SlowDown"), "{}", d.error_message);

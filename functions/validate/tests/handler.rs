@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+use platform::aws::{AwsFailure, FailureKind};
 use platform::config::Buckets;
 use platform::error::{ErrorName, NamedError};
 use platform::store::{
@@ -559,6 +560,15 @@ async fn malformed_events_fail_with_invalid_input() {
 /// Throttles every write, as S3 does under SlowDown once the SDK's retries are spent.
 struct ThrottledWrites<'a>(&'a LocalStore);
 
+fn throttled(operation: &'static str, bucket: &str, key: &str) -> StoreError {
+    StoreError::Aws(AwsFailure::new(
+        FailureKind::Throttled,
+        operation,
+        format!("s3://{bucket}/{key}"),
+        "SlowDown",
+    ))
+}
+
 #[async_trait]
 impl ObjectStore for ThrottledWrites<'_> {
     async fn head(&self, bucket: &str, key: &str) -> Result<Option<ObjectMeta>, StoreError> {
@@ -574,11 +584,7 @@ impl ObjectStore for ThrottledWrites<'_> {
         _: Vec<u8>,
         _: PutOptions,
     ) -> Result<PutOutcome, StoreError> {
-        Err(StoreError::Throttled {
-            bucket: bucket.into(),
-            key: key.into(),
-            source: "SlowDown".into(),
-        })
+        Err(throttled("PutObject", bucket, key))
     }
     async fn copy(
         &self,
@@ -586,11 +592,7 @@ impl ObjectStore for ThrottledWrites<'_> {
         dst: &S3Location,
         _: BTreeMap<String, String>,
     ) -> Result<PutOutcome, StoreError> {
-        Err(StoreError::Throttled {
-            bucket: dst.bucket.clone(),
-            key: dst.key.clone(),
-            source: "SlowDown".into(),
-        })
+        Err(throttled("CopyObject", &dst.bucket, &dst.key))
     }
     async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError> {
         self.0.list(bucket, prefix).await

@@ -20,6 +20,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::aws::{AwsFailure, FailureKind};
+
 use super::{
     Object, ObjectMeta, ObjectStore, PutOptions, PutOutcome, S3Location, StoreError, refuse_larger,
 };
@@ -92,10 +94,10 @@ impl LocalStore {
             Err(e) => return Err(io_error(bucket, key, e)),
         };
         let sidecar: Sidecar = match fs::read(&meta_path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| StoreError::Rejected {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| StoreError::Encoding {
                 bucket: bucket.into(),
                 key: key.into(),
-                source: Box::new(e),
+                source,
             })?,
             // A file placed in the tree by hand: describe it from its bytes.
             Err(e) if e.kind() == io::ErrorKind::NotFound => Sidecar {
@@ -135,11 +137,12 @@ impl LocalStore {
             content_type: options.content_type.clone(),
             metadata: options.metadata.clone(),
         };
-        let sidecar_bytes = serde_json::to_vec(&sidecar).map_err(|e| StoreError::Rejected {
-            bucket: bucket.into(),
-            key: key.into(),
-            source: Box::new(e),
-        })?;
+        let sidecar_bytes =
+            serde_json::to_vec(&sidecar).map_err(|source| StoreError::Encoding {
+                bucket: bucket.into(),
+                key: key.into(),
+                source,
+            })?;
         let temp_body = write_temp(&body_path, body).map_err(io)?;
         // Sidecar first: an object is visible once its body is in place, and by then its metadata is.
         let temp_meta = write_temp(&meta_path, &sidecar_bytes).map_err(io)?;
@@ -257,12 +260,14 @@ fn invalid<T>(key: &str, reason: &'static str) -> Result<T, StoreError> {
     })
 }
 
+/// A file-system failure, as a store that is unavailable.
 fn io_error(bucket: &str, key: &str, e: io::Error) -> StoreError {
-    StoreError::Unavailable {
-        bucket: bucket.into(),
-        key: key.into(),
-        source: Box::new(e),
-    }
+    StoreError::Aws(AwsFailure::new(
+        FailureKind::Unavailable,
+        "LocalStore",
+        format!("s3://{bucket}/{key}"),
+        e,
+    ))
 }
 
 #[async_trait]

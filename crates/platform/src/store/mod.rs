@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 pub use local::LocalStore;
 pub use s3::S3Store;
 
+use crate::aws::AwsFailure;
 use crate::error::{ErrorName, NamedError};
 
 /// Where an object is, as records and state-machine payloads carry it.
@@ -107,33 +108,16 @@ pub enum StoreError {
         size: u64,
         limit: u64,
     },
-    #[error("access to s3://{bucket}/{key} denied")]
-    AccessDenied {
+    /// The call failed: throttled, unavailable, denied or refused (by S3, or a local disk).
+    #[error(transparent)]
+    Aws(#[from] AwsFailure),
+    /// An object of ours did not encode, or a stored description of one did not decode.
+    #[error("s3://{bucket}/{key} could not be encoded or decoded")]
+    Encoding {
         bucket: String,
         key: String,
         #[source]
-        source: BoxError,
-    },
-    #[error("object store throttled the request for s3://{bucket}/{key}")]
-    Throttled {
-        bucket: String,
-        key: String,
-        #[source]
-        source: BoxError,
-    },
-    #[error("object store unavailable for s3://{bucket}/{key}")]
-    Unavailable {
-        bucket: String,
-        key: String,
-        #[source]
-        source: BoxError,
-    },
-    #[error("object store rejected the request for s3://{bucket}/{key}")]
-    Rejected {
-        bucket: String,
-        key: String,
-        #[source]
-        source: BoxError,
+        source: serde_json::Error,
     },
     #[error("invalid object key {key:?}: {reason}")]
     InvalidKey { key: String, reason: &'static str },
@@ -141,15 +125,20 @@ pub enum StoreError {
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
+impl StoreError {
+    /// Throttled or unavailable: trying again later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Aws(failure) if failure.is_retryable())
+    }
+}
+
 impl NamedError for StoreError {
     fn error_name(&self) -> ErrorName {
         match self {
             Self::NotFound { .. } => ErrorName::NotFound,
             Self::TooLarge { .. } | Self::InvalidKey { .. } => ErrorName::InvalidInput,
-            Self::AccessDenied { .. } => ErrorName::AccessDenied,
-            Self::Throttled { .. } => ErrorName::RetryableThrottled,
-            Self::Unavailable { .. } => ErrorName::RetryableUnavailable,
-            Self::Rejected { .. } => ErrorName::Internal,
+            Self::Aws(failure) => failure.error_name(),
+            Self::Encoding { .. } => ErrorName::Internal,
         }
     }
 }
@@ -223,10 +212,10 @@ pub async fn put_json<T: Serialize + ?Sized>(
     options: PutOptions,
 ) -> Result<PutOutcome, StoreError> {
     // Serialising our own plain data types cannot fail; if one ever does it is a bug worth a clear error.
-    let body = serde_json::to_vec_pretty(value).map_err(|e| StoreError::Rejected {
+    let body = serde_json::to_vec_pretty(value).map_err(|source| StoreError::Encoding {
         bucket: location.bucket.clone(),
         key: location.key.clone(),
-        source: Box::new(e),
+        source,
     })?;
     store
         .put(&location.bucket, &location.key, body, options)

@@ -14,7 +14,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use super::{
     Object, ObjectMeta, ObjectStore, PutOptions, PutOutcome, S3Location, StoreError, refuse_larger,
 };
-use crate::aws::{FailureKind, classify};
+use crate::aws::{AwsFailure, FailureKind, classify};
 
 /// S3 through the SDK. Retries of throttling and transient errors are the SDK's (standard mode,
 /// `AWS_MAX_ATTEMPTS`); what is left after them surfaces as a retryable [`StoreError`].
@@ -37,33 +37,22 @@ const COPY_SOURCE_KEEP: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'~');
 
-fn store_error<E>(bucket: &str, key: &str, err: SdkError<E, HttpResponse>) -> StoreError
+fn store_error<E>(
+    operation: &'static str,
+    bucket: &str,
+    key: &str,
+    err: SdkError<E, HttpResponse>,
+) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let (bucket, key) = (bucket.to_string(), key.to_string());
-    match classify(&err) {
-        FailureKind::NotFound => StoreError::NotFound { bucket, key },
-        FailureKind::AccessDenied => StoreError::AccessDenied {
-            bucket,
-            key,
-            source: Box::new(err),
+    let failure = AwsFailure::from_sdk(operation, format!("s3://{bucket}/{key}"), err);
+    match failure.kind {
+        FailureKind::NotFound => StoreError::NotFound {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
         },
-        FailureKind::Throttled => StoreError::Throttled {
-            bucket,
-            key,
-            source: Box::new(err),
-        },
-        FailureKind::Unavailable => StoreError::Unavailable {
-            bucket,
-            key,
-            source: Box::new(err),
-        },
-        FailureKind::PreconditionFailed | FailureKind::Rejected => StoreError::Rejected {
-            bucket,
-            key,
-            source: Box::new(err),
-        },
+        _ => StoreError::Aws(failure),
     }
 }
 
@@ -105,7 +94,7 @@ impl ObjectStore for S3Store {
                 content_type: out.content_type().map(Into::into),
                 metadata: metadata_of(out.metadata()),
             })),
-            Err(err) => match store_error(bucket, key, err) {
+            Err(err) => match store_error("HeadObject", bucket, key, err) {
                 StoreError::NotFound { .. } => Ok(None),
                 other => Err(other),
             },
@@ -120,7 +109,7 @@ impl ObjectStore for S3Store {
             .key(key)
             .send()
             .await
-            .map_err(|e| store_error(bucket, key, e))?;
+            .map_err(|e| store_error("GetObject", bucket, key, e))?;
         let size = out
             .content_length()
             .and_then(|n| u64::try_from(n).ok())
@@ -140,10 +129,13 @@ impl ObjectStore for S3Store {
             .body
             .collect()
             .await
-            .map_err(|e| StoreError::Unavailable {
-                bucket: bucket.into(),
-                key: key.into(),
-                source: Box::new(e),
+            .map_err(|e| {
+                StoreError::Aws(AwsFailure::new(
+                    FailureKind::Unavailable,
+                    "GetObject",
+                    format!("s3://{bucket}/{key}"),
+                    e,
+                ))
             })?
             .into_bytes()
             .to_vec();
@@ -177,7 +169,7 @@ impl ObjectStore for S3Store {
             Err(err) if options.if_absent && is_precondition_failed(&err) => {
                 Ok(PutOutcome::AlreadyExists)
             }
-            Err(err) => Err(store_error(bucket, key, err)),
+            Err(err) => Err(store_error("PutObject", bucket, key, err)),
         }
     }
 
@@ -228,10 +220,10 @@ impl ObjectStore for S3Store {
                 // Either the destination exists (what we want to know) or the source changed.
                 match self.head(&dst.bucket, &dst.key).await? {
                     Some(_) => Ok(PutOutcome::AlreadyExists),
-                    None => Err(store_error(&src.bucket, &src.key, err)),
+                    None => Err(store_error("CopyObject", &src.bucket, &src.key, err)),
                 }
             }
-            Err(err) => Err(store_error(&dst.bucket, &dst.key, err)),
+            Err(err) => Err(store_error("CopyObject", &dst.bucket, &dst.key, err)),
         }
     }
 
@@ -245,7 +237,7 @@ impl ObjectStore for S3Store {
             .send();
         let mut out = Vec::new();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| store_error(bucket, prefix, e))?;
+            let page = page.map_err(|e| store_error("ListObjectsV2", bucket, prefix, e))?;
             for object in page.contents() {
                 let Some(key) = object.key() else { continue };
                 out.push(ObjectMeta {
