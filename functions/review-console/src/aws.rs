@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_s3::presigning::PresigningConfig;
+use platform::aws::AwsFailure;
 use serde_json::Value;
 
 use bytes::Bytes;
@@ -44,7 +45,11 @@ impl TaskResults for SfnTaskResults {
                 Some(e) if e.is_task_does_not_exist() || e.is_invalid_token() => {
                     Err(TaskError::Closed)
                 }
-                _ => Err(TaskError::Unavailable(Box::new(err))),
+                _ => Err(TaskError::Aws(AwsFailure::from_sdk(
+                    "SendTaskSuccess",
+                    "the review task",
+                    err,
+                ))),
             },
         }
     }

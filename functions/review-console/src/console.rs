@@ -516,7 +516,7 @@ impl Console {
             Ok(()) => "sent",
             Err(TaskError::Expired) => "expired",
             Err(TaskError::Closed) => "closed",
-            Err(TaskError::Unavailable(_)) => "not_sent",
+            Err(TaskError::Aws(_)) => "not_sent",
         };
         let audit = json!({
             "listing_id": id, "execution_id": task.request.execution_id,
@@ -534,7 +534,7 @@ impl Console {
             },
             Err(TaskError::Expired) => TaskState::Expired,
             Err(TaskError::Closed) => TaskState::Closed,
-            Err(TaskError::Unavailable(_)) => {
+            Err(TaskError::Aws(_)) => {
                 return self
                     .listing_page(me, &task, now, 503, Some("Step Functions did not take the verdict; nothing was answered. Try again."))
                     .await;

@@ -4,6 +4,7 @@
 //! through a load balancer).
 
 use async_trait::async_trait;
+use platform::aws::AwsFailure;
 use serde_json::Value;
 
 /// Why a task result was not accepted.
@@ -16,9 +17,9 @@ pub enum TaskError {
     /// answered already, or its execution ended.
     #[error("no review task waits for this token")]
     Closed,
-    /// Step Functions could not be reached or refused the call; nothing was answered.
+    /// Step Functions could not be reached, throttled or refused the call; nothing was answered.
     #[error("step functions did not take the task result")]
-    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    Aws(#[source] AwsFailure),
 }
 
 /// `SendTaskSuccess` for a waiting `.waitForTaskToken` task.

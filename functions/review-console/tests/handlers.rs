@@ -11,10 +11,11 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use common::*;
 use platform::ObjectStore;
+use platform::aws::{AwsFailure, FailureKind};
 use platform::store::PutOptions;
 use review_console::auth::Auth;
 use review_console::oidc::ClaimsVerifier;
-use review_console::ports::{KeyFetchError, PublicKeys};
+use review_console::ports::{KeyFetchError, PublicKeys, TaskError, TaskResults};
 use review_console::tasks::{ReviewTask, TaskState};
 use serde_json::{Value, json};
 use time::Duration;
@@ -442,6 +443,44 @@ async fn a_task_step_functions_no_longer_knows_is_shown_as_closed() {
     assert_eq!(task(&f).await.state, TaskState::Closed);
     let audit = f.store.list(DATA, "audit/reviews/L-1/").await.unwrap();
     assert!(audit[0].key.ends_with("-closed.json"), "{audit:?}");
+}
+
+/// Step Functions throttling every call, as after the SDK's own retries.
+struct Throttled;
+
+#[async_trait::async_trait]
+impl TaskResults for Throttled {
+    async fn send_success(&self, _: &str, _: &Value) -> Result<(), TaskError> {
+        Err(TaskError::Aws(AwsFailure::new(
+            FailureKind::Throttled,
+            "SendTaskSuccess",
+            "the review task",
+            "Rate exceeded",
+        )))
+    }
+}
+
+#[tokio::test]
+async fn a_verdict_step_functions_did_not_take_can_be_sent_again() {
+    let mut f = fixture().await;
+    let (cookie, csrf) = session(&f).await;
+    let pending = std::mem::replace(&mut f.console.tasks, Arc::new(Throttled));
+    let form = [("csrf", csrf.as_str()), ("action", "approve")];
+    let verdict = post("/listings/L-1/verdict", Some(&cookie), &form);
+    let r = f.console.handle(&verdict, f.now).await;
+    assert_eq!(r.status, 503);
+    assert!(body(&r).contains("nothing was answered"), "{}", body(&r));
+    assert_eq!(task(&f).await.state, TaskState::Waiting);
+    let audit = f.store.list(DATA, "audit/reviews/L-1/").await.unwrap();
+    assert!(audit[0].key.ends_with("-not_sent.json"), "{audit:?}");
+
+    f.console.tasks = pending;
+    let again = f
+        .console
+        .handle(&verdict, f.now + Duration::seconds(5))
+        .await;
+    assert_eq!(again.status, 303);
+    assert_eq!(f.tasks.take().len(), 1);
 }
 
 #[tokio::test]
