@@ -291,6 +291,20 @@ pub enum IntegrationPattern {
     WaitForTaskToken,
 }
 
+impl IntegrationPattern {
+    /// A Task `Resource` without its pattern suffix, and the pattern the suffix names.
+    pub fn split(resource: &str) -> (&str, IntegrationPattern) {
+        [
+            (".waitForTaskToken", Self::WaitForTaskToken),
+            (".sync:2", Self::Sync),
+            (".sync", Self::Sync),
+        ]
+        .into_iter()
+        .find_map(|(suffix, pattern)| Some((resource.strip_suffix(suffix)?, pattern)))
+        .unwrap_or((resource, Self::RequestResponse))
+    }
+}
+
 /// A duration in seconds, given in the definition or read from the input.
 #[derive(Debug, Clone)]
 pub(crate) enum Seconds {
@@ -1193,13 +1207,7 @@ fn parse_task(f: &Fields<'_>) -> Result<Task, LoadError> {
     let resource = f
         .string("Resource")?
         .ok_or_else(|| f.err("Resource", "required string"))?;
-    let pattern = if resource.ends_with(".waitForTaskToken") {
-        IntegrationPattern::WaitForTaskToken
-    } else if resource.ends_with(".sync") || resource.ends_with(".sync:2") {
-        IntegrationPattern::Sync
-    } else {
-        IntegrationPattern::RequestResponse
-    };
+    let (_, pattern) = IntegrationPattern::split(resource);
     let (timeout, heartbeat) = if f.language == Language::Jsonata {
         (
             f.jsonata_seconds("TimeoutSeconds", false)?,

@@ -7,18 +7,19 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
-use platform::store::ObjectStore;
+use platform::listing::Side;
 use serde_json::Value;
 
 use std::time::Instant;
 
 use crate::cloudwatch::EMF_LOG_KEY;
-use crate::demo::{DEMO_PROFILE, DemoReport, run_inspection, run_lifecycle, set_up, summary_table};
+use crate::demo::{
+    DEMO_PROFILE, DemoReport, result_of, run_inspection, run_lifecycle, set_up, summary_table,
+};
 use crate::functions::DATA_BUCKET;
 use crate::lane::Lane;
 use crate::pipeline::{
-    LocalOptions, Manifest, ManifestPhoto, PipelineError, ProjectFiles, TrainingOptions, build,
-    upload_listing,
+    LocalOptions, PipelineError, ProjectFiles, TrainingOptions, build, upload_listing,
 };
 use crate::review::{ReviewAnswer, ReviewDesk, run_and_review};
 use crate::sagemaker::EvaluationSettings;
@@ -476,7 +477,7 @@ async fn price_folder(args: &PriceArgs, out: &mut dyn Write) -> Result<(), CliEr
         .unwrap_or_else(|| "listing".into());
     let root = fresh(&args.dirs.state, "price")?;
     let mut local = build(&root, files, &LocalOptions::default()).await?;
-    let manifest = Manifest {
+    let manifest = validate::listing::Manifest {
         listing_id: listing_id.clone(),
         currency: "EUR".into(),
         base_price: args.base_price,
@@ -484,9 +485,9 @@ async fn price_folder(args: &PriceArgs, out: &mut dyn Write) -> Result<(), CliEr
         photos: photos
             .iter()
             .enumerate()
-            .map(|(i, (name, _))| ManifestPhoto {
+            .map(|(i, (name, _))| validate::listing::ManifestPhoto {
                 name: name.clone(),
-                side: ["front", "left", "right", "rear"][i % 4].into(),
+                side: [Side::Front, Side::Left, Side::Right, Side::Rear][i % 4],
             })
             .collect(),
     };
@@ -497,10 +498,7 @@ async fn price_folder(args: &PriceArgs, out: &mut dyn Write) -> Result<(), CliEr
     })
     .await?;
     let key = format!("results/{listing_id}.json");
-    let results: Vec<Value> = match local.store.get(DATA_BUCKET, &key, 10_000_000).await {
-        Ok(object) => serde_json::from_slice(&object.body).into_iter().collect(),
-        Err(_) => Vec::new(),
-    };
+    let results: Vec<_> = result_of(&local, &listing_id).await?.into_iter().collect();
     if results.is_empty() {
         let _ = writeln!(
             out,

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::Instant;
 
-use platform::store::ObjectStore;
+use platform::store::{JsonObjectError, ObjectStore, S3Location, StoreError, get_json};
+use pricing::document::ResultDocument;
 use serde_json::Value;
 
 use crate::cloudwatch::{MetricKey, Statistic};
@@ -21,7 +22,7 @@ use crate::scenario::{
     DriftOutcome, LocalProfile, first_release, label_night_window, night_listings,
     scheduled_drift_check, upload_and_price, write_profile_override,
 };
-use crate::system::ExecutionRecord;
+use crate::system::{ExecutionRecord, RunStatus};
 use asl::EventKind;
 
 /// What the demo did, for the summary and for tests.
@@ -29,7 +30,7 @@ use asl::EventKind;
 pub struct DemoReport {
     pub intake: Vec<Value>,
     pub executions: Vec<ExecutionRecord>,
-    pub results: Vec<Value>,
+    pub results: Vec<ResultDocument>,
 }
 
 /// Runs the inspection part of the demo, printing progress to `out`.
@@ -82,12 +83,7 @@ pub async fn run_inspection(
     say(out, &cloudwatch_summary(local));
     let mut results = Vec::new();
     for sample in &listings {
-        let key = format!("results/{}.json", sample.manifest.listing_id);
-        if let Ok(object) = local.store.get(DATA_BUCKET, &key, 10_000_000).await {
-            if let Ok(doc) = serde_json::from_slice::<Value>(&object.body) {
-                results.push(doc);
-            }
-        }
+        results.extend(result_of(local, &sample.manifest.listing_id).await?);
     }
     Ok(DemoReport {
         intake,
@@ -134,6 +130,19 @@ fn say(out: &mut dyn Write, line: &str) {
     let _ = writeln!(out, "{line}");
 }
 
+/// The listing's result document, `None` when it was never priced (refused at intake).
+pub async fn result_of(
+    local: &Local,
+    listing_id: &str,
+) -> Result<Option<ResultDocument>, PipelineError> {
+    let location = S3Location::new(DATA_BUCKET, format!("results/{listing_id}.json"));
+    match get_json(local.store.as_ref(), &location, 10_000_000).await {
+        Ok((doc, _)) => Ok(Some(doc)),
+        Err(JsonObjectError::Store(StoreError::NotFound { .. })) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// A table of the listings: base price, deduction, adjusted price, how the execution ended.
 pub fn summary_table(report: &DemoReport) -> String {
     let mut rows = vec![format!(
@@ -141,7 +150,7 @@ pub fn summary_table(report: &DemoReport) -> String {
         "listing", "base", "deduction", "adjusted", "outcome", "review reasons"
     )];
     for result in &report.results {
-        let id = result["listing_id"].as_str().unwrap_or("?");
+        let id = result.listing_id.as_str();
         let status = report
             .executions
             .iter()
@@ -155,18 +164,18 @@ pub fn summary_table(report: &DemoReport) -> String {
             })
             .map(outcome)
             .unwrap_or("-");
-        let reasons: Vec<&str> = result["review"]["reasons"]
-            .as_array()
-            .map(|r| r.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
+        let reasons: Vec<String> = result
+            .review
+            .reasons
+            .iter()
+            .filter_map(|r| serde_json::to_value(r).ok()?.as_str().map(String::from))
+            .collect();
         rows.push(format!(
             "{:<8} {:>10.2} {:>10.2} {:>10.2}  {:<20} {}",
             id,
-            result["base_price"].as_f64().unwrap_or(f64::NAN),
-            result["reconditioning_estimate"]
-                .as_f64()
-                .unwrap_or(f64::NAN),
-            result["adjusted_price"].as_f64().unwrap_or(f64::NAN),
+            result.base_price,
+            result.reconditioning_estimate,
+            result.adjusted_price,
             status,
             if reasons.is_empty() {
                 "-".to_string()
@@ -186,9 +195,9 @@ fn outcome(record: &ExecutionRecord) -> &'static str {
             .iter()
             .any(|e| matches!(&e.kind, EventKind::StateEntered { state, .. } if state == name))
     };
-    match (record.status.as_str(), visited("RequestReview")) {
-        ("RUNNING", _) => "waiting for review",
-        ("FAILED", _) => "failed",
+    match (record.status, visited("RequestReview")) {
+        (RunStatus::Running, _) => "waiting for review",
+        (RunStatus::Failed, _) => "failed",
         (_, false) if visited("Priced") => "published",
         (_, true) if visited("Priced") => "reviewed, published",
         (_, true) if visited("Rejected") => "reviewed, rejected",

@@ -9,7 +9,6 @@ use approval_guard::LocalRegistry;
 use detector::{Detector, Lighting, SynthConfig, generate};
 use platform::config::Config;
 use platform::store::{LocalStore, ObjectStore, PutOptions};
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::cloudwatch::{EMF_LOG_KEY, FunctionLogs, LocalCloudWatch};
@@ -77,6 +76,8 @@ pub enum PipelineError {
     },
     #[error(transparent)]
     Store(#[from] platform::store::StoreError),
+    #[error(transparent)]
+    Document(#[from] platform::store::JsonObjectError),
     #[error("validate failed: {0}")]
     Validate(String),
     #[error("{function} failed with {error}: {message}")]
@@ -444,22 +445,6 @@ fn canary_photos(count: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// The manifest a seller uploads with the photos (docs/contracts.md).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Manifest {
-    pub listing_id: String,
-    pub currency: String,
-    pub base_price: f64,
-    pub vehicle: Value,
-    pub photos: Vec<ManifestPhoto>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ManifestPhoto {
-    pub name: String,
-    pub side: String,
-}
-
 /// The S3 notification S3 would deliver for a created object.
 pub fn s3_event(bucket: &str, key: &str, size: u64, etag: &str) -> Value {
     json!({"Records": [{
@@ -495,7 +480,7 @@ fn encode_key(key: &str) -> String {
 /// would. Returns validate's answers, one per object.
 pub async fn upload_listing(
     local: &Local,
-    manifest: &Manifest,
+    manifest: &validate::listing::Manifest,
     photos: &[(String, Vec<u8>)],
 ) -> Result<Vec<Value>, PipelineError> {
     let mut answers = Vec::new();

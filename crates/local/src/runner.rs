@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use asl::{TaskFailure, TaskRequest, TaskRunner};
+use asl::{IntegrationPattern, TaskFailure, TaskRequest, TaskRunner};
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
@@ -68,11 +68,8 @@ pub struct Resource<'a> {
 /// `invoke`; `arn:aws:states:::aws-sdk:sagemaker:describeEndpoint` into `sagemaker` and
 /// `describeEndpoint`.
 pub fn parse_resource(resource: &str) -> Option<Resource<'_>> {
-    let rest = resource.strip_prefix("arn:aws:states:::")?;
-    let rest = rest
-        .strip_suffix(".sync")
-        .or_else(|| rest.strip_suffix(".waitForTaskToken"))
-        .unwrap_or(rest);
+    let (base, _) = IntegrationPattern::split(resource);
+    let rest = base.strip_prefix("arn:aws:states:::")?;
     let rest = rest.strip_prefix("aws-sdk:").unwrap_or(rest);
     let (service, action) = rest.split_once(':')?;
     Some(Resource { service, action })
@@ -284,6 +281,13 @@ mod tests {
             })
         );
         assert_eq!(
+            parse_resource("arn:aws:states:::states:startExecution.sync:2"),
+            Some(Resource {
+                service: "states",
+                action: "startExecution"
+            })
+        );
+        assert_eq!(
             parse_resource("arn:aws:lambda:eu-west-1:1:function:x"),
             None
         );
@@ -366,7 +370,7 @@ mod tests {
             .run_task(TaskRequest {
                 state: "PublishPrice".into(),
                 resource: "arn:aws:states:::events:putEvents".into(),
-                pattern: asl::IntegrationPattern::RequestResponse,
+                pattern: IntegrationPattern::RequestResponse,
                 parameters: json!({"Entries": []}),
                 task_token: None,
                 callbacks: None,

@@ -4,7 +4,8 @@
 use detector::{Lighting, SynthConfig, generate};
 use serde_json::json;
 
-use crate::pipeline::{Manifest, ManifestPhoto};
+use platform::listing::Side;
+use validate::listing::{Manifest, ManifestPhoto};
 
 /// One sample listing: what the seller uploads.
 pub struct SampleListing {
@@ -14,7 +15,7 @@ pub struct SampleListing {
     pub story: &'static str,
 }
 
-const SIDES: [&str; 4] = ["front", "left", "right", "rear"];
+const SIDES: [Side; 4] = [Side::Front, Side::Left, Side::Right, Side::Rear];
 
 fn photo(seed: u64, config: &SynthConfig) -> Vec<u8> {
     // Encoding our own in-memory image cannot fail for sane sizes; an empty file would be
@@ -38,7 +39,7 @@ pub fn listing(
         .enumerate()
         .map(|(i, c)| {
             (
-                format!("{}-{}.jpg", SIDES[i % SIDES.len()], i + 1),
+                format!("{}-{}.jpg", SIDES[i % SIDES.len()].as_str(), i + 1),
                 photo(seed + i as u64, c),
             )
         })
@@ -53,7 +54,7 @@ pub fn listing(
             .enumerate()
             .map(|(i, (name, _))| ManifestPhoto {
                 name: name.clone(),
-                side: SIDES[i % SIDES.len()].into(),
+                side: SIDES[i % SIDES.len()],
             })
             .collect(),
     };
@@ -97,7 +98,7 @@ pub fn sample_listings() -> Vec<SampleListing> {
     refused.photos.push(("rear-4.heic".into(), heic));
     refused.manifest.photos.push(ManifestPhoto {
         name: "rear-4.heic".into(),
-        side: "rear".into(),
+        side: Side::Rear,
     });
     vec![
         listing(

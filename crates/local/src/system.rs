@@ -61,12 +61,32 @@ pub enum SystemError {
     Io(#[from] std::io::Error),
 }
 
+/// An execution's status, in `DescribeExecution`'s words (local executions are never aborted and
+/// have no execution-level timeout).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RunStatus {
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl std::fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Running => "RUNNING",
+            Self::Succeeded => "SUCCEEDED",
+            Self::Failed => "FAILED",
+        })
+    }
+}
+
 /// What became of an execution, as saved beside the other artefacts.
 #[derive(Debug, Clone, Serialize)]
 pub struct ExecutionRecord {
     pub state_machine: String,
     pub name: String,
-    pub status: String,
+    pub status: RunStatus,
     pub output: Option<Value>,
     pub error: Option<String>,
     pub cause: Option<String>,
@@ -341,16 +361,18 @@ impl LocalSystem {
             format!("executions/{}/{}.json", running.machine, execution.name()),
         );
         let (status, output, error, cause, waiting_for) = match execution.status() {
-            ExecutionStatus::Succeeded(out) => ("SUCCEEDED", Some(out.clone()), None, None, vec![]),
+            ExecutionStatus::Succeeded(out) => {
+                (RunStatus::Succeeded, Some(out.clone()), None, None, vec![])
+            }
             ExecutionStatus::Failed { error, cause } => (
-                "FAILED",
+                RunStatus::Failed,
                 None,
                 Some(error.clone()),
                 Some(cause.clone()),
                 vec![],
             ),
             ExecutionStatus::WaitingForCallback { callbacks } => (
-                "RUNNING",
+                RunStatus::Running,
                 None,
                 None,
                 None,
@@ -360,7 +382,7 @@ impl LocalSystem {
         let record = ExecutionRecord {
             state_machine: running.machine.clone(),
             name: execution.name().to_string(),
-            status: status.to_string(),
+            status,
             output,
             error,
             cause,
@@ -371,7 +393,7 @@ impl LocalSystem {
         self.starter.set_running(
             &state_machine_arn(&running.machine),
             execution.name(),
-            status == "RUNNING",
+            status == RunStatus::Running,
         );
         put_json(
             self.store.as_ref() as &dyn ObjectStore,

@@ -29,7 +29,7 @@ use crate::lane::Lane;
 use crate::pipeline::{Local, LocalOptions, PipelineError, ProjectFiles, build};
 use crate::sagemaker::CanaryFault;
 use crate::scenario::override_profile;
-use crate::system::ExecutionRecord;
+use crate::system::{ExecutionRecord, RunStatus};
 use crate::tabular_lane::{serve_window, served_model, upload_dataset, write_labels};
 use platform::store::ObjectStore;
 use tabular::dataset::{Stage, production_week};
@@ -169,7 +169,7 @@ async fn print_retrain(local: &Local, record: &ExecutionRecord, out: &mut dyn Wr
     for reason in reasons {
         let _ = writeln!(out, "     - {reason}");
     }
-    if record.status != "SUCCEEDED" {
+    if record.status != RunStatus::Succeeded {
         let _ = writeln!(
             out,
             "   execution {}: {} {}",

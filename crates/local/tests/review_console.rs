@@ -6,6 +6,7 @@ use damage_pricing::functions::DATA_BUCKET;
 use damage_pricing::pipeline::{LocalOptions, ProjectFiles, build, upload_listing};
 use damage_pricing::review::{ReviewAnswer, ReviewDesk, run_and_review};
 use damage_pricing::samples::listing;
+use damage_pricing::system::RunStatus;
 use detector::SynthConfig;
 use platform::store::ObjectStore;
 use serde_json::Value;
@@ -41,7 +42,7 @@ async fn a_verdict_through_the_console_resumes_the_inspection_with_the_override(
     .await
     .unwrap();
     let record = records.iter().find(|r| r.name.starts_with("C-1")).unwrap();
-    assert_eq!(record.status, "SUCCEEDED");
+    assert_eq!(record.status, RunStatus::Succeeded);
     let output = record.output.as_ref().unwrap();
     assert_eq!(output["adjusted_price"], 14_000.0);
     assert_eq!(output["reviewed_by"], "ana");
@@ -91,13 +92,13 @@ async fn an_unanswered_review_ends_at_review_expired() {
         .advance(std::time::Duration::from_secs(timeout - 1))
         .await
         .unwrap();
-    assert_eq!(before[0].status, "RUNNING");
+    assert_eq!(before[0].status, RunStatus::Running);
     let after = local
         .system
         .advance(std::time::Duration::from_secs(2))
         .await
         .unwrap();
-    assert_eq!(after[0].status, "FAILED");
+    assert_eq!(after[0].status, RunStatus::Failed);
     assert_eq!(after[0].error.as_deref(), Some("ReviewExpired"));
     assert!(desk.waiting_listings(&local).is_empty());
 }

@@ -6,6 +6,7 @@
 use damage_pricing::ExecutionRecord;
 use damage_pricing::lane::Lane;
 use damage_pricing::pipeline::{LocalOptions, ProjectFiles, build};
+use damage_pricing::system::RunStatus;
 use damage_pricing::tabular_lane::{served_model, upload_dataset};
 use platform::store::ObjectStore;
 use tabular::dataset::Stage;
@@ -55,9 +56,11 @@ async fn each_tabular_profile_trains_passes_its_gates_and_deploys_in_its_own_lan
         let (record, version) = first_release(dir.path(), &lane).await;
         let path = states(&record);
         assert_eq!(
-            record.status, "SUCCEEDED",
+            record.status,
+            RunStatus::Succeeded,
             "{profile}: {path:?} {:?} {:?}",
-            record.error, record.cause
+            record.error,
+            record.cause
         );
         for state in [
             "CheckDataset",

@@ -19,6 +19,7 @@ use damage_pricing::scenario::{
     FIRST_RELEASE_VERSION, LocalProfile, first_release, label_night_window, night_listings,
     scheduled_drift_check, slow_container, upload_and_price, write_profile_override,
 };
+use damage_pricing::system::RunStatus;
 use damage_pricing::{ExecutionRecord, LocalSystem};
 use detector::SynthConfig;
 use platform::store::{ObjectStore, PutOptions};
@@ -155,7 +156,7 @@ async fn a_confident_listing_is_published_without_review() {
     let records = local.system.run_pending().await.unwrap();
     assert_eq!(records.len(), 1);
     let record = &records[0];
-    assert_eq!(record.status, "SUCCEEDED");
+    assert_eq!(record.status, RunStatus::Succeeded);
     assert_eq!(
         states(record),
         ["PriceListing", "IsReviewRequired", "PublishPrice", "Priced"]
@@ -182,7 +183,8 @@ async fn reviews_resume_publish_override_or_reject() {
     assert_eq!(started.len(), 3, "one inspection per complete listing");
     for record in &started {
         assert_eq!(
-            record.status, "RUNNING",
+            record.status,
+            RunStatus::Running,
             "{} waits for a person",
             record.name
         );
@@ -201,7 +203,7 @@ async fn reviews_resume_publish_override_or_reject() {
         )
         .await
         .unwrap();
-    assert_eq!(approved.status, "SUCCEEDED");
+    assert_eq!(approved.status, RunStatus::Succeeded);
     assert!(states(&approved).ends_with(&[
         "CheckVerdict".into(),
         "RecordReviewer".into(),
@@ -222,7 +224,7 @@ async fn reviews_resume_publish_override_or_reject() {
         )
         .await
         .unwrap();
-    assert_eq!(overridden.status, "SUCCEEDED");
+    assert_eq!(overridden.status, RunStatus::Succeeded);
     assert!(states(&overridden).contains(&"ApplyReviewedPrice".to_string()));
     assert_eq!(
         overridden.output.as_ref().unwrap()["adjusted_price"],
@@ -238,7 +240,7 @@ async fn reviews_resume_publish_override_or_reject() {
         )
         .await
         .unwrap();
-    assert_eq!(rejected.status, "SUCCEEDED");
+    assert_eq!(rejected.status, RunStatus::Succeeded);
     assert!(states(&rejected).ends_with(&["NotifyRejected".into(), "Rejected".into()]));
     assert!(!states(&rejected).contains(&"PublishPrice".to_string()));
 
@@ -263,7 +265,7 @@ async fn a_verdict_without_a_reviewer_fails_the_execution() {
         )
         .await
         .unwrap();
-    assert_eq!(record.status, "FAILED");
+    assert_eq!(record.status, RunStatus::Failed);
     assert!(states(&record).contains(&"InvalidVerdict".to_string()));
 }
 
@@ -308,7 +310,7 @@ async fn refused_uploads_start_nothing_and_changed_photos_fail_the_listing() {
     let records = local.system.run_pending().await.unwrap();
     assert_eq!(records.len(), 1);
     let record = &records[0];
-    assert_eq!(record.status, "FAILED");
+    assert_eq!(record.status, RunStatus::Failed);
     assert_eq!(record.error.as_deref(), Some("ListingIncomplete"));
     assert!(
         record
@@ -370,7 +372,12 @@ async fn drift_starts_a_retrain_whose_better_candidate_is_deployed() {
     let dir = tempfile::tempdir().unwrap();
     let mut local = drifted_stack(dir.path(), from_committed_model()).await;
     let retrain = drift_and_retrain(&mut local).await;
-    assert_eq!(retrain.status, "SUCCEEDED", "{:?}", outcome_of(&retrain));
+    assert_eq!(
+        retrain.status,
+        RunStatus::Succeeded,
+        "{:?}",
+        outcome_of(&retrain)
+    );
     assert_trained(&local);
     let states = states(&retrain);
     assert!(
@@ -401,7 +408,7 @@ async fn a_candidate_no_better_than_the_champion_is_rejected() {
     barely.budget.insert("lr0".into(), "0.0000001".into());
     let mut local = drifted_stack(dir.path(), barely).await;
     let retrain = drift_and_retrain(&mut local).await;
-    assert_eq!(retrain.status, "SUCCEEDED");
+    assert_eq!(retrain.status, RunStatus::Succeeded);
     assert_trained(&local);
     let states = states(&retrain);
     assert!(states.ends_with(&["NotifyRejected".into(), "CandidateRejected".into()]));
@@ -427,7 +434,12 @@ async fn a_canary_alarm_rolls_the_candidate_back() {
     };
     let mut local = drifted_stack(dir.path(), slow).await;
     let retrain = drift_and_retrain(&mut local).await;
-    assert_eq!(retrain.status, "FAILED", "{:?}", outcome_of(&retrain));
+    assert_eq!(
+        retrain.status,
+        RunStatus::Failed,
+        "{:?}",
+        outcome_of(&retrain)
+    );
     assert_eq!(retrain.error.as_deref(), Some("CanaryRolledBack"));
     assert!(states(&retrain).contains(&"RolledBack".to_string()));
     let polls = local.canary.polls();
@@ -471,7 +483,12 @@ async fn the_first_approved_model_creates_the_endpoint() {
         .start("retrain", "first-model", input, None)
         .await
         .unwrap();
-    assert_eq!(retrain.status, "SUCCEEDED", "{:?}", outcome_of(&retrain));
+    assert_eq!(
+        retrain.status,
+        RunStatus::Succeeded,
+        "{:?}",
+        outcome_of(&retrain)
+    );
     let states = states(&retrain);
     let after_lookup: Vec<&str> = states
         .iter()
@@ -519,7 +536,7 @@ async fn a_refused_endpoint_lookup_fails_rather_than_creating_an_endpoint() {
         .start("retrain", "throttled-lookup", input, Some(case))
         .await
         .unwrap();
-    assert_eq!(retrain.status, "FAILED");
+    assert_eq!(retrain.status, RunStatus::Failed);
     assert_eq!(
         retrain.error.as_deref(),
         Some("SageMaker.SageMakerException")

@@ -21,6 +21,20 @@ pub enum Side {
     Other,
 }
 
+impl Side {
+    /// The name the manifest uses (`front`, `rear`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Front => "front",
+            Self::Rear => "rear",
+            Self::Left => "left",
+            Self::Right => "right",
+            Self::Roof => "roof",
+            Self::Other => "other",
+        }
+    }
+}
+
 /// The photo formats the endpoint contract takes (docs/contracts.md). validate accepts exactly
 /// these, so every accepted photo can be priced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -104,6 +118,23 @@ pub fn check_photo_name(name: &str) -> Result<(), NameError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn side_names_are_the_manifests() {
+        for side in [
+            Side::Front,
+            Side::Rear,
+            Side::Left,
+            Side::Right,
+            Side::Roof,
+            Side::Other,
+        ] {
+            assert_eq!(
+                serde_json::to_value(side).unwrap(),
+                serde_json::Value::from(side.as_str())
+            );
+        }
+    }
 
     #[test]
     fn names_outside_the_rule_are_refused_with_a_name_that_passes() {
