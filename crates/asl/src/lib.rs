@@ -1,5 +1,5 @@
-//! An in-process executor of the Amazon States Language (JSONPath flavour): the Step Functions
-//! stand-in of the project's local mode.
+//! An in-process executor of the Amazon States Language (JSONPath and JSONata): the Step
+//! Functions stand-in of the project's local mode.
 //!
 //! - [`Definition::load`] substitutes `${Name}` placeholders, parses and validates strictly: every
 //!   feature it does not implement is refused with the state and field named.
@@ -9,6 +9,11 @@
 //! - Time is virtual: Wait states and retry delays pass instantly, and callback timeouts fire when
 //!   [`Execution::advance`] moves the clock past them.
 //! - Every execution keeps a [`HistoryEvent`] list; [`render_history`] prints it.
+//!
+//! Layout: `definition` loads and checks, `execution` runs (with `dataflow` for input and output
+//! processing, `handling` for Retry and Catch, `task` for Task states and callbacks, `branches`
+//! for Parallel and Map), `runner` is the port Task states go through, `path`, `template`,
+//! `intrinsic`, `choice`, `query` and [`jsonata`] evaluate, `mock` reads mock configs.
 
 #![forbid(unsafe_code)]
 
