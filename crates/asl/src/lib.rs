@@ -10,10 +10,11 @@
 //!   [`Execution::advance`] moves the clock past them.
 //! - Every execution keeps a [`HistoryEvent`] list; [`render_history`] prints it.
 //!
-//! Layout: `definition` loads and checks, `execution` runs (with `dataflow` for input and output
-//! processing, `handling` for Retry and Catch, `task` for Task states and callbacks, `branches`
-//! for Parallel and Map), `runner` is the port Task states go through, `path`, `template`,
-//! `intrinsic`, `choice`, `query` and [`jsonata`] evaluate, `mock` reads mock configs.
+//! Layout: `definition` loads and checks (`states` reads each state type into the `model`),
+//! `execution` runs (with `dataflow` for input and output processing, `handling` for Retry and
+//! Catch, `task` for Task states and callbacks, `branches` for Parallel and Map), `runner` is the
+//! port Task states go through, `path`, `template`, `intrinsic`, `choice`, `query` and
+//! [`jsonata`] evaluate, `mock` reads mock configs.
 
 #![forbid(unsafe_code)]
 
