@@ -39,6 +39,7 @@ pub use history::{EventKind, HistoryEvent, render_history};
 pub use mock::{MockAnswer, MockConfig, MockConfigError, MockedResponse, TestCase};
 pub use runner::{
     CallbackError, CallbackSender, IntegrationPattern, TaskFailure, TaskRequest, TaskRunner,
+    is_lambda_function_arn,
 };
 pub use test_state::{
     InspectionLevel, TestStateError, TestStateRequest, TestStateResult, test_state,

@@ -113,6 +113,19 @@ pub struct TaskRequest {
     pub retry_count: u32,
 }
 
+/// Whether a Task `Resource` is a Lambda function ARN, the direct form
+/// (`arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`), whose result is the
+/// function's payload, rather than an `arn:aws:states:::lambda:invoke` integration.
+pub fn is_lambda_function_arn(resource: &str) -> bool {
+    let parts: Vec<&str> = resource.split(':').collect();
+    parts.len() >= 7
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "lambda"
+        && parts[5] == "function"
+        && !parts[6].is_empty()
+}
+
 /// Runs Task states: the local mode implements it with the project's Lambda handlers and local
 /// stand-ins for AWS services.
 #[async_trait]

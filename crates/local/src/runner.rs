@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use asl::{IntegrationPattern, TaskFailure, TaskRequest, TaskRunner};
+use asl::{IntegrationPattern, TaskFailure, TaskRequest, TaskRunner, is_lambda_function_arn};
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
@@ -117,6 +117,9 @@ impl LocalRunner {
         if !self.stand_ins {
             return Ok(());
         }
+        if is_lambda_function_arn(resource) {
+            return self.function(resource).map(|_| ()).map_err(|f| f.cause);
+        }
         let Some(Resource { service, action }) = parse_resource(resource) else {
             return Err(format!(
                 "resource {resource:?} is not a service integration this runner knows"
@@ -124,8 +127,7 @@ impl LocalRunner {
         };
         match (service, action) {
             ("lambda", "invoke") => match function_name {
-                Some(name) if self.functions.contains_key(function_short_name(name)) => Ok(()),
-                Some(name) => Err(format!("no local function is registered for {name:?}")),
+                Some(name) => self.function(name).map(|_| ()).map_err(|f| f.cause),
                 None => Err("lambda:invoke without a literal FunctionName".into()),
             },
             ("sns", "publish") | ("events", "putEvents") => Ok(()),
@@ -149,6 +151,17 @@ fn runtime_failure(cause: impl Into<String>) -> TaskFailure {
     TaskFailure::new("States.Runtime", cause)
 }
 
+/// Invokes a local function, failing as Step Functions reports a Lambda function error: its
+/// `errorType` is the error name, the cause is the Lambda error document.
+async fn invoke(function: &dyn LocalFunction, payload: Value) -> Result<Value, TaskFailure> {
+    function.invoke(payload).await.map_err(|e| {
+        TaskFailure::new(
+            e.error_type.clone(),
+            json!({"errorType": e.error_type, "errorMessage": e.message}).to_string(),
+        )
+    })
+}
+
 #[async_trait]
 impl TaskRunner for LocalRunner {
     async fn run_task(&self, request: TaskRequest) -> Result<Value, TaskFailure> {
@@ -165,6 +178,15 @@ impl TaskRunner for LocalRunner {
 }
 
 impl LocalRunner {
+    /// The registered function a name or function ARN names.
+    fn function(&self, name_or_arn: &str) -> Result<&dyn LocalFunction, TaskFailure> {
+        let name = function_short_name(name_or_arn);
+        self.functions
+            .get(name)
+            .map(AsRef::as_ref)
+            .ok_or_else(|| runtime_failure(format!("no local function is registered for {name:?}")))
+    }
+
     /// Runs one Task resource with its effective parameters.
     pub async fn call(
         &self,
@@ -172,30 +194,20 @@ impl LocalRunner {
         params: &Value,
         task_token: Option<String>,
     ) -> Result<Value, TaskFailure> {
+        // The direct form: the effective input is the event, the function's answer the result.
+        if is_lambda_function_arn(resource) {
+            return invoke(self.function(resource)?, params.clone()).await;
+        }
         let parsed = parse_resource(resource)
             .ok_or_else(|| runtime_failure(format!("unknown resource {resource}")))?;
         match (parsed.service, parsed.action) {
             ("lambda", "invoke") => {
                 let name = params["FunctionName"]
                     .as_str()
-                    .map(function_short_name)
                     .ok_or_else(|| runtime_failure("lambda:invoke needs FunctionName"))?;
-                let function = self
-                    .functions
-                    .get(name)
-                    .ok_or_else(|| runtime_failure(format!("no local function {name}")))?;
                 let payload = params.get("Payload").cloned().unwrap_or(Value::Null);
-                match function.invoke(payload).await {
-                    Ok(out) => {
-                        Ok(json!({"Payload": out, "StatusCode": 200, "ExecutedVersion": "$LATEST"}))
-                    }
-                    // As Step Functions reports a Lambda function error: its errorType is the
-                    // error name, the cause is the Lambda error document.
-                    Err(e) => Err(TaskFailure::new(
-                        e.error_type.clone(),
-                        json!({"errorType": e.error_type, "errorMessage": e.message}).to_string(),
-                    )),
-                }
+                let out = invoke(self.function(name)?, payload).await?;
+                Ok(json!({"Payload": out, "StatusCode": 200, "ExecutedVersion": "$LATEST"}))
             }
             ("sns", "publish") => self
                 .messaging
@@ -341,6 +353,26 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.error, "RetryableThrottled");
         assert!(err.cause.contains("slow down"));
+    }
+
+    #[tokio::test]
+    async fn a_function_arn_resource_gives_the_functions_answer_unwrapped() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = runner(&dir);
+        let arn = "arn:aws:lambda:local:000000000000:function:echo";
+        r.check(arn, None).unwrap();
+        assert!(
+            r.check("arn:aws:lambda:local:0:function:other", None)
+                .is_err()
+        );
+        let ok = r.call(arn, &json!({"a": 1}), None).await.unwrap();
+        assert_eq!(ok, json!({"a": 1}));
+        let err = r.call(arn, &json!({"fail": true}), None).await.unwrap_err();
+        assert_eq!(err.error, "RetryableThrottled");
+
+        let definition = json!({"StartAt": "A", "States": {"A": {"Type": "Task",
+            "Resource": arn, "ResultSelector": {"got.$": "$.a"}, "End": true}}});
+        check_resources(&definition, &r, &[]).unwrap();
     }
 
     #[test]

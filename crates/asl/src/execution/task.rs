@@ -2,6 +2,7 @@
 
 use super::dataflow::{arguments, resolve_seconds};
 use super::*;
+use crate::runner::is_lambda_function_arn;
 
 pub(super) async fn run_task(
     inner: &Inner,
@@ -133,17 +134,6 @@ fn mocked_lambda_result(resource: &str, value: &Value) -> Result<Value, Failure>
         return Err(Failure::new(error, payload.to_string()));
     }
     Ok(if direct { payload } else { value.clone() })
-}
-
-/// `arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`.
-fn is_lambda_function_arn(resource: &str) -> bool {
-    let parts: Vec<&str> = resource.split(':').collect();
-    parts.len() >= 7
-        && parts[0] == "arn"
-        && parts[1].starts_with("aws")
-        && parts[2] == "lambda"
-        && parts[5] == "function"
-        && !parts[6].is_empty()
 }
 
 async fn call_runner(inner: &Inner, request: TaskRequest) -> Result<Value, Failure> {
