@@ -7,6 +7,7 @@ use std::io::Write;
 use std::time::Instant;
 
 use platform::store::{JsonObjectError, ObjectStore, S3Location, StoreError, get_json};
+use platform::wire_name;
 use pricing::document::ResultDocument;
 use serde_json::Value;
 
@@ -164,12 +165,7 @@ pub fn summary_table(report: &DemoReport) -> String {
             })
             .map(outcome)
             .unwrap_or("-");
-        let reasons: Vec<String> = result
-            .review
-            .reasons
-            .iter()
-            .filter_map(|r| serde_json::to_value(r).ok()?.as_str().map(String::from))
-            .collect();
+        let reasons: Vec<String> = result.review.reasons.iter().map(wire_name).collect();
         rows.push(format!(
             "{:<8} {:>10.2} {:>10.2} {:>10.2}  {:<20} {}",
             id,

@@ -39,7 +39,11 @@ pub fn listing(
         .enumerate()
         .map(|(i, c)| {
             (
-                format!("{}-{}.jpg", SIDES[i % SIDES.len()].as_str(), i + 1),
+                format!(
+                    "{}-{}.jpg",
+                    platform::wire_name(&SIDES[i % SIDES.len()]),
+                    i + 1
+                ),
                 photo(seed + i as u64, c),
             )
         })

@@ -16,5 +16,14 @@ pub mod telemetry;
 pub mod workflow;
 
 pub use error::{ErrorName, NamedError};
+
+/// The name a unit enum value has in the contracts' JSON (`front`, `grey_zone_detections`, ...);
+/// empty for a value that does not serialise to a string.
+pub fn wire_name(value: &impl serde::Serialize) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(name)) => name,
+        _ => String::new(),
+    }
+}
 pub use store::{ObjectStore, S3Location};
 pub use workflow::WorkflowStarter;

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use platform::ObjectStore;
 use platform::store::{JsonObjectError, S3Location, StoreError, get_json};
+use platform::{ObjectStore, wire_name};
 use pricing::document::{PredictionRecord, ResultDocument, ResultLocation};
 use pricing::estimate::EvidenceRef;
 use serde::Serialize;
@@ -161,13 +161,6 @@ pub struct ListingView {
     pub step: String,
 }
 
-fn snake(value: &impl Serialize) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
 fn money(minor: i64, units: u32, currency: &str) -> String {
     let major = pricing::money::to_major(minor, units);
     format!("{major:.prec$} {currency}", prec = units as usize)
@@ -252,12 +245,12 @@ impl Listing {
             photos.push(PhotoView {
                 index,
                 name: photo.name.clone(),
-                side: snake(&photo.side),
+                side: wire_name(&photo.side),
                 retake: photo.retake,
                 failure: photo
                     .failure
                     .as_ref()
-                    .map(|f| format!("{}: {}", snake(&f.reason), f.detail)),
+                    .map(|f| format!("{}: {}", wire_name(&f.reason), f.detail)),
                 url: Some(url),
                 width,
                 height,
@@ -283,11 +276,11 @@ impl Listing {
             reconditioning: money(est.reconditioning_minor, units, cur),
             charges_total: money(est.charges_total_minor, units, cur),
             deduction: money(est.deduction_minor, units, cur),
-            capped_by: est.capped_by.as_ref().map(snake),
+            capped_by: est.capped_by.as_ref().map(wire_name),
             rounding_step: money(est.rounding_step_minor, units, cur),
             model_version: doc.model_version.clone(),
             policy_version: doc.policy_version.clone(),
-            reasons: doc.review.reasons.iter().map(snake).collect(),
+            reasons: doc.review.reasons.iter().map(wire_name).collect(),
             photos,
             charges: est
                 .charges
@@ -295,7 +288,7 @@ impl Listing {
                 .map(|c| ChargeView {
                     photo: c.evidence.photo.clone(),
                     detection: c.evidence.detection,
-                    side: snake(&c.side),
+                    side: wire_name(&c.side),
                     label: c.label.clone(),
                     operation: c.operation.clone(),
                     confidence: format!("{:.2}", c.confidence),
