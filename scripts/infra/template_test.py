@@ -480,6 +480,9 @@ class NetworkTest(unittest.TestCase):
     def test_functions_take_the_optional_vpc(self):
         vpc = TEMPLATE["Globals"]["Function"]["VpcConfig"]
         self.assertEqual(vpc["Fn::If"][0], "HasVpc")
+        # The review console fetches the load balancer's keys from the internet: never in the VPC.
+        console = TEMPLATE["Resources"]["ReviewConsoleFunction"]["Properties"]
+        self.assertEqual(console["VpcConfig"], {"Ref": "AWS::NoValue"})
         endpoints = of_type("AWS::EC2::VPCEndpoint").values()
         services = {e["Properties"]["ServiceName"]["Fn::Sub"].split("${AWS::Region}.")[1] for e in endpoints}
         self.assertEqual(services, {"s3", "states", "sagemaker.runtime", "sagemaker.api", "monitoring", "xray"})
