@@ -180,7 +180,8 @@ pub fn classify_code(code: Option<&str>, status: u16) -> FailureKind {
             | "NoSuchBucket"
             | "NotFound"
             | "ResourceNotFound"
-            | "ResourceNotFoundException",
+            | "ResourceNotFoundException"
+            | "StateMachineDoesNotExist",
         ) => FailureKind::NotFound,
         Some("PreconditionFailed") => FailureKind::PreconditionFailed,
         _ => match status {

@@ -8,10 +8,9 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use aws_sdk_sfn::Client;
 use aws_sdk_sfn::types::ExecutionStatus;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::Value;
 
-use crate::aws::{AwsFailure, FailureKind};
+use crate::aws::AwsFailure;
 
 /// Step Functions execution names: 1 to 80 characters of `[A-Za-z0-9-_]`.
 pub const MAX_EXECUTION_NAME: usize = 80;
@@ -82,30 +81,6 @@ impl SfnStarter {
     }
 }
 
-/// A Step Functions failure about `state_machine_arn`; a missing state machine has its own code.
-fn workflow_error<E>(
-    operation: &'static str,
-    state_machine_arn: &str,
-    err: aws_smithy_runtime_api::client::result::SdkError<
-        E,
-        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
-    >,
-) -> AwsFailure
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata
-        + std::error::Error
-        + Send
-        + Sync
-        + 'static,
-{
-    let missing = err.code() == Some("StateMachineDoesNotExist");
-    let mut failure = AwsFailure::from_sdk(operation, state_machine_arn, err);
-    if missing {
-        failure.kind = FailureKind::NotFound;
-    }
-    failure
-}
-
 #[async_trait]
 impl WorkflowStarter for SfnStarter {
     async fn start(
@@ -135,7 +110,11 @@ impl WorkflowStarter for SfnStarter {
             {
                 Ok(StartOutcome::AlreadyExists)
             }
-            Err(err) => Err(workflow_error("StartExecution", state_machine_arn, err)),
+            Err(err) => Err(AwsFailure::from_sdk(
+                "StartExecution",
+                state_machine_arn,
+                err,
+            )),
         }
     }
 
@@ -149,7 +128,8 @@ impl WorkflowStarter for SfnStarter {
             .send();
         let mut names = Vec::new();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| workflow_error("ListExecutions", state_machine_arn, e))?;
+            let page =
+                page.map_err(|e| AwsFailure::from_sdk("ListExecutions", state_machine_arn, e))?;
             names.extend(page.executions().iter().map(|e| e.name().to_string()));
         }
         Ok(names)
