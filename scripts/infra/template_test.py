@@ -39,6 +39,8 @@ STAR_ALLOWED = {
     "EcrLogin": "ecr:GetAuthorizationToken has no resource type",
     "ListPackagesAndConfigs": "SageMaker's List actions have no resource type",
     "DeliverExecutionLogsAndTraces": "log delivery and X-Ray actions have no resource type",
+    "DescribeNetwork": "EC2's Describe actions have no resource-level permissions",
+    "InterfacesInStackVpc": "the interfaces do not exist yet; the ec2:Vpc condition holds them to the stack's VPC",
 }
 
 
@@ -64,6 +66,10 @@ def of_type(kind):
 
 def tasks(definition):
     return {n: s for n, s in definition["States"].items() if s["Type"] == "Task"}
+
+
+# The definition every tuning trial runs, assigned before the tuning job (PlaceJobs).
+TRAINING_JOB = RETRAIN["States"]["PlaceJobs"]["Assign"]["trainingJob"]
 
 
 def lane_of_type(kind):
@@ -145,12 +151,9 @@ class LeastPrivilegeTest(unittest.TestCase):
 
     def test_each_kind_of_sagemaker_work_has_its_own_role(self):
         t = tasks(RETRAIN)
-        roles = [
-            t["TuneHyperParameters"]["Parameters"]["TrainingJobDefinition"]["RoleArn"],
-            t["EvaluateCandidate"]["Parameters"]["RoleArn"],
-            t["CreateModel"]["Parameters"]["ExecutionRoleArn"],
-        ]
-        self.assertEqual(len(set(roles)), 3, roles)
+        self.assertEqual(TRAINING_JOB["RoleArn"], "${TrainingRoleArn}")
+        self.assertEqual(t["EvaluateCandidate"]["Arguments"]["RoleArn"], "${EvaluationRoleArn}")
+        self.assertIn("'ExecutionRoleArn': '${ModelRoleArn}'", t["CreateModel"]["Arguments"])
 
     def test_jobs_are_reachable_only_when_this_stack_started_them(self):
         for machine in (RESOURCES["RetrainStateMachine"]["Properties"], LANE_RESOURCES["RetrainStateMachine"]["Properties"]):
@@ -471,11 +474,41 @@ class TransportTest(unittest.TestCase):
 
 
 class NetworkTest(unittest.TestCase):
+    # The requests as evaluated, VPC and not, are checked by crates/local/tests/mock_cases.rs.
     def test_sagemaker_containers_run_network_isolated(self):
         t = tasks(RETRAIN)
-        self.assertIs(t["TuneHyperParameters"]["Parameters"]["TrainingJobDefinition"]["EnableNetworkIsolation"], True)
-        self.assertIs(t["EvaluateCandidate"]["Parameters"]["NetworkConfig"]["EnableNetworkIsolation"], True)
-        self.assertIs(t["CreateModel"]["Parameters"]["EnableNetworkIsolation"], True)
+        self.assertIs(TRAINING_JOB["EnableNetworkIsolation"], True)
+        self.assertIn("'EnableNetworkIsolation': true", t["EvaluateCandidate"]["Arguments"]["NetworkConfig"])
+        self.assertIn("'EnableNetworkIsolation': true", t["CreateModel"]["Arguments"])
+
+    def test_sagemaker_jobs_and_model_take_the_optional_vpc(self):
+        t = tasks(RETRAIN)
+        self.assertEqual(t["TuneHyperParameters"]["Arguments"]["TrainingJobDefinition"], "{% $merge([$trainingJob, $jobNetwork]) %}")
+        self.assertIn("$jobNetwork", t["EvaluateCandidate"]["Arguments"]["NetworkConfig"])
+        self.assertIn("$jobNetwork]) %}", t["CreateModel"]["Arguments"])
+        root = RESOURCES["RetrainStateMachine"]["Properties"]["DefinitionSubstitutions"]
+        self.assertEqual(root["JobsInVpc"], {"Fn::If": ["HasVpc", "true", "false"]})
+        lane = LANE_RESOURCES["RetrainStateMachine"]["Properties"]["DefinitionSubstitutions"]
+        self.assertEqual(lane["JobsInVpc"], {"Ref": "InVpc"})
+        for substitutions in (root, lane):
+            self.assertEqual(substitutions["JobSubnetIds"], {"Fn::Join": [",", {"Ref": "VpcSubnetIds"}]})
+            self.assertEqual(substitutions["JobSecurityGroupIds"], {"Fn::Join": [",", {"Ref": "VpcSecurityGroupIds"}]})
+        # Every SageMaker role may place network interfaces, in the stack's VPC only.
+        policy = RESOURCES["SageMakerVpcAccessPolicy"]
+        self.assertEqual(policy["Condition"], "HasVpc")
+        creates = [s for s in statements(policy) if "ec2:CreateNetworkInterface" in as_list(s["Action"])]
+        self.assertEqual(len(creates), 1)
+        self.assertIn(":vpc/${VpcId}", creates[0]["Condition"]["ArnEquals"]["ec2:Vpc"]["Fn::Sub"])
+        for resources, condition, arn in (
+            (RESOURCES, "HasVpc", {"Ref": "SageMakerVpcAccessPolicy"}),
+            (LANE_RESOURCES, "InVpcSubnets", {"Ref": "SageMakerVpcAccessPolicyArn"}),
+        ):
+            for role in ("TrainingRole", "EvaluationRole", "ModelRole"):
+                attached = resources[role]["Properties"]["ManagedPolicyArns"]
+                self.assertEqual(attached, {"Fn::If": [condition, [arn], {"Ref": "AWS::NoValue"}]}, role)
+        for lane in applications().values():
+            given = lane["Properties"]["Parameters"]["SageMakerVpcAccessPolicyArn"]
+            self.assertEqual(given, {"Fn::If": ["HasVpc", {"Ref": "SageMakerVpcAccessPolicy"}, ""]})
 
     def test_functions_take_the_optional_vpc(self):
         vpc = TEMPLATE["Globals"]["Function"]["VpcConfig"]

@@ -156,6 +156,10 @@ impl Lane {
             ("Errors5xxAlarmName", alarm("5xx")),
             ("ModelErrorsAlarmName", alarm("model-errors")),
             ("PredictionRangeAlarmName", alarm("prediction-range")),
+            // No VPC: the jobs and the model run on SageMaker's own network, as in a stack without VpcId.
+            ("JobsInVpc", "false".into()),
+            ("JobSubnetIds", String::new()),
+            ("JobSecurityGroupIds", String::new()),
         ];
         map.extend(fixed.into_iter().map(|(k, v)| (k.to_string(), v)));
         map

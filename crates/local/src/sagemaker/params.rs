@@ -86,6 +86,56 @@ pub struct TrainingJobDefinition {
     #[serde(default)]
     pub input_data_config: Vec<Channel>,
     pub output_data_config: OutputDataConfig,
+    #[serde(default)]
+    pub vpc_config: Option<VpcConfig>,
+}
+
+/// The `VpcConfig` of a job or a model, held to SageMaker's limits when the request is parsed:
+/// 1 to 16 subnets and 1 to 5 security groups, each an ID of at most 32 characters of
+/// `[-0-9a-zA-Z]`. Local jobs and models run on this machine whatever it names.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "UncheckedVpcConfig")]
+pub struct VpcConfig {
+    pub subnets: Vec<String>,
+    pub security_group_ids: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct UncheckedVpcConfig {
+    subnets: Vec<String>,
+    security_group_ids: Vec<String>,
+}
+
+impl TryFrom<UncheckedVpcConfig> for VpcConfig {
+    type Error = String;
+
+    fn try_from(raw: UncheckedVpcConfig) -> Result<Self, String> {
+        fn ids(field: &str, ids: &[String], most: usize) -> Result<(), String> {
+            if ids.is_empty() || ids.len() > most {
+                return Err(format!(
+                    "VpcConfig.{field} has {} members; it takes 1 to {most}",
+                    ids.len()
+                ));
+            }
+            match ids.iter().find(|id| {
+                id.is_empty()
+                    || id.len() > 32
+                    || !id.bytes().all(|b| b == b'-' || b.is_ascii_alphanumeric())
+            }) {
+                Some(bad) => Err(format!(
+                    "VpcConfig.{field} member {bad:?} is not an ID of 1 to 32 characters of [-0-9a-zA-Z]"
+                )),
+                None => Ok(()),
+            }
+        }
+        ids("Subnets", &raw.subnets, 16)?;
+        ids("SecurityGroupIds", &raw.security_group_ids, 5)?;
+        Ok(VpcConfig {
+            subnets: raw.subnets,
+            security_group_ids: raw.security_group_ids,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -147,6 +197,15 @@ pub struct CreateProcessingJob {
     pub environment: BTreeMap<String, String>,
     pub processing_inputs: Vec<ProcessingInput>,
     pub processing_output_config: ProcessingOutputConfig,
+    #[serde(default)]
+    pub network_config: Option<NetworkConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct NetworkConfig {
+    #[serde(default)]
+    pub vpc_config: Option<VpcConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -217,6 +276,8 @@ pub struct InferenceContainer {
 pub struct CreateModel {
     pub model_name: String,
     pub primary_container: PrimaryContainer,
+    #[serde(default)]
+    pub vpc_config: Option<VpcConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -294,5 +355,52 @@ mod tests {
             S3Location::new("data", "models/x/")
         );
         assert!(s3("S3Uri", "https://data/x").is_err());
+    }
+
+    #[test]
+    fn a_vpc_config_beyond_sagemakers_limits_is_a_named_validation_error() {
+        let model = |vpc: Value| {
+            parse::<CreateModel>(
+                "createModel",
+                &json!({
+                    "ModelName": "m",
+                    "PrimaryContainer": {"ModelPackageName": "p"},
+                    "VpcConfig": vpc,
+                }),
+            )
+        };
+        let vpc =
+            model(json!({"Subnets": ["subnet-0a1", "subnet-0b2"], "SecurityGroupIds": ["sg-1"]}))
+                .unwrap()
+                .vpc_config
+                .unwrap();
+        assert_eq!(vpc.subnets, ["subnet-0a1", "subnet-0b2"]);
+        assert_eq!(vpc.security_group_ids, ["sg-1"]);
+        for (vpc, named) in [
+            // What an empty VpcSubnetIds would give through $split.
+            (
+                json!({"Subnets": [""], "SecurityGroupIds": ["sg-1"]}),
+                "VpcConfig.Subnets member \"\"",
+            ),
+            (
+                json!({"Subnets": [], "SecurityGroupIds": ["sg-1"]}),
+                "VpcConfig.Subnets has 0",
+            ),
+            (
+                json!({"Subnets": ["subnet 1"], "SecurityGroupIds": ["sg-1"]}),
+                "\"subnet 1\"",
+            ),
+            (
+                json!({"Subnets": ["s"], "SecurityGroupIds": ["a", "b", "c", "d", "e", "f"]}),
+                "SecurityGroupIds has 6",
+            ),
+            (json!({"Subnets": ["s"]}), "SecurityGroupIds"),
+        ] {
+            let err = model(vpc.clone()).unwrap_err();
+            assert!(
+                matches!(&err, SageMakerError::Validation(m) if m.contains(named)),
+                "{vpc}: {err}"
+            );
+        }
     }
 }
