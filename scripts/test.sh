@@ -2,7 +2,7 @@
 # The one command that runs the project's tests: every crate's unit, adapter, workflow and
 # fixture tests, the training job's tests (in the pinned training environment, installed on first
 # use), the review console in a headless browser, the function binaries against an AWS emulator,
-# then the offline checks of the SAM template and the state machines.
+# the state-machine conformance suite on that emulator's interpreter, then the offline checks of the SAM template and the state machines.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python="$(scripts/detector/setup.sh)"
@@ -10,6 +10,7 @@ python="$(scripts/detector/setup.sh)"
 cargo test --workspace --locked
 scripts/review/browser_test.sh
 scripts/integration/run.sh
+scripts/asl/moto-oracle.sh
 if [ -x scripts/infra/check.sh ]; then
   scripts/infra/check.sh
 fi
