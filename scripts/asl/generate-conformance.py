@@ -11,7 +11,14 @@ libraries (hashlib, base64, json, datetime) and plain arithmetic:
 - choice: every comparison operator, its ...Path form and the type tests, against several values;
 - dataflow: InputPath / Parameters / ResultSelector / ResultPath / OutputPath combinations;
 - retry: a mocked Task failing N times under Retry (MaxAttempts, ErrorEquals, States.ALL) and Catch;
-- jsonata: JSONata Pass/Choice/Task states whose expressions use arithmetic, strings and variables.
+- jsonata: JSONata Pass/Choice/Task states whose expressions use arithmetic, strings and variables;
+- variables: JSONPath Assign on every state that takes it (what `$` is in each: a Pass's result, a
+  Task's result after ResultSelector, a Choice's or Wait's input, a catcher's error output), the
+  evaluation order (every value and OutputPath see the variables as they were before the state),
+  `$name` references in paths, intrinsics, Choice rules, InputPath, OutputPath and ItemsPath,
+  Map and Parallel scopes, unassigned names;
+- branches: Parallel and Map results, ResultPath/ResultSelector on them, item selection and
+  index, failures out of a branch or iteration, caught and not.
 
 Run: python3 scripts/asl/generate-conformance.py   (no dependencies; deterministic)
 """
@@ -291,9 +298,234 @@ def jsonata():
     return cases
 
 
+def chain(*states, **first):
+    """A machine of `states` (name, state) run in order; the last ends it."""
+    named = dict(states)
+    names = list(named)
+    for name, following in zip(names, names[1:]):
+        named[name].setdefault("Next", following)
+    named[names[-1]]["End"] = True
+    return {"StartAt": names[0], "States": named, **first}
+
+
+def read(**fields):
+    """A last Pass state that outputs `fields`, each a path or an intrinsic call."""
+    return ("Read", {"Type": "Pass", "Parameters": {f"{k}.$": v for k, v in fields.items()}})
+
+
+def case(name, definition, expected, input=None, mocks=None):
+    c = {"name": name, "definition": definition, "input": {} if input is None else input}
+    if mocks:
+        c["mocks"] = mocks
+    c["expected"] = expected
+    return c
+
+
+def variables():
+    lam = "arn:aws:states:::lambda:invoke"
+    cases = [
+        case("assign-constants", chain(
+            ("S", {"Type": "Pass", "Assign": {"n": 1, "list": [1, 2], "obj": {"d": "x"}, "nil": None}}),
+            read(n="$n", second="$list[1]", d="$obj.d", nil="$nil")),
+            ok({"n": 1, "second": 2, "d": "x", "nil": None})),
+        case("assign-from-pass-result", chain(
+            ("S", {"Type": "Pass", "Result": {"answer": 42}, "Assign": {"x.$": "$.answer"}}),
+            ("T", {"Type": "Pass", "OutputPath": "$x"})), ok(42)),
+        case("assign-from-pass-parameters", chain(
+            ("S", {"Type": "Pass", "Parameters": {"input": "PENDING"}, "Assign": {"r.$": "$.input"}}),
+            read(r="$r")), ok({"r": "PENDING"})),
+        case("assign-from-pass-input", chain(
+            ("S", {"Type": "Pass", "InputPath": "$.inner", "Assign": {"x.$": "$.v"}}),
+            read(x="$x")), ok({"x": 5}), {"inner": {"v": 5}}),
+        # AWS's own evaluation-order example: InputPath and OutputPath read the old value.
+        case("assign-evaluation-order", chain(
+            ("S0", {"Type": "Pass", "Result": {"q": "Q"}, "Assign": {"question.$": "$.q", "answer": 42}}),
+            ("S1", {"Type": "Pass", "InputPath": "$answer", "ResultPath": "$.theAnswer",
+                    "OutputPath": "$answer", "Assign": {"answer": "changed"}}),
+            ("S2", {"Type": "Pass", "Parameters": {"was.$": "$", "now.$": "$answer", "q.$": "$question"}})),
+            ok({"was": 42, "now": "changed", "q": "Q"})),
+        case("assign-sees-old-values", chain(
+            ("S0", {"Type": "Pass", "Assign": {"a": 1}}),
+            ("S1", {"Type": "Pass", "Assign": {"a": 2, "b.$": "$a"}}),
+            read(a="$a", b="$b")), ok({"a": 2, "b": 1})),
+        case("reassign-with-intrinsic", chain(
+            ("S0", {"Type": "Pass", "Assign": {"c": 1}}),
+            ("S1", {"Type": "Pass", "Assign": {"c.$": "States.MathAdd($c, 1)"}}),
+            ("S2", {"Type": "Pass", "Assign": {"c.$": "States.MathAdd($c, 1)"}}),
+            read(c="$c")), ok({"c": 3})),
+        case("assign-from-context-and-intrinsic", chain(
+            ("S0", {"Type": "Pass", "Assign": {"state.$": "$$.State.Name", "n.$": "States.ArrayLength($.xs)"}}),
+            read(state="$state", n="$n")), ok({"state": "S0", "n": 3}), {"xs": [1, 2, 3]}),
+        case("reference-in-intrinsic", chain(
+            ("S0", {"Type": "Pass", "Assign": {"name": "Ada"}}),
+            read(greeting="States.Format('hi {}', $name)")), ok({"greeting": "hi Ada"})),
+        case("reference-in-inputpath", chain(
+            ("S0", {"Type": "Pass", "Assign": {"x": {"deep": [7]}}}),
+            ("S1", {"Type": "Pass", "InputPath": "$x.deep[0]"})), ok(7)),
+        case("reference-in-choice", {"StartAt": "Setup", "States": {
+            "Setup": {"Type": "Pass", "Assign": {"guess": "g", "answer": "a"}, "Next": "Check"},
+            "Check": {"Type": "Choice", "Choices": [
+                {"Variable": "$guess", "StringEqualsPath": "$answer", "Next": "Correct"}], "Default": "Wrong"},
+            "Correct": {"Type": "Pass", "Result": {"state": "CORRECT"}, "End": True},
+            "Wrong": {"Type": "Pass", "Assign": {"guess.$": "$answer"}, "Result": {"state": "WRONG"}, "Next": "Check"}}},
+            ok({"state": "CORRECT"})),
+        case("assign-in-wait", chain(
+            ("W", {"Type": "Wait", "Seconds": 0, "Assign": {"w.$": "$.v"}}),
+            read(w="$w")), ok({"w": "in"}), {"v": "in"}),
+        case("unassigned-reference-fails", chain(
+            ("S", {"Type": "Pass", "Parameters": {"a.$": "$nope"}})), err("States.Runtime")),
+        case("unassigned-reference-in-task-not-caught", {"StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": lam, "Parameters": {"a.$": "$nope"},
+                  "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "C"}], "End": True},
+            "C": {"Type": "Pass", "End": True}}}, err("States.Runtime"),
+            mocks={"T": [{"Return": {"StatusCode": 200, "Payload": 1}}]}),
+        case("assign-from-task-result-after-selector", chain(
+            ("T", {"Type": "Task", "Resource": lam, "ResultSelector": {"n.$": "$.Payload.n"},
+                   "Assign": {"n.$": "$.n"}, "ResultPath": None}),
+            read(n="$n", input="$.in")), ok({"n": 3, "input": 1}), {"in": 1},
+            mocks={"T": [{"Return": {"StatusCode": 200, "Payload": {"n": 3}}}]}),
+        case("assign-in-catch-from-error-output", {"StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": lam, "Assign": {"never": True},
+                  "Catch": [{"ErrorEquals": ["States.ALL"], "Assign": {"err.$": "$.Error", "cause.$": "$.Cause"},
+                             "ResultPath": "$.e", "Next": "C"}], "End": True},
+            "C": {"Type": "Pass", "Parameters": {"err.$": "$err", "cause.$": "$cause", "e.$": "$.e.Error"}, "End": True}}},
+            ok({"err": "Boom", "cause": "c", "e": "Boom"}),
+            mocks={"T": [{"Throw": {"Error": "Boom", "Cause": "c"}}]}),
+    ]
+    # Variables cross query languages: one assigned in a JSONPath state is read in JSONata, and back.
+    cases += [
+        case("jsonpath-assign-read-in-jsonata", chain(
+            ("S", {"Type": "Pass", "Assign": {"x.$": "$.v"}}),
+            ("J", {"Type": "Pass", "QueryLanguage": "JSONata", "Output": "{% $x * 2 %}"})), ok(10), {"v": 5}),
+        case("jsonata-assign-read-in-jsonpath", chain(
+            ("J", {"Type": "Pass", "QueryLanguage": "JSONata", "Assign": {"x": "{% $states.input.v + 1 %}"}}),
+            read(x="$x")), ok({"x": 6}), {"v": 5}),
+    ]
+    # A Choice rule's own Assign when it matches, the state's when the Default is taken.
+    for v, expected in [(1, "one"), (2, "other")]:
+        cases.append(case(f"assign-in-choice-{v}", {"StartAt": "C", "States": {
+            "C": {"Type": "Choice", "Assign": {"s": "other", "seen.$": "$.v"},
+                  "Choices": [{"Variable": "$.v", "NumericEquals": 1, "Assign": {"s": "one"}, "Next": "Done"}],
+                  "Default": "Done"},
+            "Done": {"Type": "Pass", "Parameters": {"s.$": "$s"}, "End": True}}},
+            ok({"s": expected}), {"v": v}))
+    # Map and Parallel: an iteration or branch reads the outer variables; what it assigns stays inside.
+    cases += [
+        case("reference-in-itemspath", chain(
+            ("S", {"Type": "Pass", "Assign": {"items": [1, 2, 3]}}),
+            ("M", {"Type": "Map", "ItemsPath": "$items", "ItemProcessor": {
+                "StartAt": "I", "States": {"I": {"Type": "Pass", "End": True}}}})), ok([1, 2, 3])),
+        case("map-reads-outer-variables", chain(
+            ("S", {"Type": "Pass", "Assign": {"k": 10}}),
+            ("M", {"Type": "Map", "ItemsPath": "$.xs",
+                   "ItemSelector": {"v.$": "$$.Map.Item.Value", "k.$": "$k"},
+                   "ItemProcessor": {"StartAt": "I", "States": {
+                       "I": {"Type": "Pass", "Parameters": {"sum.$": "States.MathAdd($.v, $k)"}, "End": True}}}})),
+            ok([{"sum": 11}, {"sum": 12}]), {"xs": [1, 2]}),
+        case("map-assignments-stay-inside", chain(
+            ("S", {"Type": "Pass", "Assign": {"x": 1}}),
+            ("M", {"Type": "Map", "ItemsPath": "$.xs", "ResultPath": None, "ItemProcessor": {
+                "StartAt": "I", "States": {"I": {"Type": "Pass", "Assign": {"inner.$": "$"}, "End": True}}}}),
+            read(x="$x")), ok({"x": 1}), {"xs": [5, 6]}),
+        case("map-inner-variable-unknown-outside", chain(
+            ("M", {"Type": "Map", "ItemsPath": "$.xs", "ResultPath": None, "ItemProcessor": {
+                "StartAt": "I", "States": {"I": {"Type": "Pass", "Assign": {"inner.$": "$"}, "End": True}}}}),
+            read(inner="$inner")), err("States.Runtime"), {"xs": [5]}),
+        case("parallel-reads-outer-variables", chain(
+            ("S", {"Type": "Pass", "Assign": {"x": 42}}),
+            ("P", {"Type": "Parallel", "Branches": [
+                {"StartAt": "A", "States": {"A": {"Type": "Pass", "Parameters": {"v.$": "$x"}, "End": True}}},
+                {"StartAt": "B", "States": {"B": {"Type": "Pass", "Result": 1, "End": True}}}]})),
+            ok([{"v": 42}, 1])),
+        case("assign-from-parallel-result", chain(
+            ("P", {"Type": "Parallel", "ResultSelector": {"first.$": "$[0]"}, "Assign": {"first.$": "$.first"},
+                   "ResultPath": None, "Branches": [
+                {"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": "a", "End": True}}},
+                {"StartAt": "B", "States": {"B": {"Type": "Pass", "Result": "b", "End": True}}}]}),
+            read(first="$first")), ok({"first": "a"})),
+    ]
+    return cases
+
+
+def ends(state):
+    """`state` as the last of its machine: `End`, except for Fail, which ends by itself."""
+    return state if state["Type"] == "Fail" else {**state, "End": True}
+
+
+def branches():
+    # State names are unique in the whole definition, branches and processors included.
+    names = iter(f"B{i}" for i in range(100))
+
+    def branch(state):
+        name = next(names)
+        return {"StartAt": name, "States": {name: ends(state)}}
+
+    def processor(state):
+        name = next(names)
+        return {"StartAt": name, "States": {name: ends(state)}}
+
+    fail = {"Type": "Fail", "Error": "Broken", "Cause": "c"}
+    cases = [
+        case("parallel-results-in-order", chain(("P", {"Type": "Parallel", "Branches": [
+            branch({"Type": "Pass", "Result": "a"}), branch({"Type": "Pass", "Parameters": {"x.$": "$.x"}}),
+            branch({"Type": "Wait", "Seconds": 5})]})),
+            ok(["a", {"x": 1}, {"x": 1}]), {"x": 1}),
+        case("parallel-result-path", chain(("P", {"Type": "Parallel", "ResultPath": "$.r", "Branches": [
+            branch({"Type": "Pass", "Result": 1}), branch({"Type": "Pass", "Result": 2})]})),
+            ok({"x": 1, "r": [1, 2]}), {"x": 1}),
+        case("parallel-parameters-and-selector", chain(("P", {
+            "Type": "Parallel", "Parameters": {"v.$": "$.x"}, "ResultSelector": {"both.$": "$[*].v"},
+            "Branches": [branch({"Type": "Pass"}), branch({"Type": "Pass"})]})),
+            ok({"both": [1, 1]}), {"x": 1}),
+        case("parallel-branch-failure-caught", {"StartAt": "P", "States": {
+            "P": {"Type": "Parallel", "Branches": [branch({"Type": "Pass"}), branch(fail)],
+                  "Catch": [{"ErrorEquals": ["Broken"], "ResultPath": "$.err", "Next": "C"}], "End": True},
+            "C": {"Type": "Pass", "End": True}}},
+            ok({"x": 1, "err": {"Error": "Broken", "Cause": "c"}}), {"x": 1}),
+        case("parallel-branch-failure-uncaught", chain(("P", {"Type": "Parallel", "Branches": [
+            branch({"Type": "Pass"}), branch(fail)]})), err("Broken")),
+        case("parallel-branch-failure-retried-then-fails", chain(("P", {
+            "Type": "Parallel", "Branches": [branch(fail)],
+            "Retry": [{"ErrorEquals": ["Broken"], "MaxAttempts": 2, "IntervalSeconds": 1}]})), err("Broken")),
+        case("map-basic", chain(("M", {"Type": "Map", "ItemsPath": "$.xs", "ItemProcessor": processor(
+            {"Type": "Pass", "Parameters": {"v.$": "$"}})})),
+            ok([{"v": 1}, {"v": "two"}, {"v": [3]}]), {"xs": [1, "two", [3]]}),
+        case("map-index-and-value", chain(("M", {
+            "Type": "Map", "ItemsPath": "$.xs", "MaxConcurrency": 1,
+            "ItemSelector": {"i.$": "$$.Map.Item.Index", "v.$": "$$.Map.Item.Value", "outer.$": "$.o"},
+            "ItemProcessor": processor({"Type": "Pass"})})),
+            ok([{"i": 0, "v": "a", "outer": 9}, {"i": 1, "v": "b", "outer": 9}]), {"xs": ["a", "b"], "o": 9}),
+        case("map-empty", chain(("M", {"Type": "Map", "ItemsPath": "$.xs", "ItemProcessor": processor(
+            {"Type": "Pass"})})), ok([]), {"xs": []}),
+        case("map-legacy-iterator-and-parameters", chain(("M", {
+            "Type": "Map", "ItemsPath": "$.xs", "Parameters": {"v.$": "$$.Map.Item.Value"},
+            "Iterator": processor({"Type": "Pass", "OutputPath": "$.v"})})),
+            ok([3, 4]), {"xs": [3, 4]}),
+        case("map-result-selector-and-path", chain(("M", {
+            "Type": "Map", "ItemsPath": "$.xs", "ResultSelector": {"n.$": "States.ArrayLength($)"},
+            "ResultPath": "$.count", "ItemProcessor": processor({"Type": "Pass"})})),
+            ok({"xs": [1, 2, 3], "count": {"n": 3}}), {"xs": [1, 2, 3]}),
+        case("map-iteration-failure-caught", {"StartAt": "M", "States": {
+            "M": {"Type": "Map", "ItemsPath": "$.xs", "ItemProcessor": processor(fail),
+                  "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "C"}], "End": True},
+            "C": {"Type": "Pass", "End": True}}},
+            ok({"Error": "Broken", "Cause": "c"}), {"xs": [1]}),
+        case("map-iteration-failure-uncaught", chain(("M", {
+            "Type": "Map", "ItemsPath": "$.xs", "ItemProcessor": processor(fail)})), err("Broken"), {"xs": [1, 2]}),
+        case("map-itemspath-not-an-array", chain(("M", {
+            "Type": "Map", "ItemsPath": "$.x", "ItemProcessor": processor({"Type": "Pass"})})),
+            err("States.Runtime"), {"x": 5}),
+        case("map-nested", chain(("M", {"Type": "Map", "ItemsPath": "$.rows", "ItemProcessor": processor(
+            {"Type": "Map", "ItemsPath": "$", "ItemProcessor": {"StartAt": "J", "States": {
+                "J": {"Type": "Pass", "Parameters": {"x.$": "$"}, "End": True}}}})})),
+            ok([[{"x": 1}, {"x": 2}], [{"x": 3}]]), {"rows": [[1, 2], [3]]}),
+    ]
+    return cases
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
-    for family in [intrinsics, choice, dataflow, retry, jsonata]:
+    for family in [intrinsics, choice, dataflow, retry, jsonata, variables, branches]:
         cases = family()
         path = os.path.join(OUT, f"{family.__name__}.json")
         with open(path, "w") as f:

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::path::Path;
+use crate::path::{Path, Roots};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Operand {
@@ -188,11 +188,11 @@ impl Rule {
 
     /// Evaluates the rule. A missing variable (except for `IsPresent`) is an error
     /// (`States.Runtime`); a value of the wrong type makes a comparison false.
-    pub(crate) fn eval(&self, input: &Value, context: &Value) -> Result<bool, String> {
+    pub(crate) fn eval(&self, input: &Value, roots: Roots<'_>) -> Result<bool, String> {
         match self {
             Rule::And(rules) => {
                 for rule in rules {
-                    if !rule.eval(input, context)? {
+                    if !rule.eval(input, roots)? {
                         return Ok(false);
                     }
                 }
@@ -200,19 +200,19 @@ impl Rule {
             }
             Rule::Or(rules) => {
                 for rule in rules {
-                    if rule.eval(input, context)? {
+                    if rule.eval(input, roots)? {
                         return Ok(true);
                     }
                 }
                 Ok(false)
             }
-            Rule::Not(rule) => Ok(!rule.eval(input, context)?),
+            Rule::Not(rule) => Ok(!rule.eval(input, roots)?),
             Rule::Test {
                 variable,
                 test,
                 against,
             } => {
-                let found = variable.select(input, context);
+                let found = variable.select(input, roots);
                 if *test == Test::IsPresent {
                     return Ok(Some(found.is_some()) == against_bool(against));
                 }
@@ -224,7 +224,7 @@ impl Rule {
                 })?;
                 let operand = match against {
                     Against::Literal(v) => v.clone(),
-                    Against::Path(p) => p.select(input, context).ok_or_else(|| {
+                    Against::Path(p) => p.select(input, roots).ok_or_else(|| {
                         format!("Invalid path '{}': the choice state's comparison path references an invalid value", p.text())
                     })?,
                 };
@@ -352,7 +352,12 @@ mod tests {
     }
 
     fn check(rule_json: Value, input: Value) -> Result<bool, String> {
-        rule(rule_json).eval(&input, &json!({}))
+        let vars = Map::new();
+        let roots = Roots {
+            context: &json!({}),
+            vars: &vars,
+        };
+        rule(rule_json).eval(&input, roots)
     }
 
     #[test]

@@ -9,7 +9,7 @@ use serde_json::Value;
 use sha1::Sha1;
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
-use crate::path::{Path, PathError};
+use crate::path::{Path, PathError, Roots};
 
 /// The intrinsic functions this executor implements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,7 +155,7 @@ impl Intrinsic {
     pub(crate) fn eval(
         &self,
         input: &Value,
-        context: &Value,
+        roots: Roots<'_>,
         rng: &mut SmallRng,
     ) -> Result<Value, IntrinsicError> {
         let mut values = Vec::with_capacity(self.args.len());
@@ -164,9 +164,9 @@ impl Intrinsic {
                 Arg::Text(raw) => Value::String(unescape(raw)),
                 Arg::Literal(v) => v.clone(),
                 Arg::Path(p) => p
-                    .select(input, context)
+                    .select(input, roots)
                     .ok_or_else(|| IntrinsicError::PathNotFound(p.text().to_string()))?,
-                Arg::Call(call) => call.eval(input, context, rng)?,
+                Arg::Call(call) => call.eval(input, roots, rng)?,
             });
         }
         self.apply(&values, rng)
@@ -555,9 +555,14 @@ mod tests {
 
     fn eval(call: &str, input: Value) -> Result<Value, IntrinsicError> {
         let mut rng = SmallRng::seed_from_u64(7);
+        let vars = serde_json::Map::new();
+        let roots = Roots {
+            context: &json!({}),
+            vars: &vars,
+        };
         Intrinsic::parse(call)
             .unwrap()
-            .eval(&input, &json!({}), &mut rng)
+            .eval(&input, roots, &mut rng)
     }
 
     // Expected values are the examples of the Step Functions intrinsic-functions reference.

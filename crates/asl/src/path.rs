@@ -1,7 +1,7 @@
 //! The JSONPath subset of the Amazon States Language.
 //!
-//! Supported: `$` (state input) and `$$` (context object) roots, `.name`, `['name']`, `[n]` (negative
-//! counts from the end), `.*` / `[*]`, slices `[start:end:step]` and recursive descent `..name` /
+//! Supported: `$` (state input), `$$` (context object) and `$name` (a workflow variable) roots,
+//! `.name`, `['name']`, `[n]` (negative counts from the end), `.*` / `[*]`, slices `[start:end:step]` and recursive descent `..name` /
 //! `..*`. Filters (`[?(...)]`), scripts and unions are refused when the definition is loaded.
 
 use serde_json::{Map, Value};
@@ -16,12 +16,22 @@ pub struct PathError {
 }
 
 /// Which document a path reads from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Root {
     /// `$`: the state's (effective) input.
     Input,
     /// `$$`: the context object.
     Context,
+    /// `$name`: the workflow variable `name` (`Assign`).
+    Variable(String),
+}
+
+/// What a path reads besides the value it is applied to: the context object (`$$`) and the
+/// variables in scope (`$name`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Roots<'a> {
+    pub(crate) context: &'a Value,
+    pub(crate) vars: &'a Map<String, Value>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -55,9 +65,20 @@ impl Path {
         let (root, rest) = if let Some(rest) = text.strip_prefix("$$") {
             (Root::Context, rest)
         } else if let Some(rest) = text.strip_prefix('$') {
-            (Root::Input, rest)
+            // A variable's name starts with a letter or '_' and runs to the first '.' or '['.
+            match rest.chars().next() {
+                Some(c) if c.is_alphabetic() || c == '_' => {
+                    let end = rest.find(['.', '[']).unwrap_or(rest.len());
+                    let name = &rest[..end];
+                    if !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                        return Err(fail("a variable name has only letters, digits and '_'"));
+                    }
+                    (Root::Variable(name.to_string()), &rest[end..])
+                }
+                _ => (Root::Input, rest),
+            }
         } else {
-            return Err(fail("a path starts with '$' or '$$'"));
+            return Err(fail("a path starts with '$', '$$' or '$name'"));
         };
         let chars: Vec<char> = rest.chars().collect();
         let mut segments = Vec::new();
@@ -172,12 +193,14 @@ impl Path {
             .all(|s| matches!(s, Segment::Field(_) | Segment::Index(_)))
     }
 
-    /// Selects from `input` (for `$`) or `context` (for `$$`). A definite path yields the node or
-    /// `None` when it is missing; an indefinite path yields an array of every match.
-    pub(crate) fn select(&self, input: &Value, context: &Value) -> Option<Value> {
-        let root = match self.root {
+    /// Selects from `input` (for `$`), the context object (`$$`) or a variable (`$name`; an
+    /// unassigned one selects nothing). A definite path yields the node or `None` when it is
+    /// missing; an indefinite path yields an array of every match.
+    pub(crate) fn select(&self, input: &Value, roots: Roots<'_>) -> Option<Value> {
+        let root = match &self.root {
             Root::Input => input,
-            Root::Context => context,
+            Root::Context => roots.context,
+            Root::Variable(name) => roots.vars.get(name)?,
         };
         let mut nodes = vec![root];
         for segment in &self.segments {
@@ -342,7 +365,12 @@ mod tests {
     use serde_json::json;
 
     fn select(path: &str, input: &Value) -> Option<Value> {
-        Path::parse(path).unwrap().select(input, &Value::Null)
+        let vars = Map::from_iter([("answer".to_string(), json!({"is": [42]}))]);
+        let roots = Roots {
+            context: &Value::Null,
+            vars: &vars,
+        };
+        Path::parse(path).unwrap().select(input, roots)
     }
 
     #[test]
@@ -371,7 +399,23 @@ mod tests {
         let path = Path::parse("$$.Execution.Id").unwrap();
         assert_eq!(path.root, Root::Context);
         let context = json!({"Execution": {"Id": "arn"}});
-        assert_eq!(path.select(&json!({}), &context), Some(json!("arn")));
+        let vars = Map::new();
+        let roots = Roots {
+            context: &context,
+            vars: &vars,
+        };
+        assert_eq!(path.select(&json!({}), roots), Some(json!("arn")));
+    }
+
+    #[test]
+    fn variable_roots_read_the_variables() {
+        let path = Path::parse("$answer.is[0]").unwrap();
+        assert_eq!(path.root, Root::Variable("answer".into()));
+        assert!(!path.is_reference(), "ResultPath cannot write a variable");
+        assert_eq!(select("$answer.is[0]", &json!({})), Some(json!(42)));
+        assert_eq!(select("$answer", &json!({})), Some(json!({"is": [42]})));
+        assert_eq!(select("$unassigned", &json!({})), None);
+        assert_eq!(select("$_x", &json!({})), None);
     }
 
     #[test]
@@ -382,7 +426,7 @@ mod tests {
             "$.a[1,2]",
             "$.",
             "$.a[",
-            "$x",
+            "$x-y",
             "$.a[::-1]",
         ] {
             assert!(Path::parse(bad).is_err(), "{bad} should be refused");

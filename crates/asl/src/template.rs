@@ -1,14 +1,14 @@
 //! Payload templates: `Parameters`, `ResultSelector` and `ItemSelector`.
 //!
 //! A key ending in `.$` takes its value from a path (`$...` on the input, `$$...` on the context
-//! object) or an intrinsic function call; every other value is copied as is. Objects nested in
+//! object, `$name...` on a variable) or an intrinsic function call; every other value is copied as is. Objects nested in
 //! objects and arrays are processed the same way.
 
 use rand::rngs::SmallRng;
 use serde_json::{Map, Value};
 
 use crate::intrinsic::{Intrinsic, IntrinsicError};
-use crate::path::Path;
+use crate::path::{Path, Roots};
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Template {
@@ -76,7 +76,7 @@ impl Template {
     pub(crate) fn eval(
         &self,
         input: &Value,
-        context: &Value,
+        roots: Roots<'_>,
         rng: &mut SmallRng,
     ) -> Result<Value, TemplateError> {
         Ok(match self {
@@ -84,7 +84,7 @@ impl Template {
             Template::Object(fields) => {
                 let mut map = Map::new();
                 for (key, template) in fields {
-                    let value = template.eval(input, context, rng).map_err(|e| match e {
+                    let value = template.eval(input, roots, rng).map_err(|e| match e {
                         TemplateError::PathNotFound { path, field: None } => {
                             TemplateError::PathNotFound {
                                 path,
@@ -100,17 +100,17 @@ impl Template {
             Template::Array(items) => Value::Array(
                 items
                     .iter()
-                    .map(|t| t.eval(input, context, rng))
+                    .map(|t| t.eval(input, roots, rng))
                     .collect::<Result<_, _>>()?,
             ),
             Template::Path(path) => {
-                path.select(input, context)
+                path.select(input, roots)
                     .ok_or_else(|| TemplateError::PathNotFound {
                         path: path.text().to_string(),
                         field: None,
                     })?
             }
-            Template::Intrinsic(call) => call.eval(input, context, rng)?,
+            Template::Intrinsic(call) => call.eval(input, roots, rng)?,
         })
     }
 }
@@ -138,9 +138,14 @@ mod tests {
 
     fn eval(template: Value, input: Value, context: Value) -> Result<Value, TemplateError> {
         let mut rng = SmallRng::seed_from_u64(1);
+        let vars = Map::from_iter([("name".to_string(), json!("Grace"))]);
+        let roots = Roots {
+            context: &context,
+            vars: &vars,
+        };
         Template::parse(&template)
             .unwrap()
-            .eval(&input, &context, &mut rng)
+            .eval(&input, roots, &mut rng)
     }
 
     // The ASL specification's Parameters example.
@@ -162,7 +167,8 @@ mod tests {
         let template = json!({
             "id.$": "$$.Execution.Id",
             "greeting.$": "States.Format('hi {}', $.name)",
-            "list": [{"n.$": "$.name"}, 1]
+            "list": [{"n.$": "$.name"}, 1],
+            "from_variable.$": "States.Format('and {}', $name)"
         });
         assert_eq!(
             eval(
@@ -170,7 +176,9 @@ mod tests {
                 json!({"name": "Ada"}),
                 json!({"Execution": {"Id": "x"}})
             ),
-            Ok(json!({"id": "x", "greeting": "hi Ada", "list": [{"n": "Ada"}, 1]}))
+            Ok(
+                json!({"id": "x", "greeting": "hi Ada", "list": [{"n": "Ada"}, 1], "from_variable": "and Grace"})
+            )
         );
     }
 

@@ -21,7 +21,7 @@ use crate::definition::{Definition, LoadError};
 use crate::execution::{ExecutionOptions, ExecutionStatus, StateMachine};
 use crate::history::EventKind;
 use crate::mock::MockConfig;
-use crate::path::Path;
+use crate::path::{Path, Roots};
 use crate::runner::{TaskFailure, TaskRequest, TaskRunner};
 use crate::template::Template;
 
@@ -262,14 +262,16 @@ fn inspection(
     result: Option<Value>,
     variables: &Map<String, Value>,
 ) -> Value {
+    let roots = Roots {
+        context: &Value::Null,
+        vars: variables,
+    };
     let mut data = Map::new();
     data.insert("input".into(), input.clone());
     let after_input = match state.get("InputPath") {
         None => Some(input.clone()),
         Some(Value::Null) => Some(json!({})),
-        Some(Value::String(p)) => Path::parse(p)
-            .ok()
-            .and_then(|p| p.select(input, &Value::Null)),
+        Some(Value::String(p)) => Path::parse(p).ok().and_then(|p| p.select(input, roots)),
         Some(_) => None,
     };
     if let Some(v) = &after_input {
@@ -287,10 +289,9 @@ fn inspection(
         data.insert("result".into(), result.clone());
         let selected = match state.get("ResultSelector") {
             None => Some(result),
-            Some(selector) => Template::parse(selector).ok().and_then(|t| {
-                t.eval(&result, &json!({}), &mut SmallRng::seed_from_u64(0))
-                    .ok()
-            }),
+            Some(selector) => Template::parse(selector)
+                .ok()
+                .and_then(|t| t.eval(&result, roots, &mut SmallRng::seed_from_u64(0)).ok()),
         };
         if let Some(selected) = selected {
             data.insert("afterResultSelector".into(), selected.clone());

@@ -270,9 +270,22 @@ fn jsonata_refusals_name_the_field() {
             jsonata(json!({"A": {"Type": "Pass", "QueryLanguage": "JSONPath", "End": true}})),
             "cannot use JSONPath",
         ),
+        // JSONPath states assign variables too, but not Succeed or Fail, and only by name.
         (
-            json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Assign": {"x": 1}, "End": true}}}),
-            "Assign: variables (Assign) are supported in JSONata states only",
+            json!({"StartAt": "A", "States": {"A": {"Type": "Succeed", "Assign": {"x": 1}}}}),
+            "Assign: unknown field for a Succeed state",
+        ),
+        (
+            json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Assign": {"1x.$": "$"}, "End": true}}}),
+            "'1x' is not a variable name",
+        ),
+        (
+            json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Assign": [1], "End": true}}}),
+            "Assign: must be an object",
+        ),
+        (
+            json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "ResultPath": "$x", "End": true}}}),
+            "ResultPath",
         ),
         (
             json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Output": 1, "End": true}}}),

@@ -63,10 +63,10 @@ fn refusals_name_state_and_field() {
         (task(json!({"Arguments": {}})), "S", "Arguments", "JSONata"),
         (task(json!({"Output": {}})), "S", "Output", "JSONata"),
         (
-            task(json!({"Assign": {"x": 1}})),
+            task(json!({"Assign": {"x-y": 1}})),
             "S",
             "Assign",
-            "variables",
+            "not a variable name",
         ),
         (
             task(json!({"QueryLanguage": "YAML"})),

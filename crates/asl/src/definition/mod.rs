@@ -200,11 +200,17 @@ const KNOWN_ERRORS: &[&str] = &[
     "States.QueryEvaluationError",
 ];
 
+/// A workflow variable's name, as AWS allows it: a letter or `_`, then letters, digits or `_`.
+fn is_variable_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_')
+}
+
 /// Fields this executor knows but deliberately does not implement, with the reason.
 fn refusal(field: &str) -> Option<&'static str> {
     Some(match field {
         "Arguments" | "Output" => "a JSONata field: set \"QueryLanguage\": \"JSONata\"",
-        "Assign" => "variables (Assign) are supported in JSONata states only",
         "InputPath"
         | "Parameters"
         | "ResultSelector"
@@ -382,6 +388,8 @@ const IO: &[&str] = &[
     "OutputPath",
     "QueryLanguage",
 ];
+/// JSONPath states but Succeed and Fail may assign variables.
+const ASSIGN: &[&str] = &["Assign"];
 /// Fields every JSONata state (but Succeed and Fail) may have.
 const JSONATA_IO: &[&str] = &["Type", "Comment", "QueryLanguage", "Output", "Assign"];
 const TRANSITION: &[&str] = &["Next", "End"];
@@ -614,7 +622,7 @@ impl<'a> Fields<'a> {
             if jsonata {
                 f.allow_only(&["ErrorEquals", "Next", "Output", "Assign", "Comment"])?;
             } else {
-                f.allow_only(&["ErrorEquals", "Next", "ResultPath", "Comment"])?;
+                f.allow_only(&["ErrorEquals", "Next", "ResultPath", "Assign", "Comment"])?;
             }
             let next = f
                 .string("Next")?
@@ -623,10 +631,41 @@ impl<'a> Fields<'a> {
                 error_equals: f.error_equals(i + 1 == items.len())?,
                 next: next.to_string(),
                 result_path: f.result_path("ResultPath")?,
-                outcome: f.outcome()?,
+                outcome: if jsonata {
+                    f.outcome()?
+                } else {
+                    Outcome::default()
+                },
+                assign: f.assign()?,
             });
         }
         Ok(out)
+    }
+
+    /// A JSONPath `Assign`: variable names (a `.$` suffix takes a path or an intrinsic call) to
+    /// values. `None` in JSONata states, whose `Assign` is part of the outcome.
+    fn assign(&self) -> Result<Option<Template>, LoadError> {
+        if self.language == Language::Jsonata {
+            return Ok(None);
+        }
+        if let Some(Value::Object(map)) = self.map.get("Assign")
+            && let Some(bad) = map
+                .keys()
+                .map(|k| k.strip_suffix(".$").unwrap_or(k))
+                .find(|name| !is_variable_name(name))
+        {
+            return Err(self.err(
+                "Assign",
+                &format!(
+                    "'{bad}' is not a variable name (a letter or '_', then letters, digits or '_')"
+                ),
+            ));
+        }
+        match self.map.get("Assign") {
+            None => Ok(None),
+            Some(Value::Object(_)) => self.template("Assign"),
+            Some(_) => Err(self.err("Assign", "must be an object")),
+        }
     }
 
     /// `Output` and `Assign` (JSONata only; the JSONPath field lists refuse them earlier).

@@ -40,6 +40,9 @@ pub(crate) struct State {
     pub(crate) arguments: Option<Jt>,
     /// JSONata states: `Output` and `Assign`; `None` for JSONPath states.
     pub(crate) outcome: Option<Outcome>,
+    /// JSONPath states: `Assign`, a payload template on the state's result (after ResultSelector;
+    /// its effective input for Choice and Wait).
+    pub(crate) assign: Option<Template>,
 }
 
 /// One of a Choice state's rules.
@@ -49,6 +52,8 @@ pub(crate) struct Choice {
     pub(crate) next: String,
     /// JSONata rules: the rule's own `Output` and `Assign`.
     pub(crate) outcome: Outcome,
+    /// JSONPath rules: the rule's own `Assign`, on the state's effective input.
+    pub(crate) assign: Option<Template>,
 }
 
 #[derive(Debug, Clone)]
@@ -216,4 +221,6 @@ pub(crate) struct Catcher {
     pub(crate) result_path: Option<Path>,
     /// JSONata catchers: `Output` and `Assign`.
     pub(crate) outcome: Outcome,
+    /// JSONPath catchers: `Assign`, on the error output.
+    pub(crate) assign: Option<Template>,
 }

@@ -45,7 +45,12 @@ pub(super) fn parse_state(
     }
     let (kind, next) = match type_name {
         "Pass" => {
-            f.allow(&[IO, TRANSITION, &["Parameters", "Result", "ResultPath"]])?;
+            f.allow(&[
+                IO,
+                ASSIGN,
+                TRANSITION,
+                &["Parameters", "Result", "ResultPath"],
+            ])?;
             let kind = Kind::Pass {
                 parameters: f.template("Parameters")?,
                 result: map.get("Result").cloned(),
@@ -56,6 +61,7 @@ pub(super) fn parse_state(
         "Task" => {
             f.allow(&[
                 IO,
+                ASSIGN,
                 TRANSITION,
                 HANDLING,
                 &[
@@ -69,29 +75,40 @@ pub(super) fn parse_state(
             (Kind::Task(Box::new(parse_task(&f)?)), f.next()?)
         }
         "Choice" => {
-            f.allow(&[IO, &["Choices", "Default"]])?;
+            f.allow(&[IO, ASSIGN, &["Choices", "Default"]])?;
             let rules = f.list("Choices")?;
             if rules.is_empty() {
                 return Err(f.err("Choices", "required non-empty array"));
             }
-            let choices = rules
-                .iter()
-                .enumerate()
-                .map(|(i, rule)| {
-                    Rule::parse_top(rule, &format!("Choices[{i}]")).map(|(rule, next)| Choice {
-                        test: Test::Rule(rule),
-                        next,
-                        outcome: Outcome::default(),
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|(field, message)| f.err(&field, &message))?;
+            let mut choices = Vec::with_capacity(rules.len());
+            for (i, rule) in rules.iter().enumerate() {
+                let field = format!("Choices[{i}]");
+                // A top-level rule's own Assign is not part of its comparison.
+                let (rule, assign) = match rule {
+                    Value::Object(map) if map.contains_key("Assign") => {
+                        let mut comparison = map.clone();
+                        comparison.remove("Assign");
+                        let r = f.nested(rule, field.clone())?;
+                        (Value::Object(comparison), r.assign()?)
+                    }
+                    other => (other.clone(), None),
+                };
+                let (rule, next) = Rule::parse_top(&rule, &field)
+                    .map_err(|(field, message)| f.err(&field, &message))?;
+                choices.push(Choice {
+                    test: Test::Rule(rule),
+                    next,
+                    outcome: Outcome::default(),
+                    assign,
+                });
+            }
             let default = f.string("Default")?.map(str::to_string);
             (Kind::Choice { choices, default }, None)
         }
         "Wait" => {
             f.allow(&[
                 IO,
+                ASSIGN,
                 TRANSITION,
                 &["Seconds", "SecondsPath", "Timestamp", "TimestampPath"],
             ])?;
@@ -117,7 +134,7 @@ pub(super) fn parse_state(
             (kind, None)
         }
         "Parallel" => {
-            f.allow(&[IO, TRANSITION, HANDLING, &["Branches"]])?;
+            f.allow(&[IO, ASSIGN, TRANSITION, HANDLING, &["Branches"]])?;
             let branches_json = f.list("Branches")?;
             if branches_json.is_empty() {
                 return Err(f.err("Branches", "required non-empty array"));
@@ -142,6 +159,7 @@ pub(super) fn parse_state(
         "Map" => {
             f.allow(&[
                 IO,
+                ASSIGN,
                 TRANSITION,
                 HANDLING,
                 &[
@@ -164,6 +182,7 @@ pub(super) fn parse_state(
         next,
         arguments: None,
         outcome: None,
+        assign: f.assign()?,
     })
 }
 
@@ -224,6 +243,7 @@ fn parse_jsonata_state(
                     test: Test::Condition(condition),
                     next: next.to_string(),
                     outcome: r.outcome()?,
+                    assign: None,
                 });
             }
             let default = f.string("Default")?.map(str::to_string);
@@ -318,6 +338,7 @@ fn parse_jsonata_state(
         next,
         arguments: f.jt("Arguments")?,
         outcome: Some(outcome),
+        assign: None,
     })
 }
 

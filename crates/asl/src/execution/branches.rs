@@ -43,7 +43,7 @@ pub(super) async fn run_map(
     vars: &Vars,
 ) -> Result<Value, Failure> {
     let items = match &map.items {
-        Items::Path(path) => match select_path(path, effective, "ItemsPath")? {
+        Items::Path(path) => match select_path(path, effective, "ItemsPath", vars)? {
             Value::Array(items) => items,
             other => {
                 return Err(Failure::runtime(format!(
@@ -78,7 +78,7 @@ pub(super) async fn run_map(
             item_context["Map"] = json!({"Item": {"Index": index, "Value": item}});
             let input = match &map.item_selector {
                 Some(Selector::Template(selector)) => {
-                    inner.eval(selector, effective, &item_context)?
+                    inner.eval(selector, effective, &item_context, vars)?
                 }
                 Some(Selector::Jsonata(jt)) => {
                     inner.query(jt, &states(effective, &item_context), vars)?

@@ -23,7 +23,7 @@ pub(super) fn wait_deadline(
         }
         WaitFor::Timestamp(at) => Ok(until(*at)),
         WaitFor::TimestampPath(path) => {
-            let value = select_path(path, input, "TimestampPath")?;
+            let value = select_path(path, input, "TimestampPath", vars)?;
             let at = value
                 .as_str()
                 .and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok())
@@ -78,7 +78,7 @@ pub(super) fn resolve_seconds(
                 })
         }
         Seconds::Path(path) => {
-            let value = select_path(path, input, field)?;
+            let value = select_path(path, input, field, vars)?;
             value
                 .as_u64()
                 .filter(|n| zero_allowed || *n > 0)
@@ -98,8 +98,13 @@ pub(super) fn resolve_seconds(
     }
 }
 
-pub(super) fn select_path(path: &Path, input: &Value, field: &str) -> Result<Value, Failure> {
-    path.select(input, &Value::Null).ok_or_else(|| {
+pub(super) fn select_path(
+    path: &Path,
+    input: &Value,
+    field: &str,
+    vars: &Vars,
+) -> Result<Value, Failure> {
+    with_roots(&Value::Null, vars, |roots| path.select(input, roots)).ok_or_else(|| {
         Failure::runtime(format!(
             "Invalid path '{}': the {field} references an invalid value",
             path.text()
@@ -108,11 +113,16 @@ pub(super) fn select_path(path: &Path, input: &Value, field: &str) -> Result<Val
 }
 
 /// InputPath and OutputPath.
-pub(super) fn select_input(select: &Select, value: &Value, field: &str) -> Result<Value, Failure> {
+pub(super) fn select_input(
+    select: &Select,
+    value: &Value,
+    field: &str,
+    vars: &Vars,
+) -> Result<Value, Failure> {
     match select {
         Select::All => Ok(value.clone()),
         Select::Nothing => Ok(json!({})),
-        Select::Path(path) => select_path(path, value, field),
+        Select::Path(path) => select_path(path, value, field, vars),
     }
 }
 
@@ -144,7 +154,7 @@ pub(super) fn arguments(
     vars: &Vars,
 ) -> Result<Value, Failure> {
     match (&handling.parameters, &state.arguments) {
-        (Some(template), _) => inner.eval(template, effective, context),
+        (Some(template), _) => inner.eval(template, effective, context, vars),
         (None, Some(jt)) => inner.query(jt, &states(effective, context), vars),
         (None, None) => Ok(effective.clone()),
     }

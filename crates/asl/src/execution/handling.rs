@@ -58,12 +58,15 @@ pub(super) async fn run_handled<'a>(
             next: catcher.next.clone(),
         });
         let error_output = json!({"Error": failure.error, "Cause": failure.cause});
+        let context = inner.context(&state.name, entered, retry_count);
         let output = if state.outcome.is_some() {
-            let context = inner.context(&state.name, entered, retry_count);
             let states = json!({"input": raw, "errorOutput": error_output, "context": context});
             inner.conclude(&catcher.outcome, &states, error_output, vars)?
         } else {
-            apply_result_path(catcher.result_path.as_ref(), raw, error_output)?
+            let assigned = inner.assign(catcher.assign.as_ref(), &error_output, &context, vars)?;
+            let output = apply_result_path(catcher.result_path.as_ref(), raw, error_output)?;
+            land(vars, assigned);
+            output
         };
         return Ok((output, Some(catcher.next.as_str())));
     }
@@ -108,8 +111,8 @@ fn error_matches(names: &[String], failure: &Failure, from_task: bool) -> bool {
     })
 }
 
-/// One attempt: Parameters (or Arguments), the work, then ResultSelector, ResultPath and
-/// OutputPath (or, for JSONata states, Output and Assign).
+/// One attempt: Parameters (or Arguments), the work, then ResultSelector, Assign (on the
+/// selected result), ResultPath and OutputPath (or, for JSONata states, Output and Assign).
 #[allow(clippy::too_many_arguments)]
 async fn attempt<'a>(
     inner: &'a Inner,
@@ -134,9 +137,12 @@ async fn attempt<'a>(
         return inner.conclude(outcome, &states, result, vars);
     }
     let result = match &handling.result_selector {
-        Some(selector) => inner.eval(selector, &result, context)?,
+        Some(selector) => inner.eval(selector, &result, context, vars)?,
         None => result,
     };
+    let assigned = inner.assign(state.assign.as_ref(), &result, context, vars)?;
     let output = apply_result_path(handling.result_path.as_ref(), raw.clone(), result)?;
-    select_input(&state.output_path, &output, "OutputPath")
+    let output = select_input(&state.output_path, &output, "OutputPath", vars)?;
+    land(vars, assigned);
+    Ok(output)
 }

@@ -30,7 +30,7 @@ use crate::definition::{
 use crate::history::{EventKind, HistoryEvent};
 use crate::intrinsic::new_uuid;
 use crate::mock::{MockAnswer, TestCase};
-use crate::path::Path;
+use crate::path::{Path, Roots};
 use crate::query::{Jt, Outcome};
 use crate::runner::{
     CallbackError, CallbackSender, CallbackTarget, TaskFailure, TaskRequest, TaskRunner,
@@ -458,7 +458,30 @@ const QUERY_ERROR: &str = "States.QueryEvaluationError";
 type Vars = Mutex<serde_json::Map<String, Value>>;
 
 fn copy_vars(vars: &Vars) -> Vars {
-    Mutex::new(vars.lock().unwrap_or_else(PoisonError::into_inner).clone())
+    Mutex::new(snapshot(vars))
+}
+
+/// The variables as they are now, for evaluating one field.
+fn snapshot(vars: &Vars) -> serde_json::Map<String, Value> {
+    vars.lock().unwrap_or_else(PoisonError::into_inner).clone()
+}
+
+/// Runs `f` with the context object and the scope's variables (as they are now) as path roots.
+fn with_roots<R>(context: &Value, vars: &Vars, f: impl FnOnce(Roots<'_>) -> R) -> R {
+    let variables = snapshot(vars);
+    f(Roots {
+        context,
+        vars: &variables,
+    })
+}
+
+/// Sets the variables a JSONPath `Assign` gave ([`Inner::assign`]), all together.
+fn land(vars: &Vars, assigned: Option<Value>) {
+    if let Some(Value::Object(values)) = assigned {
+        vars.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(values);
+    }
 }
 const TIMEOUT: &str = "States.Timeout";
 const HEARTBEAT_TIMEOUT: &str = "States.HeartbeatTimeout";
@@ -608,10 +631,17 @@ impl Inner {
         context
     }
 
-    fn eval(&self, template: &Template, input: &Value, context: &Value) -> Result<Value, Failure> {
-        let mut shared = self.lock();
-        template
-            .eval(input, context, &mut shared.rng)
+    /// Evaluates a JSONPath payload template with the context object and the scope's variables.
+    fn eval(
+        &self,
+        template: &Template,
+        input: &Value,
+        context: &Value,
+        vars: &Vars,
+    ) -> Result<Value, Failure> {
+        with_roots(context, vars, |roots| {
+            template.eval(input, roots, &mut self.lock().rng)
+        })
             .map_err(|e| match e {
                 // AWS fails the execution here, whatever Retry or Catch says.
                 TemplateError::PathNotFound { path, field } => Failure::runtime(format!(
@@ -622,9 +652,24 @@ impl Inner {
             })
     }
 
+    /// A JSONPath `Assign` evaluated on `value` (the state's result, its input, or the error
+    /// output) against the variables as they were before the state. The caller lands it with
+    /// [`land`] once the state's output is known, so that OutputPath still sees the old values.
+    fn assign(
+        &self,
+        assign: Option<&Template>,
+        value: &Value,
+        context: &Value,
+        vars: &Vars,
+    ) -> Result<Option<Value>, Failure> {
+        assign
+            .map(|template| self.eval(template, value, context, vars))
+            .transpose()
+    }
+
     /// Evaluates a JSONata field with `$states` and the scope's variables bound.
     fn query(&self, jt: &Jt, states: &Value, vars: &Vars) -> Result<Value, Failure> {
-        let variables = vars.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let variables = snapshot(vars);
         let mut shared = self.lock();
         let now = self.at(shared.now);
         jt.eval(states, &variables, now, &mut shared.rng)
@@ -872,17 +917,21 @@ async fn run_state<'a>(
     vars: &'a Vars,
 ) -> Result<(Value, Option<&'a str>), Failure> {
     let entered = inner.now_text();
-    let effective = select_input(&state.input_path, &raw, "InputPath")?;
+    let effective = select_input(&state.input_path, &raw, "InputPath", vars)?;
     let next = state.next.as_deref();
-    // JSONata states: Output and Assign after the state's own work, on `$states.input` and the
-    // context; Task, Parallel and Map conclude inside their attempts, with `$states.result`.
-    let conclude = |default: Value| -> Result<Value, Failure> {
+    // After the state's own work: JSONata states' Output and Assign, on `$states.input` and the
+    // context; JSONPath states' OutputPath, then the Assign evaluated before it on `assign_on`
+    // (Task, Parallel and Map conclude inside their attempts, on their result).
+    let conclude = |default: Value, assign_on: &Value| -> Result<Value, Failure> {
+        let context = inner.context(&state.name, &entered, 0);
         match &state.outcome {
-            Some(outcome) => {
-                let context = inner.context(&state.name, &entered, 0);
-                inner.conclude(outcome, &states(&raw, &context), default, vars)
+            Some(outcome) => inner.conclude(outcome, &states(&raw, &context), default, vars),
+            None => {
+                let assigned = inner.assign(state.assign.as_ref(), assign_on, &context, vars)?;
+                let output = select_input(&state.output_path, &default, "OutputPath", vars)?;
+                land(vars, assigned);
+                Ok(output)
             }
-            None => select_input(&state.output_path, &default, "OutputPath"),
         }
     };
     match &state.kind {
@@ -897,11 +946,12 @@ async fn run_state<'a>(
                     template,
                     &effective,
                     &inner.context(&state.name, &entered, 0),
+                    vars,
                 )?,
                 (None, None) => effective,
             };
-            let output = apply_result_path(result_path.as_ref(), raw.clone(), value)?;
-            Ok((conclude(output)?, next))
+            let output = apply_result_path(result_path.as_ref(), raw.clone(), value.clone())?;
+            Ok((conclude(output, &value)?, next))
         }
         Kind::Task(task) => {
             run_handled(
@@ -948,7 +998,8 @@ async fn run_state<'a>(
             for choice in choices {
                 let matched = match &choice.test {
                     Test::Rule(rule) => {
-                        rule.eval(&effective, &context).map_err(Failure::runtime)?
+                        with_roots(&context, vars, |roots| rule.eval(&effective, roots))
+                            .map_err(Failure::runtime)?
                     }
                     Test::Condition(jt) => match inner.query(jt, &states, vars)? {
                         Value::Bool(b) => b,
@@ -976,13 +1027,21 @@ async fn run_state<'a>(
                             };
                             inner.conclude(&rule, &states, raw.clone(), vars)?
                         }
-                        None => select_input(&state.output_path, &effective, "OutputPath")?,
+                        None => {
+                            // A matching rule's own Assign, not the state's.
+                            let assigned =
+                                inner.assign(choice.assign.as_ref(), &effective, &context, vars)?;
+                            let output =
+                                select_input(&state.output_path, &effective, "OutputPath", vars)?;
+                            land(vars, assigned);
+                            output
+                        }
                     };
                     return Ok((output, Some(&choice.next)));
                 }
             }
             match default {
-                Some(target) => Ok((conclude(effective)?, Some(target))),
+                Some(target) => Ok((conclude(effective.clone(), &effective)?, Some(target))),
                 None => Err(Failure::new(
                     "States.NoChoiceMatched",
                     format!(
@@ -1000,15 +1059,15 @@ async fn run_state<'a>(
                 until: timestamp(inner.at(deadline)),
             });
             inner.sleep_until(deadline, true).await;
-            Ok((conclude(effective)?, next))
+            Ok((conclude(effective.clone(), &effective)?, next))
         }
-        Kind::Succeed => Ok((conclude(effective)?, None)),
+        Kind::Succeed => Ok((conclude(effective.clone(), &effective)?, None)),
         Kind::Fail { error, cause } => {
             let context = inner.context(&state.name, &entered, 0);
             let text = |text: &Option<Text>, field: &str| -> Result<String, Failure> {
                 let value = match text {
                     None => return Ok(String::new()),
-                    Some(Text::Template(t)) => inner.eval(t, &raw, &context)?,
+                    Some(Text::Template(t)) => inner.eval(t, &raw, &context, vars)?,
                     Some(Text::Jsonata(jt)) => inner.query(jt, &states(&raw, &context), vars)?,
                 };
                 match value {
