@@ -18,7 +18,10 @@ libraries (hashlib, base64, json, datetime) and plain arithmetic:
   `$name` references in paths, intrinsics, Choice rules, InputPath, OutputPath and ItemsPath,
   Map and Parallel scopes, unassigned names;
 - branches: Parallel and Map results, ResultPath/ResultSelector on them, item selection and
-  index, failures out of a branch or iteration, caught and not.
+  index, failures out of a branch or iteration, caught and not;
+- callbacks: `.waitForTaskToken` tasks whose callback is mocked (the mock format answers a callback
+  task with its mocked success or failure), with the token in the parameters, ResultSelector,
+  ResultPath, Retry and Catch.
 
 Run: python3 scripts/asl/generate-conformance.py   (no dependencies; deterministic)
 """
@@ -523,9 +526,44 @@ def branches():
     return cases
 
 
+def callbacks():
+    sqs = "arn:aws:states:::sqs:sendMessage.waitForTaskToken"
+    send = {"QueueUrl": "https://sqs.eu-west-1.amazonaws.com/123456789012/review",
+            "MessageBody": {"token.$": "$$.Task.Token", "listing.$": "$.id"}}
+
+    def wait(**fields):
+        return {"Type": "Task", "Resource": sqs, "Parameters": send, **fields}
+
+    verdict = {"Return": {"verdict": "approved", "by": "ada"}}
+    rejected = {"Throw": {"Error": "Review.Rejected", "Cause": "blurry photos"}}
+    return [
+        case("callback-success-into-result-path", chain(("W", wait(ResultPath="$.review"))),
+             ok({"id": "L-1", "review": {"verdict": "approved", "by": "ada"}}), {"id": "L-1"},
+             mocks={"W": [verdict]}),
+        case("callback-success-through-selector", chain(("W", wait(
+            ResultSelector={"approved.$": "States.ArrayContains(States.Array('approved'), $.verdict)"},
+            ResultPath="$.r"))),
+            ok({"id": "L-1", "r": {"approved": True}}), {"id": "L-1"}, mocks={"W": [verdict]}),
+        case("callback-failure-caught", {"StartAt": "W", "States": {
+            "W": wait(Catch=[{"ErrorEquals": ["Review.Rejected"], "ResultPath": "$.why", "Next": "Rejected"}], End=True),
+            "Rejected": {"Type": "Pass", "End": True}}},
+            ok({"id": "L-1", "why": {"Error": "Review.Rejected", "Cause": "blurry photos"}}), {"id": "L-1"},
+            mocks={"W": [rejected]}),
+        case("callback-failure-retried-then-succeeds", chain(("W", wait(
+            Retry=[{"ErrorEquals": ["Review.Rejected"], "MaxAttempts": 1, "IntervalSeconds": 1}],
+            ResultPath="$.review"))),
+            ok({"id": "L-1", "review": {"verdict": "approved", "by": "ada"}}), {"id": "L-1"},
+            mocks={"W": [rejected, verdict]}),
+        case("callback-timeout-caught-by-states-timeout", {"StartAt": "W", "States": {
+            "W": wait(TimeoutSeconds=60, Catch=[{"ErrorEquals": ["States.Timeout"], "Next": "Late"}], End=True),
+            "Late": {"Type": "Pass", "Result": "late", "End": True}}},
+            ok("late"), {"id": "L-1"}, mocks={"W": [{"Throw": {"Error": "States.Timeout", "Cause": "no callback"}}]}),
+    ]
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
-    for family in [intrinsics, choice, dataflow, retry, jsonata, variables, branches]:
+    for family in [intrinsics, choice, dataflow, retry, jsonata, variables, branches, callbacks]:
         cases = family()
         path = os.path.join(OUT, f"{family.__name__}.json")
         with open(path, "w") as f:
