@@ -3,12 +3,12 @@
 //! Queuing (rather than running inside the caller) keeps the caller's behaviour what it is on AWS,
 //! where `StartExecution` returns before the execution runs.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
 use platform::aws::AwsFailure;
-use platform::workflow::{StartOutcome, WorkflowStarter, execution_arn};
+use platform::workflow::{RecordingStarter, StartOutcome, WorkflowStarter};
 use serde_json::Value;
 
 /// A start waiting to run.
@@ -19,46 +19,33 @@ pub struct QueuedStart {
     pub input: Value,
 }
 
-#[derive(Debug, Default)]
-struct State {
-    names: BTreeSet<(String, String)>,
-    queue: VecDeque<QueuedStart>,
-    running: BTreeSet<(String, String)>,
-}
-
-/// Queues executions to start.
+/// Queues executions to start; the names used, and which still run, are the
+/// [`RecordingStarter`]'s.
 #[derive(Debug, Default)]
 pub struct QueueStarter {
-    state: Mutex<State>,
+    recorded: RecordingStarter,
+    queue: Mutex<VecDeque<QueuedStart>>,
 }
 
 impl QueueStarter {
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    fn queue(&self) -> std::sync::MutexGuard<'_, VecDeque<QueuedStart>> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Takes the next queued start.
     pub fn pop(&self) -> Option<QueuedStart> {
-        self.lock().queue.pop_front()
+        self.queue().pop_front()
     }
 
-    /// Records whether an execution is still running (waiting for a callback, say).
     /// A name used by an execution an earlier run saved: starting it again is refused as
     /// Step Functions refuses a name used in the last 90 days.
     pub fn remember(&self, state_machine_arn: &str, name: &str) {
-        self.lock()
-            .names
-            .insert((state_machine_arn.to_string(), name.to_string()));
+        self.recorded.remember(state_machine_arn, name);
     }
 
+    /// Records whether an execution is still running (waiting for a callback, say).
     pub fn set_running(&self, state_machine_arn: &str, name: &str, running: bool) {
-        let key = (state_machine_arn.to_string(), name.to_string());
-        let mut state = self.lock();
-        if running {
-            state.running.insert(key);
-        } else {
-            state.running.remove(&key);
-        }
+        self.recorded.set_running(state_machine_arn, name, running);
     }
 }
 
@@ -70,30 +57,19 @@ impl WorkflowStarter for QueueStarter {
         name: &str,
         input: &Value,
     ) -> Result<StartOutcome, AwsFailure> {
-        let mut state = self.lock();
-        let key = (state_machine_arn.to_string(), name.to_string());
-        if !state.names.insert(key.clone()) {
-            return Ok(StartOutcome::AlreadyExists);
+        let outcome = self.recorded.start(state_machine_arn, name, input).await?;
+        if let StartOutcome::Started { .. } = outcome {
+            self.queue().push_back(QueuedStart {
+                state_machine_arn: state_machine_arn.into(),
+                name: name.into(),
+                input: input.clone(),
+            });
         }
-        state.running.insert(key);
-        state.queue.push_back(QueuedStart {
-            state_machine_arn: state_machine_arn.into(),
-            name: name.into(),
-            input: input.clone(),
-        });
-        Ok(StartOutcome::Started {
-            execution_arn: execution_arn(state_machine_arn, name),
-        })
+        Ok(outcome)
     }
 
     async fn running(&self, state_machine_arn: &str) -> Result<Vec<String>, AwsFailure> {
-        Ok(self
-            .lock()
-            .running
-            .iter()
-            .filter(|(arn, _)| arn == state_machine_arn)
-            .map(|(_, name)| name.clone())
-            .collect())
+        self.recorded.running(state_machine_arn).await
     }
 }
 

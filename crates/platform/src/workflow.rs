@@ -161,10 +161,31 @@ impl RecordingStarter {
         self.lock().clone()
     }
 
-    /// Marks an execution finished (it no longer counts as running).
-    pub fn finish(&self, name: &str) {
-        for e in self.lock().iter_mut().filter(|e| e.name == name) {
-            e.running = false;
+    /// Sets whether an execution still runs (a finished one keeps its name, as on AWS).
+    pub fn set_running(&self, state_machine_arn: &str, name: &str, running: bool) {
+        for e in self
+            .lock()
+            .iter_mut()
+            .filter(|e| e.state_machine_arn == state_machine_arn && e.name == name)
+        {
+            e.running = running;
+        }
+    }
+
+    /// Records a finished execution that ran elsewhere (an earlier process): its name stays
+    /// used, as Step Functions keeps a name for 90 days.
+    pub fn remember(&self, state_machine_arn: &str, name: &str) {
+        let mut executions = self.lock();
+        if !executions
+            .iter()
+            .any(|e| e.state_machine_arn == state_machine_arn && e.name == name)
+        {
+            executions.push(RecordedExecution {
+                state_machine_arn: state_machine_arn.into(),
+                name: name.into(),
+                input: Value::Null,
+                running: false,
+            });
         }
     }
 
@@ -243,7 +264,7 @@ mod tests {
             StartOutcome::AlreadyExists
         );
         assert_eq!(starter.running(ARN).await.unwrap(), ["L-1-x"]);
-        starter.finish("L-1-x");
+        starter.set_running(ARN, "L-1-x", false);
         assert!(starter.running(ARN).await.unwrap().is_empty());
         assert_eq!(starter.executions().len(), 1);
     }

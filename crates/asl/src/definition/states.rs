@@ -135,24 +135,7 @@ pub(super) fn parse_state(
         }
         "Parallel" => {
             f.allow(&[IO, ASSIGN, TRANSITION, HANDLING, &["Branches"]])?;
-            let branches_json = f.list("Branches")?;
-            if branches_json.is_empty() {
-                return Err(f.err("Branches", "required non-empty array"));
-            }
-            let mut branches = Vec::with_capacity(branches_json.len());
-            for (i, branch) in branches_json.iter().enumerate() {
-                let scope = format!("state '{name}' Branches[{i}]");
-                let map = branch
-                    .as_object()
-                    .ok_or_else(|| f.err(&format!("Branches[{i}]"), "must be an object"))?;
-                branches.push(parse_machine(
-                    map,
-                    &scope,
-                    &["StartAt", "States", "Comment"],
-                    names,
-                    language,
-                )?);
-            }
+            let branches = parse_branches(&f, names)?;
             let handling = Box::new(f.handling(true)?);
             (Kind::Parallel { branches, handling }, f.next()?)
         }
@@ -287,24 +270,7 @@ fn parse_jsonata_state(
         }
         "Parallel" => {
             f.allow(&[JSONATA_IO, TRANSITION, HANDLING, &["Branches", "Arguments"]])?;
-            let branches_json = f.list("Branches")?;
-            if branches_json.is_empty() {
-                return Err(f.err("Branches", "required non-empty array"));
-            }
-            let mut branches = Vec::with_capacity(branches_json.len());
-            for (i, branch) in branches_json.iter().enumerate() {
-                let scope = format!("state '{}' Branches[{i}]", f.state);
-                let map = branch
-                    .as_object()
-                    .ok_or_else(|| f.err(&format!("Branches[{i}]"), "must be an object"))?;
-                branches.push(parse_machine(
-                    map,
-                    &scope,
-                    &["StartAt", "States", "Comment"],
-                    names,
-                    Language::Jsonata,
-                )?);
-            }
+            let branches = parse_branches(f, names)?;
             let handling = Box::new(f.handling(false)?);
             (Kind::Parallel { branches, handling }, f.next()?)
         }
@@ -340,6 +306,33 @@ fn parse_jsonata_state(
         outcome: Some(outcome),
         assign: None,
     })
+}
+
+/// A Parallel state's `Branches`, each a machine in the state's query language.
+fn parse_branches(
+    f: &Fields<'_>,
+    names: &mut BTreeMap<String, &'static str>,
+) -> Result<Vec<Machine>, LoadError> {
+    let branches = f.list("Branches")?;
+    if branches.is_empty() {
+        return Err(f.err("Branches", "required non-empty array"));
+    }
+    branches
+        .iter()
+        .enumerate()
+        .map(|(i, branch)| {
+            let map = branch
+                .as_object()
+                .ok_or_else(|| f.err(&format!("Branches[{i}]"), "must be an object"))?;
+            parse_machine(
+                map,
+                &format!("state '{}' Branches[{i}]", f.state),
+                &["StartAt", "States", "Comment"],
+                names,
+                f.language,
+            )
+        })
+        .collect()
 }
 
 fn parse_task(f: &Fields<'_>) -> Result<Task, LoadError> {
