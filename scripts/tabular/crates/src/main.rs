@@ -118,9 +118,18 @@ fn main() {
     let (train, validation) = split(family, &data.train).unwrap();
     let features = family.features();
     let label = family.label();
-    let (xt, yt) = (rows(&train, &features), train.column(label).unwrap().to_vec());
-    let (xv, yv) = (rows(&validation, &features), validation.column(label).unwrap().to_vec());
-    let (xs, ys) = (rows(&data.test, &features), data.test.column(label).unwrap().to_vec());
+    let (xt, yt) = (
+        rows(&train, &features),
+        train.column(label).unwrap().to_vec(),
+    );
+    let (xv, yv) = (
+        rows(&validation, &features),
+        validation.column(label).unwrap().to_vec(),
+    );
+    let (xs, ys) = (
+        rows(&data.test, &features),
+        data.test.column(label).unwrap().to_vec(),
+    );
     println!(
         "battery: {} train, {} validation, {} test rows, {} features",
         xt.len(),
@@ -218,7 +227,10 @@ fn main() {
     let fit = t.elapsed().as_secs_f64();
     all.push(measure("gbdt-rs 0.1.3", fit, &xs, &ys, false, &|b| {
         let zeros = vec![0.0; b.len()];
-        g.predict(&to_data(b, &zeros)).into_iter().map(f64::from).collect()
+        g.predict(&to_data(b, &zeros))
+            .into_iter()
+            .map(f64::from)
+            .collect()
     }));
     report("battery-soh-regressor", "mae", &all);
 
@@ -228,9 +240,18 @@ fn main() {
     let (train, validation) = split(family, &data.train).unwrap();
     let features = family.features();
     let label = family.label();
-    let (xt, yt) = (rows(&train, &features), train.column(label).unwrap().to_vec());
-    let (xv, yv) = (rows(&validation, &features), validation.column(label).unwrap().to_vec());
-    let (xs, ys) = (rows(&data.test, &features), data.test.column(label).unwrap().to_vec());
+    let (xt, yt) = (
+        rows(&train, &features),
+        train.column(label).unwrap().to_vec(),
+    );
+    let (xv, yv) = (
+        rows(&validation, &features),
+        validation.column(label).unwrap().to_vec(),
+    );
+    let (xs, ys) = (
+        rows(&data.test, &features),
+        data.test.column(label).unwrap().to_vec(),
+    );
     println!(
         "\nfailure: {} train, {} validation, {} test rows, {} features, {:.2} % failures in training",
         xt.len(),
@@ -259,7 +280,10 @@ fn main() {
     // The crates' GBDT classifiers (log loss), class-weighted like the project's forest.
     let positives = yt.iter().sum::<f64>();
     let weight_pos = (yt.len() as f64 - positives) / positives.max(1.0);
-    let wt: Vec<f64> = yt.iter().map(|y| if *y > 0.5 { weight_pos } else { 1.0 }).collect();
+    let wt: Vec<f64> = yt
+        .iter()
+        .map(|y| if *y > 0.5 { weight_pos } else { 1.0 })
+        .collect();
     let wv = vec![1.0; yv.len()];
     let t = Instant::now();
     let data_t = col_major(&xt);
@@ -312,10 +336,17 @@ fn main() {
         .with_seed(1);
     let rf = RandomForestClassifier::fit(&x, &y, params).unwrap();
     let fit = t.elapsed().as_secs_f64();
-    all.push(measure("smartcore 0.4.10 forest", fit, &xs, &ys, true, &|b| {
-        let m = DenseMatrix::from_2d_vec(&b.to_vec()).unwrap();
-        let p: Vec<i32> = rf.predict(&m).unwrap();
-        p.into_iter().map(f64::from).collect()
-    }));
+    all.push(measure(
+        "smartcore 0.4.10 forest",
+        fit,
+        &xs,
+        &ys,
+        true,
+        &|b| {
+            let m = DenseMatrix::from_2d_vec(&b.to_vec()).unwrap();
+            let p: Vec<i32> = rf.predict(&m).unwrap();
+            p.into_iter().map(f64::from).collect()
+        },
+    ));
     report("failure-classifier", "auc", &all);
 }
