@@ -249,18 +249,22 @@ pub async fn test_state(request: TestStateRequest) -> Result<TestStateResult, Te
             parameters,
             task_result,
             &request.variables,
+            &execution.variables(),
         ));
     }
     Ok(result)
 }
 
-/// The data after each JSONPath processing step (what can be derived without rerunning).
+/// The data after each JSONPath processing step (what can be derived without rerunning), and
+/// the variables after the state (the given ones and what the state assigned), as TestState
+/// reports them. `variables` are those the state started with.
 fn inspection(
     state: &Map<String, Value>,
     input: &Value,
     parameters: Option<Value>,
     result: Option<Value>,
     variables: &Map<String, Value>,
+    after: &Map<String, Value>,
 ) -> Value {
     let roots = Roots {
         context: &Value::Null,
@@ -309,8 +313,8 @@ fn inspection(
             }
         }
     }
-    if !variables.is_empty() {
-        data.insert("variables".into(), Value::Object(variables.clone()));
+    if !after.is_empty() {
+        data.insert("variables".into(), Value::Object(after.clone()));
     }
     Value::Object(data)
 }

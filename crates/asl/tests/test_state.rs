@@ -110,6 +110,26 @@ async fn choice_and_jsonata_with_variables() {
 }
 
 #[tokio::test]
+async fn a_jsonpath_state_reads_variables_and_reports_them_after_its_assign() {
+    let definition = json!({"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": "price", "Payload": {"greeting.$": "States.Format('hi {}', $name)"}},
+        "ResultSelector": {"n.$": "$.Payload.n"}, "Assign": {"count.$": "$.n", "was.$": "$name"},
+        "ResultPath": null, "Next": "After"});
+    let mock = json!({"Return": {"StatusCode": 200, "Payload": {"n": 3}}});
+    let mut req = request(definition, json!({"x": 1}), Some(mock));
+    req.variables.insert("name".into(), json!("Ada"));
+    let result = test_state(req).await.unwrap();
+    assert_eq!(result.output, Some(json!({"x": 1})));
+    let data = result.inspection_data.unwrap();
+    assert_eq!(data["afterParameters"]["Payload"]["greeting"], "hi Ada");
+    // As TestState reports them: after the state, the given variables and what it assigned.
+    assert_eq!(
+        data["variables"],
+        json!({"name": "Ada", "count": 3, "was": "Ada"})
+    );
+}
+
+#[tokio::test]
 async fn bad_requests_are_named() {
     let task = json!({"Type": "Task", "Resource": "r", "End": true});
     assert!(matches!(

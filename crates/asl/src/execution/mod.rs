@@ -186,6 +186,7 @@ impl StateMachine {
             mocks: options.test_case,
             execution_context,
             start_time,
+            variables: Vars::default(),
             shared: Mutex::new(Shared {
                 now: Duration::ZERO,
                 timers: BTreeMap::new(),
@@ -237,6 +238,10 @@ impl Execution {
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+    /// The top-level workflow variables as they are now (`Assign`, both query languages).
+    pub fn variables(&self) -> serde_json::Map<String, Value> {
+        snapshot(&self.inner.variables)
     }
 
     pub fn status(&self) -> &ExecutionStatus {
@@ -495,6 +500,8 @@ struct Inner {
     /// `{"Execution": ..., "StateMachine": ...}` of the context object.
     execution_context: Value,
     start_time: OffsetDateTime,
+    /// The execution's top-level variables (Map iterations and Parallel branches copy them).
+    variables: Vars,
     shared: Mutex<Shared>,
 }
 
@@ -841,8 +848,7 @@ async fn run_root(inner: &Inner, input: Value) -> Result<Value, Failure> {
     inner.record(EventKind::ExecutionStarted {
         input: input.clone(),
     });
-    let vars = Vars::default();
-    let run = run_machine(inner, &inner.definition.root, input, &vars);
+    let run = run_machine(inner, &inner.definition.root, input, &inner.variables);
     match inner.definition.timeout_seconds {
         None => run.await,
         Some(seconds) => {
