@@ -1,6 +1,7 @@
 //! Every test case of `statemachines/tests/mock-config.json`, run by `damage-pricing run` without
 //! local stand-ins: a case must mock every Task state it reaches, so that it runs the same on any
-//! interpreter of the mock format (Step Functions Local included), and it ends as listed here.
+//! interpreter of the mock format that can load the machine (Step Functions Local runs no JSONata,
+//! so not the retrain's), and it ends as listed here.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
