@@ -248,7 +248,11 @@ pub fn check_resources(
     for (name, state) in states {
         if state["Type"] == "Task" && !mocked_states.iter().any(|m| m == name) {
             let resource = state["Resource"].as_str().unwrap_or_default();
-            let function = state["Parameters"]["FunctionName"].as_str();
+            // JSONPath `Parameters` or JSONata `Arguments`; an expression is not a literal name.
+            let function = [&state["Parameters"], &state["Arguments"]]
+                .into_iter()
+                .find_map(|fields| fields["FunctionName"].as_str())
+                .filter(|name| !name.starts_with("{%"));
             runner
                 .check(resource, function)
                 .map_err(|reason| format!("state {name:?}, field Resource: {reason}"))?;
@@ -373,6 +377,25 @@ mod tests {
         let definition = json!({"StartAt": "A", "States": {"A": {"Type": "Task",
             "Resource": arn, "ResultSelector": {"got.$": "$.a"}, "End": true}}});
         check_resources(&definition, &r, &[]).unwrap();
+    }
+
+    #[test]
+    fn a_jsonata_invoke_names_its_function_in_arguments() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = runner(&dir);
+        let invoke = |function: &str| {
+            json!({"StartAt": "A", "States": {"A": {"Type": "Task", "QueryLanguage": "JSONata",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Arguments": {"FunctionName": function, "Payload": {}}, "End": true}}})
+        };
+        check_resources(&invoke("echo"), &r, &[]).unwrap();
+        let unknown = check_resources(&invoke("other"), &r, &[]).unwrap_err();
+        assert!(unknown.contains("state \"A\""), "{unknown}");
+        let computed = check_resources(&invoke("{% $states.input.f %}"), &r, &[]).unwrap_err();
+        assert!(
+            computed.contains("without a literal FunctionName"),
+            "{computed}"
+        );
     }
 
     #[test]

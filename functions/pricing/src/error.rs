@@ -14,7 +14,7 @@ pub enum PricingError {
     #[error("the inspection input does not parse")]
     InputParse(#[source] serde_json::Error),
     #[error("the inspection input breaks the contract: {0}")]
-    InputContract(String),
+    InputContract(#[from] crate::input::ContractError),
     #[error("listing {listing_id} has no photos")]
     NoPhotos { listing_id: String },
     #[error("photo {key} changed since validation (ETag {found}, validated {expected})")]

@@ -45,7 +45,7 @@ pub async fn handle(
     now: OffsetDateTime,
 ) -> Result<Summary, PricingError> {
     let input: InspectionInput = serde_json::from_value(event).map_err(PricingError::InputParse)?;
-    input.check().map_err(PricingError::InputContract)?;
+    input.check()?;
     if input.photos.is_empty() {
         return Err(PricingError::NoPhotos {
             listing_id: input.listing_id,

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 pub use platform::listing::Side;
-use platform::listing::{MAX_PHOTOS, PhotoFormat, check_listing_id, check_photo_name};
+use platform::listing::{MAX_PHOTOS, NameError, PhotoFormat, check_listing_id, check_photo_name};
 
 /// A stored object as the workflow carries it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,24 +41,32 @@ pub struct InspectionInput {
     pub photos: Vec<PhotoInput>,
 }
 
+/// How an inspection input breaks the contract.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ContractError {
+    #[error(transparent)]
+    Name(#[from] NameError),
+    #[error("{0} photos; a listing has at most {MAX_PHOTOS}")]
+    TooManyPhotos(usize),
+    #[error("photo name {0:?} appears twice")]
+    DuplicatePhoto(String),
+}
+
 impl InspectionInput {
     /// Checks what keys are built from and what the invocation's time is sized for: the listing
     /// id and photo names follow the one naming rule validate applies at intake
     /// (`platform::listing`), photo names are unique, so two photos never write the same record,
     /// and there are at most [`MAX_PHOTOS`].
-    pub fn check(&self) -> Result<(), String> {
-        check_listing_id(&self.listing_id).map_err(|e| e.to_string())?;
+    pub fn check(&self) -> Result<(), ContractError> {
+        check_listing_id(&self.listing_id)?;
         if self.photos.len() > MAX_PHOTOS {
-            return Err(format!(
-                "{} photos; a listing has at most {MAX_PHOTOS}",
-                self.photos.len()
-            ));
+            return Err(ContractError::TooManyPhotos(self.photos.len()));
         }
         let mut names = std::collections::BTreeSet::new();
         for photo in &self.photos {
-            check_photo_name(&photo.name).map_err(|e| e.to_string())?;
+            check_photo_name(&photo.name)?;
             if !names.insert(photo.name.as_str()) {
-                return Err(format!("photo name {:?} appears twice", photo.name));
+                return Err(ContractError::DuplicatePhoto(photo.name.clone()));
             }
         }
         Ok(())
@@ -89,12 +97,15 @@ mod tests {
     fn refuses_unsafe_or_duplicate_names() {
         let mut input: InspectionInput = serde_json::from_str(EXAMPLE).unwrap();
         input.photos[1].name = input.photos[0].name.clone();
-        assert!(input.check().unwrap_err().contains("appears twice"));
+        assert_eq!(
+            input.check(),
+            Err(ContractError::DuplicatePhoto(input.photos[0].name.clone()))
+        );
         input.photos[1].name = "../x".into();
-        assert!(input.check().is_err());
+        assert!(matches!(input.check(), Err(ContractError::Name(_))));
         input.photos[1].name = "ok.jpg".into();
         input.listing_id = "L/1".into();
-        assert!(input.check().is_err());
+        assert!(matches!(input.check(), Err(ContractError::Name(_))));
     }
 
     #[test]
@@ -107,7 +118,9 @@ mod tests {
                 ..photo.clone()
             })
             .collect();
-        assert!(input.check().unwrap_err().contains("at most 100"));
+        let err = input.check().unwrap_err();
+        assert_eq!(err, ContractError::TooManyPhotos(MAX_PHOTOS + 1));
+        assert!(err.to_string().contains("at most 100"), "{err}");
         input.photos.pop();
         input.check().unwrap();
     }
