@@ -224,7 +224,7 @@ mod tests {
             }
         );
         // Finished: the same window's name is still taken (Step Functions keeps names).
-        starter.finish(&request().execution_name);
+        starter.set_running(ARN, &request().execution_name, false);
         let done = start_retrain(&starter, request()).await.unwrap();
         assert!(matches!(done, RetrainOutcome::AlreadyStarted { .. }));
         assert!(matches!(

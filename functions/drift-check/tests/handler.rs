@@ -271,7 +271,7 @@ async fn night_window_retrains_once_per_cooldown() {
     );
     // A later, overlapping window within the 72 h cooldown: nothing started, even once the
     // first retrain has finished.
-    f.starter.finish(name);
+    f.starter.set_running(RETRAIN_ARN, name, false);
     let later = handle(
         &f.deps,
         manual("2026-11-09T00:00:00Z", "2026-11-16T00:00:00Z"),
