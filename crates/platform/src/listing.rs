@@ -1,12 +1,24 @@
 //! Listing vocabulary shared by the functions that read a seller's manifest (docs/contracts.md):
-//! sides, the photo formats that can be priced, the naming rule for listing ids and photos, and
-//! how many photos a listing may have.
+//! sides, the photo formats that can be priced, the naming rule for listing ids and photos, how
+//! many photos a listing may have, and how the workflow names a stored object.
 
 use serde::{Deserialize, Serialize};
 
 /// Most photos one listing may name: validate refuses a manifest with more, pricing an inspection
 /// input with more, and the pricing Lambda's timeout is sized for this many.
 pub const MAX_PHOTOS: usize = 100;
+
+/// A stored object as validate read it and the inspection workflow carries it: the manifest and
+/// each photo, pinned to the version validate checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectRef {
+    pub bucket: String,
+    pub key: String,
+    /// As S3 returns it, quotes included.
+    pub etag: String,
+    #[serde(default)]
+    pub version_id: Option<String>,
+}
 
 /// Side of the car a photo shows, as the manifest names it; pricing merges duplicate evidence
 /// per side.

@@ -3,18 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use platform::listing::Side;
 use platform::listing::{MAX_PHOTOS, NameError, PhotoFormat, check_listing_id, check_photo_name};
-
-/// A stored object as the workflow carries it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ObjectRef {
-    pub bucket: String,
-    pub key: String,
-    pub etag: String,
-    #[serde(default)]
-    pub version_id: Option<String>,
-}
+pub use platform::listing::{ObjectRef, Side};
 
 /// A validated photo.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -7,11 +7,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::records::{PhotoSummary, Status, Upload, Verdict};
+use crate::records::{PhotoSummary, Status, Verdict};
 use crate::rejection::{RejectReason, Rejection};
 
 pub use platform::listing::Side;
-use platform::listing::{MAX_PHOTOS, check_listing_id, check_photo_name};
+use platform::listing::{MAX_PHOTOS, ObjectRef, check_listing_id, check_photo_name};
 
 /// Largest manifest read; anything bigger is not a manifest.
 pub const MAX_MANIFEST_BYTES: u64 = 256 * 1024;
@@ -139,7 +139,7 @@ pub struct InspectionPhoto {
     pub name: String,
     pub side: Side,
     #[serde(flatten)]
-    pub upload: Upload,
+    pub upload: ObjectRef,
     #[serde(flatten)]
     pub summary: PhotoSummary,
 }
@@ -151,7 +151,7 @@ pub struct InspectionInput {
     pub currency: String,
     pub base_price: f64,
     pub vehicle: Value,
-    pub manifest: Upload,
+    pub manifest: ObjectRef,
     pub photos: Vec<InspectionPhoto>,
 }
 
@@ -173,7 +173,7 @@ pub fn execution_name(listing_id: &str, manifest_etag: &str, photo_etags: &[&str
 /// The execution name and input for a complete listing; `verdicts` are in manifest order.
 pub fn inspection_start(
     manifest: &Manifest,
-    manifest_upload: &Upload,
+    manifest_upload: &ObjectRef,
     verdicts: &[Verdict],
 ) -> (String, InspectionInput) {
     let photos: Vec<InspectionPhoto> = manifest

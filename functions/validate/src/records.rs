@@ -1,25 +1,16 @@
 //! The records validate writes to the data bucket, and their keys (docs/contracts.md).
 
+use platform::listing::ObjectRef;
 use serde::{Deserialize, Serialize};
 
 use crate::photo::{Format, PhotoReport, QualityFlag};
 use crate::rejection::Rejection;
 
-/// An upload as validate read it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Upload {
-    pub bucket: String,
-    pub key: String,
-    /// As S3 returns it, quotes included.
-    pub etag: String,
-    pub version_id: Option<String>,
-}
-
 /// `quarantine/{upload key}/{etag}/reason.json`, beside the copy at `.../object`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QuarantineRecord {
     pub listing_id: Option<String>,
-    pub upload: Upload,
+    pub upload: ObjectRef,
     #[serde(flatten)]
     pub rejection: Rejection,
     /// The quarantined copy.
@@ -78,7 +69,7 @@ pub struct DuplicateHit {
 pub struct Verdict {
     pub listing_id: String,
     pub name: String,
-    pub upload: Upload,
+    pub upload: ObjectRef,
     pub status: Status,
     pub checked_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -94,7 +85,7 @@ pub struct Verdict {
 pub struct FeaturesRecord {
     pub listing_id: String,
     pub name: String,
-    pub upload: Upload,
+    pub upload: ObjectRef,
     pub uploaded_at: Option<String>,
     pub validated_at: String,
     #[serde(flatten)]
@@ -114,7 +105,7 @@ pub fn bare_etag(etag: &str) -> &str {
     etag.trim_matches('"')
 }
 
-pub fn quarantine_prefix(upload: &Upload) -> String {
+pub fn quarantine_prefix(upload: &ObjectRef) -> String {
     format!("quarantine/{}/{}", upload.key, bare_etag(&upload.etag))
 }
 
@@ -137,7 +128,7 @@ mod tests {
 
     #[test]
     fn keys_follow_the_contract() {
-        let upload = Upload {
+        let upload = ObjectRef {
             bucket: "uploads".into(),
             key: "listings/L-1/photos/a b.jpg".into(),
             etag: "\"abc\"".into(),

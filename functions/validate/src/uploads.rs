@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use platform::listing::ObjectRef;
 use platform::store::{
     ObjectMeta, ObjectStore, PutOptions, S3Location, StoreError, get_json, put_json,
 };
@@ -22,7 +23,7 @@ use crate::listing::{
 };
 use crate::photo::{self, QualityFlag};
 use crate::records::{
-    FeaturesRecord, PhotoSummary, QuarantineRecord, Status, Upload, Verdict, features_key,
+    FeaturesRecord, PhotoSummary, QuarantineRecord, Status, Verdict, features_key,
     quarantine_prefix, verdict_key,
 };
 use crate::rejection::{RejectReason, Rejection};
@@ -166,8 +167,8 @@ async fn read_upload(
     }
 }
 
-fn upload_of(object: &CreatedObject, meta: &ObjectMeta) -> Upload {
-    Upload {
+fn upload_of(object: &CreatedObject, meta: &ObjectMeta) -> ObjectRef {
+    ObjectRef {
         bucket: object.bucket.clone(),
         key: object.key.clone(),
         etag: meta.etag.clone(),
@@ -346,7 +347,7 @@ async fn check_manifest_upload(
 /// writes only create, so a redelivered event changes nothing.
 async fn quarantine(
     deps: &Deps<'_>,
-    upload: &Upload,
+    upload: &ObjectRef,
     listing_id: Option<&str>,
     rejection: &Rejection,
     now: OffsetDateTime,
@@ -409,7 +410,7 @@ async fn advance_listing(
         }
         Err(e) => return Err(e.into()),
         Ok(object) => {
-            let upload = Upload {
+            let upload = ObjectRef {
                 bucket: uploads.into(),
                 key: manifest_key.clone(),
                 etag: object.meta.etag.clone(),

@@ -508,9 +508,8 @@ async fn image_facts(
     .await?
     {
         Ok(Some(bytes)) => match std::str::from_utf8(&bytes) {
-            Ok(text) => {
-                yolo::parse_labels(text).map_or_else(LabelFacts::Unparsable, LabelFacts::Boxes)
-            }
+            Ok(text) => yolo::parse_labels(text)
+                .map_or_else(|e| LabelFacts::Unparsable(e.to_string()), LabelFacts::Boxes),
             Err(_) => LabelFacts::Unparsable("not UTF-8 text".into()),
         },
         Ok(None) => LabelFacts::Missing,
@@ -558,7 +557,7 @@ pub async fn check_dataset(
         {
             Ok(Some(bytes)) => String::from_utf8(bytes)
                 .map_err(|_| "not UTF-8 text".to_string())
-                .and_then(|text| table::parse_csv(&text)),
+                .and_then(|text| table::parse_csv(&text).map_err(|e| e.to_string())),
             Ok(None) => Err("table does not exist".to_string()),
             Err(e) => Err(e),
         };
@@ -735,7 +734,7 @@ mod tests {
                     ("missing".into(), [0.0, 1.0]),
                 ]),
             },
-            table: table::parse_csv(&csv),
+            table: table::parse_csv(&csv).map_err(|e| e.to_string()),
         };
         let checks = table_checks(&facts, &Thresholds::default());
         assert!(check(&checks, "table:t.csv:completeness").passed);

@@ -15,9 +15,18 @@ pub struct Table {
     pub malformed_rows: usize,
 }
 
+/// Why CSV text has no table: only the header row can make it fail.
+#[derive(Debug, thiserror::Error)]
+pub enum CsvError {
+    #[error("no header row")]
+    NoHeader,
+    #[error("unreadable header row: {0}")]
+    Header(#[source] csv::Error),
+}
+
 /// Parses CSV text (RFC 4180: fields may be quoted, holding commas, quotes and line breaks);
 /// cells are trimmed. Fails only without a header.
-pub fn parse_csv(text: &str) -> Result<Table, String> {
+pub fn parse_csv(text: &str) -> Result<Table, CsvError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -29,8 +38,8 @@ pub fn parse_csv(text: &str) -> Result<Table, String> {
         .filter(|r| !r.as_ref().is_ok_and(|r| r.len() == 1 && r[0].is_empty()));
     let header = match records.next() {
         Some(Ok(header)) => header,
-        Some(Err(e)) => return Err(format!("unreadable header row: {e}")),
-        None => return Err("no header row".into()),
+        Some(Err(e)) => return Err(CsvError::Header(e)),
+        None => return Err(CsvError::NoHeader),
     };
     let columns: Vec<String> = header.iter().map(str::to_string).collect();
     let mut rows = Vec::new();
@@ -145,8 +154,8 @@ mod tests {
         assert_eq!(t.numeric("a"), Some(vec![1.0, 1.0, 3.0]));
         assert_eq!(t.numeric("c"), None);
         assert_eq!(t.numeric_columns(), vec!["a", "b"]);
-        assert!(parse_csv("").is_err());
-        assert!(parse_csv("\n  \n").is_err());
+        assert!(matches!(parse_csv(""), Err(CsvError::NoHeader)));
+        assert!(matches!(parse_csv("\n  \n"), Err(CsvError::NoHeader)));
         // Quoted fields may hold commas, quotes and line breaks.
         let q = parse_csv("\"a\",b\n\"x, \"\"y\"\"\",2\n\"two\nlines\",3\n").unwrap();
         assert_eq!(q.columns, ["a", "b"]);

@@ -13,33 +13,45 @@ pub struct YoloBox {
 /// Tolerance for coordinates that round just past the image edge.
 const EDGE_TOLERANCE: f64 = 1e-3;
 
-/// Parses a label file; an empty file is an image without objects. The error names the line.
-pub fn parse_labels(text: &str) -> Result<Vec<YoloBox>, String> {
+/// Why a label file does not parse, and on which line (counted from 1).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LabelError {
+    #[error("line {line}: {fields} fields, 5 expected")]
+    FieldCount { line: usize, fields: usize },
+    #[error("line {line}: class id {text:?} is not a non-negative integer")]
+    ClassId { line: usize, text: String },
+    #[error("line {line}: {text:?} is not a number")]
+    NotANumber { line: usize, text: String },
+}
+
+/// Parses a label file; an empty file is an image without objects.
+pub fn parse_labels(text: &str) -> Result<Vec<YoloBox>, LabelError> {
     let mut boxes = Vec::new();
     for (n, line) in text.lines().enumerate() {
+        let line_no = n + 1;
         let line = line.trim();
         if line.is_empty() {
             continue;
         }
         let fields: Vec<&str> = line.split_whitespace().collect();
         let [class, cx, cy, w, h] = fields[..] else {
-            return Err(format!(
-                "line {}: {} fields, 5 expected",
-                n + 1,
-                fields.len()
-            ));
+            return Err(LabelError::FieldCount {
+                line: line_no,
+                fields: fields.len(),
+            });
         };
-        let class = class.parse::<usize>().map_err(|_| {
-            format!(
-                "line {}: class id {class:?} is not a non-negative integer",
-                n + 1
-            )
+        let class = class.parse::<usize>().map_err(|_| LabelError::ClassId {
+            line: line_no,
+            text: class.to_string(),
         })?;
         let number = |s: &str| {
             s.parse::<f64>()
                 .ok()
                 .filter(|v| v.is_finite())
-                .ok_or_else(|| format!("line {}: {s:?} is not a number", n + 1))
+                .ok_or_else(|| LabelError::NotANumber {
+                    line: line_no,
+                    text: s.to_string(),
+                })
         };
         boxes.push(YoloBox {
             class,
@@ -88,22 +100,28 @@ mod tests {
         assert_eq!(boxes.len(), 2);
         assert_eq!(boxes[1].class, 1);
         assert!(parse_labels("").unwrap().is_empty());
-        assert!(
-            parse_labels("0 0.5 0.5 0.2")
-                .unwrap_err()
-                .contains("line 1")
+        assert_eq!(
+            parse_labels("0 0.5 0.5 0.2"),
+            Err(LabelError::FieldCount { line: 1, fields: 4 })
         );
-        assert!(
-            parse_labels("x 0.5 0.5 0.2 0.2")
-                .unwrap_err()
-                .contains("class id")
+        assert_eq!(
+            parse_labels("x 0.5 0.5 0.2 0.2"),
+            Err(LabelError::ClassId {
+                line: 1,
+                text: "x".into()
+            })
         );
-        assert!(
-            parse_labels("0 0.5 0.5 0.2 0.2\n-1 0.5 0.5 0.2 0.2")
-                .unwrap_err()
-                .contains("line 2")
+        assert_eq!(
+            parse_labels("0 0.5 0.5 0.2 0.2\n-1 0.5 0.5 0.2 0.2"),
+            Err(LabelError::ClassId {
+                line: 2,
+                text: "-1".into()
+            })
         );
-        assert!(parse_labels("0 NaN 0.5 0.2 0.2").is_err());
+        assert_eq!(
+            parse_labels("0 NaN 0.5 0.2 0.2").unwrap_err().to_string(),
+            "line 1: \"NaN\" is not a number"
+        );
     }
 
     #[test]
