@@ -444,6 +444,70 @@ class TabularLaneTest(unittest.TestCase):
             self.assertIn(f"log-group:/aws/sagemaker/Endpoints/{profile}", key_policy)
 
 
+class DataCaptureTest(unittest.TestCase):
+    """A tabular lane's endpoint captures its requests and answers for drift-check; the detector's does not."""
+
+    CAPTURE = "s3://${DataBucketName}/tabular/${Profile}/capture"
+
+    def test_the_workflow_captures_only_where_a_capture_prefix_is_given(self):
+        capture = RETRAIN["States"]["PlaceJobs"]["Assign"]["endpointCapture"]
+        self.assertTrue(capture.startswith("{% '${DataCaptureUri}' = '' ? {} : {'DataCaptureConfig': "), capture)
+        for part in (
+            "'EnableCapture': true",
+            "'InitialSamplingPercentage': $number('${DataCapturePercentage}')",
+            "'DestinationS3Uri': '${DataCaptureUri}'",
+            "'KmsKeyId': '${KmsKeyArn}'",
+            "{'CaptureMode': 'Input'}, {'CaptureMode': 'Output'}",
+        ):
+            self.assertIn(part, capture)
+        self.assertTrue(tasks(RETRAIN)["CreateEndpointConfig"]["Arguments"].endswith(", $endpointCapture]) %}"))
+
+    def test_the_lane_captures_under_its_own_prefix_and_its_model_role_may_write_there(self):
+        substitutions = LANE_RESOURCES["RetrainStateMachine"]["Properties"]["DefinitionSubstitutions"]
+        self.assertEqual(substitutions["DataCaptureUri"], {"Fn::Sub": self.CAPTURE})
+        self.assertEqual(ref(substitutions["DataCapturePercentage"]), "DataCapturePercentage")
+        percentage = LANE["Parameters"]["DataCapturePercentage"]
+        self.assertEqual((percentage["Default"], percentage["MinValue"], percentage["MaxValue"]), (100, 0, 100))
+        role = LANE_RESOURCES["ModelRole"]
+        (write,) = [s for s in statements(role) if s.get("Sid") == "WriteDataCapture"]
+        self.assertEqual(as_list(write["Action"]), ["s3:PutObject"])
+        arn = "arn:${AWS::Partition}:s3:::" + self.CAPTURE.removeprefix("s3://") + "/*"
+        self.assertEqual(write["Resource"], {"Fn::Sub": arn})
+        # Captures are encrypted with the stack's key (KmsKeyId), with the model's execution role.
+        keys = [s for s in statements(role) if ref(s.get("Resource")) == "KmsKeyArn"]
+        actions = {a for s in keys for a in as_list(s["Action"])}
+        self.assertLessEqual({"kms:GenerateDataKey", "kms:Encrypt"}, actions)
+        self.assertEqual(ref(substitutions["KmsKeyArn"]), "KmsKeyArn")
+
+    def test_drift_check_finds_the_captures_of_the_lanes_variant(self):
+        env = LANE["Globals"]["Function"]["Environment"]["Variables"]
+        substitutions = LANE_RESOURCES["RetrainStateMachine"]["Properties"]["DefinitionSubstitutions"]
+        self.assertEqual(ref(env["ENDPOINT_VARIANT_NAME"]), ref(substitutions["EndpointVariantName"]))
+        self.assertEqual(ref(env["ENDPOINT_NAME"]), ref(substitutions["EndpointName"]))
+        policy = json.dumps(LANE_RESOURCES["DriftCheckFunction"]["Properties"]["Policies"])
+        # tabular/${Profile}/* (read and list) covers tabular/${Profile}/capture/.
+        self.assertIn('"arn:${AWS::Partition}:s3:::${DataBucketName}/tabular/${Profile}/*"', policy)
+        self.assertIn('"tabular/${Profile}/*"', policy)
+
+    def test_the_root_passes_the_share_and_the_detector_does_not_capture(self):
+        self.assertEqual(TEMPLATE["Parameters"]["TabularDataCapturePercentage"]["Default"], 100)
+        for lane in applications().values():
+            given = lane["Properties"]["Parameters"]
+            self.assertEqual(ref(given["DataCapturePercentage"]), "TabularDataCapturePercentage")
+        detector = RESOURCES["RetrainStateMachine"]["Properties"]["DefinitionSubstitutions"]
+        self.assertEqual((detector["DataCaptureUri"], detector["DataCapturePercentage"]), ("", "0"))
+        self.assertNotIn("WriteDataCapture", json.dumps(RESOURCES["ModelRole"]))
+
+    def test_deploy_md_documents_the_capture(self):
+        for words in (
+            "s3://{data bucket}/tabular/{profile}/capture/{endpoint}/{variant}/yyyy/mm/dd/hh/*.jsonl",
+            "tabular/{profile}/labels/dt=YYYY-MM-DD/*.jsonl",
+            "`TabularDataCapturePercentage`",
+            "`WriteDataCapture`",
+        ):
+            self.assertIn(words, DEPLOY)
+
+
 class SageMakerLogGroupsTest(unittest.TestCase):
     def test_sagemakers_log_groups_are_declared_with_retention_and_key(self):
         groups = {json.dumps(r["Properties"]["LogGroupName"]): r for r in of_type("AWS::Logs::LogGroup").values()}

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use platform::capture::DEFAULT_VARIANT as VARIANT;
 use tabular::Family;
 
 use crate::functions::{DATA_BUCKET, UPLOADS_BUCKET, function_substitutions};
@@ -83,6 +84,7 @@ impl Lane {
                 state_machine_arn(&self.retrain_machine()),
             ),
             ("ENDPOINT_NAME", self.endpoint_name().into()),
+            ("ENDPOINT_VARIANT_NAME", VARIANT.into()),
             ("MODEL_PACKAGE_GROUP", self.profile.into()),
             ("MODEL_PROFILE", self.profile.into()),
         ]
@@ -94,6 +96,15 @@ impl Lane {
         let alarm = |what: &str| match self.family() {
             None => format!("damage-pricing-endpoint-{what}"),
             Some(_) => format!("damage-pricing-{}-{what}", self.profile),
+        };
+        // A tabular lane's endpoint captures every request and answer for its drift-check; the
+        // detector's does not, because pricing writes its prediction records.
+        let (capture_uri, capture_percentage) = match self.family() {
+            None => (String::new(), "0"),
+            Some(_) => (
+                format!("s3://{DATA_BUCKET}/tabular/{}/capture", self.profile),
+                "100",
+            ),
         };
         let (prefix, trainer, evaluator, server, content_types) = match self.family() {
             None => (
@@ -123,7 +134,7 @@ impl Lane {
             ),
             ("EventBusName", "default".into()),
             ("EndpointName", self.endpoint_name().into()),
-            ("EndpointVariantName", "AllTraffic".into()),
+            ("EndpointVariantName", VARIANT.into()),
             ("EndpointInstanceType", "ml.g4dn.xlarge".into()),
             ("EndpointInstanceCount", "1".into()),
             ("ModelPackageGroupName", self.profile.into()),
@@ -160,6 +171,8 @@ impl Lane {
             ("JobsInVpc", "false".into()),
             ("JobSubnetIds", String::new()),
             ("JobSecurityGroupIds", String::new()),
+            ("DataCaptureUri", capture_uri),
+            ("DataCapturePercentage", capture_percentage.into()),
         ];
         map.extend(fixed.into_iter().map(|(k, v)| (k.to_string(), v)));
         map

@@ -81,10 +81,6 @@ fn day(at: OffsetDateTime) -> String {
     at.date().to_string()
 }
 
-fn days(start: OffsetDateTime) -> Vec<String> {
-    (0..7).map(|d| day(start + Duration::days(d))).collect()
-}
-
 fn rfc3339(at: OffsetDateTime) -> String {
     at.format(&Rfc3339).unwrap_or_default()
 }
@@ -196,16 +192,7 @@ async fn week(
         .await?
         .ok_or_else(|| PipelineError::Validate("the endpoint serves nothing".into()))?;
     let rows = production_week(family, SEED, index);
-    let served = serve_window(
-        local.store.as_ref(),
-        lane,
-        &model,
-        &rows,
-        &days(start),
-        &rfc3339(start),
-        &format!("week{index}"),
-    )
-    .await?;
+    let served = serve_window(local, lane, &model, &rows, start).await?;
     let end = start + Duration::days(7);
     let labelled = write_labels(
         local.store.as_ref(),
@@ -217,8 +204,8 @@ async fn week(
     .await?;
     let _ = writeln!(
         out,
-        "   {} rows in {} batches of at most 100 answered by {}; {labelled} labels arrive {LABEL_DELAY_DAYS} days after the week",
-        served.rows, served.batches, served.model_version
+        "   {} rows in {} batches of at most 100 answered by {}, {} of them kept by its data capture; {labelled} labels arrive {LABEL_DELAY_DAYS} days after the week",
+        served.rows, served.batches, served.model_version, served.captured
     );
     local
         .clock

@@ -1,19 +1,21 @@
 //! A tabular model's lane played locally: its dataset uploaded as the retrain workflow reads it,
 //! the retrain started as drift-check starts it, the endpoint's model loaded from what the
 //! SageMaker stand-in says it serves, production traffic answered through the endpoint's own
-//! request path (batches of up to 100 rows) with the prediction records the lane keeps, and the
-//! labels that arrive later.
+//! request path (batches of up to 100 rows) and kept by the endpoint's SageMaker Data Capture,
+//! and the labels that arrive later.
 
 use platform::store::{ObjectStore, PutOptions, S3Location};
 use serde_json::{Value, json};
 use tabular::dataset::{self, Stage};
 use tabular::records::{jsonl, label_record};
 use tabular::{Family, Table, TabularModel, serve};
+use time::{Duration, OffsetDateTime};
 
 use crate::functions::DATA_BUCKET;
 use crate::lane::Lane;
 use crate::lifecycle::load_served_tabular;
 use crate::pipeline::{Local, PipelineError, deployed};
+use crate::sagemaker::Invocation;
 
 /// The manifest key of a profile's dataset (the profile's `dataset_manifest_key`).
 pub fn dataset_manifest_key(profile: &str) -> String {
@@ -67,25 +69,27 @@ pub async fn served_model(
 pub struct Served {
     pub rows: usize,
     pub batches: usize,
+    /// Invocations the endpoint's data capture kept.
+    pub captured: usize,
     pub model_version: String,
 }
 
-/// Sends `rows` to the endpoint in batches of 100 through its request contract and keeps each
-/// batch's prediction records in the lane's stream as `{batch}-{n}.jsonl`, in the day
-/// partitions of `days` (one batch per day in turn), stamped `time`.
+/// Sends `rows` to the endpoint in batches of 100 through its request contract (JSON instances
+/// named by feature, with their ids), a batch a second from `start` on, the days of the week in
+/// turn. An endpoint whose configuration captures keeps each batch's sampled invocations as one
+/// SageMaker Data Capture object, which is how the lane's drift-check sees production.
 pub async fn serve_window(
-    store: &dyn ObjectStore,
+    local: &Local,
     lane: &Lane,
     model: &TabularModel,
     rows: &Table,
-    days: &[String],
-    time: &str,
-    batch: &str,
+    start: OffsetDateTime,
 ) -> Result<Served, PipelineError> {
     let columns = rows
         .select(&model.features)
         .map_err(|e| PipelineError::Validate(e.to_string()))?;
-    let mut batches = 0;
+    let capture = local.sagemaker.capture_of(lane.endpoint_name()).await?;
+    let (mut batches, mut captured) = (0, 0);
     for (index, ids) in rows.ids.chunks(serve::MAX_BATCH_ROWS).enumerate() {
         let first = index * serve::MAX_BATCH_ROWS;
         let instances: Vec<Value> = ids
@@ -101,46 +105,33 @@ pub async fn serve_window(
             })
             .collect();
         let body = json!({"instances": instances}).to_string();
-        let reply = serve::invoke(model, Some("application/json"), body.as_bytes());
+        let content_type = "application/json";
+        let reply = serve::invoke(model, Some(content_type), body.as_bytes());
         if reply.status.as_u16() != 200 {
             return Err(PipelineError::Validate(format!(
                 "the endpoint refused a batch: {}",
                 String::from_utf8_lossy(&reply.body)
             )));
         }
-        let answer: Value = serde_json::from_slice(&reply.body)
-            .map_err(|e| PipelineError::Validate(format!("endpoint answer: {e}")))?;
-        let predictions = answer["predictions"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        let records: Vec<Value> = ids
-            .iter()
-            .zip(&predictions)
-            .enumerate()
-            .map(|(k, (id, p))| {
-                tabular::records::prediction_record(
-                    model,
-                    id,
-                    time,
-                    &rows.row(&columns, first + k),
-                    p.as_f64().unwrap_or(f64::NAN),
-                )
-            })
-            .collect();
-        let day = &days[index % days.len().max(1)];
-        let key = format!(
-            "tabular/{}/predictions/dt={day}/{batch}-{index:05}.jsonl",
-            lane.profile()
-        );
-        store
-            .put(DATA_BUCKET, &key, jsonl(&records), PutOptions::default())
-            .await?;
         batches += 1;
+        let Some(capture) = &capture else { continue };
+        let at = start + Duration::days((index % 7) as i64) + Duration::seconds(index as i64);
+        let invocation = Invocation {
+            content_type,
+            body: body.as_bytes(),
+            answer_content_type: content_type,
+            answer: &reply.body,
+            inference_id: None,
+            time: at,
+        };
+        let records: Vec<_> = capture.record(&invocation).into_iter().collect();
+        captured += records.len();
+        capture.write(local.store.as_ref(), &records).await?;
     }
     Ok(Served {
         rows: rows.len(),
         batches,
+        captured,
         model_version: model.model_version.clone(),
     })
 }

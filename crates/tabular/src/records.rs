@@ -1,8 +1,9 @@
-//! The records a tabular model's lane keeps in the data bucket (docs/contracts.md, tabular
-//! lanes), one JSON object per line in `.jsonl` objects:
-//! - prediction records, `{prefix}/predictions/dt=YYYY-MM-DD/{batch}.jsonl`:
-//!   `{"id", "model_version", "time", "features": {name: value}, "prediction"}` — the features
-//!   the model was given, so drift-check reads features and predictions from one stream;
+//! The records of a tabular model's lane (docs/contracts.md, tabular lanes), one JSON object per
+//! line in `.jsonl` objects:
+//! - prediction records, `{"id", "model_version", "time", "features": {name: value},
+//!   "prediction"}`: the features the model was given, so drift-check reads features and
+//!   predictions as one stream. In production drift-check makes them from the endpoint's
+//!   SageMaker Data Capture; here they are what a baseline is built from;
 //! - label records, `{prefix}/labels/dt=YYYY-MM-DD/{batch}.jsonl`: `{"id", "label"}`, written
 //!   when the truth is known (true capacity measured at service, failure observed), joined to
 //!   the predictions by id.
@@ -13,7 +14,7 @@ use crate::model::TabularModel;
 use crate::table::{Table, TableError};
 
 /// A prediction record.
-pub fn prediction_record(
+fn prediction_record(
     model: &TabularModel,
     id: &str,
     time: &str,

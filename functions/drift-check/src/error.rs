@@ -16,6 +16,10 @@ pub enum DriftError {
     Event(#[from] EventError),
     #[error("model profile")]
     Profile(#[from] ProfileError),
+    #[error(
+        "model profile {profile} reads its endpoint's SageMaker Data Capture, but ENDPOINT_NAME is not set"
+    )]
+    CaptureEndpoint { profile: String },
     #[error("reading the model profile override")]
     ProfileOverride(#[source] StoreError),
     #[error("baseline profile {location}")]
@@ -34,7 +38,7 @@ impl NamedError for DriftError {
     fn error_name(&self) -> ErrorName {
         match self {
             Self::MalformedEvent(_) | Self::Event(_) => ErrorName::InvalidInput,
-            Self::Profile(_) => ErrorName::ConfigError,
+            Self::Profile(_) | Self::CaptureEndpoint { .. } => ErrorName::ConfigError,
             Self::ProfileOverride(e) | Self::Store(e) => e.error_name(),
             Self::Baseline { source, .. } => source.error_name(),
             Self::Workflow(e) => e.error_name(),

@@ -226,24 +226,29 @@ impl Window {
         Ok(())
     }
 
-    /// The day partitions (`YYYY-MM-DD`) the window touches, oldest first.
-    pub fn partitions(&self) -> Vec<String> {
+    /// The days (UTC) the window touches, oldest first: the day partitions it reads.
+    pub fn days(&self) -> Vec<time::Date> {
         let mut day = self.start.date();
         let last = (self.end - Duration::nanoseconds(1)).date();
         let mut out = Vec::new();
         while day <= last {
-            out.push(format!(
-                "{:04}-{:02}-{:02}",
-                day.year(),
-                u8::from(day.month()),
-                day.day()
-            ));
+            out.push(day);
             match day.next_day() {
                 Some(next) => day = next,
                 None => break,
             }
         }
         out
+    }
+
+    /// A day as a `dt=` partition names it: `YYYY-MM-DD`.
+    pub fn day_name(day: time::Date) -> String {
+        format!(
+            "{:04}-{:02}-{:02}",
+            day.year(),
+            u8::from(day.month()),
+            day.day()
+        )
     }
 
     /// `yyyymmddThhmm` of an instant, as execution names and report keys use it.
@@ -283,8 +288,8 @@ mod tests {
         assert_eq!(r.trigger, TriggerKind::Schedule);
         assert_eq!(r.window.start, datetime!(2026-11-15 00:00 UTC));
         assert_eq!(r.window.end, datetime!(2026-11-22 00:00 UTC));
-        assert_eq!(r.window.partitions().len(), 7);
-        assert_eq!(r.window.partitions()[0], "2026-11-15");
+        assert_eq!(r.window.days().len(), 7);
+        assert_eq!(Window::day_name(r.window.days()[0]), "2026-11-15");
     }
 
     #[test]
@@ -366,6 +371,7 @@ mod tests {
             start: datetime!(2026-11-20 18:00 UTC),
             end: datetime!(2026-11-21 06:00 UTC),
         };
-        assert_eq!(w.partitions(), ["2026-11-20", "2026-11-21"]);
+        let names: Vec<_> = w.days().into_iter().map(Window::day_name).collect();
+        assert_eq!(names, ["2026-11-20", "2026-11-21"]);
     }
 }

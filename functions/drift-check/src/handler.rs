@@ -21,7 +21,7 @@ use crate::event::{DriftEvent, RetrainSource, TriggerEvent, Window};
 use crate::metrics::{Datum, MetricsOutcome, MetricsPublisher, publish_or_report_missing};
 use crate::profile::{FeatureSpec, ModelProfile, RecordSource, override_key};
 use crate::records::{
-    RecordUse, list_window, newest_model_version, prediction_of, qa_counts, read_records,
+    Layout, RecordUse, list_window, newest_model_version, prediction_of, qa_counts, read_records,
     written_by,
 };
 use crate::report::{DriftReport, RecordCounts, window_id};
@@ -48,6 +48,16 @@ pub struct Settings {
     pub retrain_state_machine_arn: Option<String>,
     /// `MODEL_PROFILE`, default `damage-detector`.
     pub model_profile: String,
+    /// `ENDPOINT_NAME` and `ENDPOINT_VARIANT_NAME` (default `AllTraffic`): whose SageMaker Data
+    /// Capture a profile with `records.data_capture` reads.
+    pub endpoint: Option<EndpointVariant>,
+}
+
+/// An endpoint's production variant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointVariant {
+    pub endpoint: String,
+    pub variant: String,
 }
 
 impl Settings {
@@ -58,6 +68,14 @@ impl Settings {
             model_profile: config
                 .optional("MODEL_PROFILE")
                 .unwrap_or_else(|| DEFAULT_PROFILE.into()),
+            endpoint: config
+                .optional("ENDPOINT_NAME")
+                .map(|endpoint| EndpointVariant {
+                    endpoint,
+                    variant: config
+                        .optional("ENDPOINT_VARIANT_NAME")
+                        .unwrap_or_else(|| platform::capture::DEFAULT_VARIANT.into()),
+                }),
         })
     }
 }
@@ -124,10 +142,18 @@ pub async fn handle(
     let store = deps.store.as_ref();
 
     let streams = &profile.drift.records;
-    let predictions = list_window(store, bucket, &streams.predictions, &request.window).await?;
+    let layout = predictions_layout(&profile, &deps.settings)?;
+    let predictions = list_window(
+        store,
+        bucket,
+        &streams.predictions,
+        &layout,
+        &request.window,
+    )
+    .await?;
     let model_version = match &request.target.model_version {
         Some(v) => Some(v.clone()),
-        None => newest_model_version(store, bucket, &predictions).await?,
+        None => newest_model_version(store, bucket, &predictions, &layout).await?,
     };
     let Some(model_version) = model_version else {
         let note = "no prediction record names a model version in this window: nothing to compare";
@@ -315,6 +341,28 @@ async fn retrain_now(
     })
 }
 
+/// How the profile's predictions are kept: prediction records, or the endpoint's data capture
+/// (which needs to know the endpoint).
+fn predictions_layout<'a>(
+    profile: &'a ModelProfile,
+    settings: &'a Settings,
+) -> Result<Layout<'a>, DriftError> {
+    let Some(capture) = &profile.drift.records.data_capture else {
+        return Ok(Layout::Records);
+    };
+    let endpoint = settings
+        .endpoint
+        .as_ref()
+        .ok_or_else(|| DriftError::CaptureEndpoint {
+            profile: profile.name.clone(),
+        })?;
+    Ok(Layout::Capture {
+        endpoint: &endpoint.endpoint,
+        variant: &endpoint.variant,
+        columns: &capture.columns,
+    })
+}
+
 /// The profile: the data bucket's override when there is one, else the bundled one.
 pub async fn load_profile(deps: &Deps, name: &str) -> Result<ModelProfile, DriftError> {
     let key = override_key(name);
@@ -346,6 +394,7 @@ async fn read_window(
     predictions: &[platform::store::ObjectMeta],
     now: OffsetDateTime,
 ) -> Result<WindowFigures, DriftError> {
+    let layout = &predictions_layout(profile, &deps.settings)?;
     let store = deps.store.as_ref();
     let bucket = deps.settings.data_bucket.as_str();
     let streams = &profile.drift.records;
@@ -370,8 +419,9 @@ async fn read_window(
     // A tabular model's prediction records carry their features: one stream, read once.
     let shared = streams.features == streams.predictions;
     if !shared && specs.iter().any(|s| s.source == RecordSource::Features) {
-        let listed = list_window(store, bucket, &streams.features, window).await?;
-        counts.features = read_records(store, bucket, &listed, |r| {
+        let listed =
+            list_window(store, bucket, &streams.features, &Layout::Records, window).await?;
+        counts.features = read_records(store, bucket, &listed, &Layout::Records, |r| {
             feed(RecordSource::Features, r);
             RecordUse::Used
         })
@@ -380,7 +430,7 @@ async fn read_window(
     // Predictions by id, for the join with late labels.
     let mut predicted: HashMap<String, f64> = HashMap::new();
     let performance_config = profile.drift.performance;
-    counts.predictions = read_records(store, bucket, predictions, |r| {
+    counts.predictions = read_records(store, bucket, predictions, layout, |r| {
         let usage = prediction_of(r, model_version);
         if usage == RecordUse::Used {
             feed(RecordSource::Predictions, r);
@@ -411,9 +461,10 @@ async fn read_window(
                 start: window.start,
                 end: until.max(window.end),
             };
-            let listed = list_window(store, bucket, labels, &label_window).await?;
+            let listed =
+                list_window(store, bucket, labels, &Layout::Records, &label_window).await?;
             let mut pairs = Vec::new();
-            counts.labels = read_records(store, bucket, &listed, |r| {
+            counts.labels = read_records(store, bucket, &listed, &Layout::Records, |r| {
                 let id = r.get("id").and_then(serde_json::Value::as_str);
                 let label = r.get("label").and_then(serde_json::Value::as_f64);
                 match (id, label) {
@@ -434,8 +485,8 @@ async fn read_window(
 
     let (mut hits, mut positives) = (0, 0);
     if baseline.tpr.is_some() {
-        let listed = list_window(store, bucket, &streams.qa, window).await?;
-        counts.qa = read_records(store, bucket, &listed, |r| {
+        let listed = list_window(store, bucket, &streams.qa, &Layout::Records, window).await?;
+        counts.qa = read_records(store, bucket, &listed, &Layout::Records, |r| {
             match (written_by(r, model_version), qa_counts(r)) {
                 (RecordUse::Used, Some((h, p))) => {
                     hits += h;
@@ -585,7 +636,7 @@ async fn labels_since(
         start: since.max(now - Duration::days(MILESTONE_LOOKBACK_DAYS)),
         end: now.max(since),
     };
-    let listed: Vec<_> = list_window(store, bucket, labels, &window)
+    let listed: Vec<_> = list_window(store, bucket, labels, &Layout::Records, &window)
         .await?
         .into_iter()
         .filter(|m| {
@@ -595,7 +646,10 @@ async fn labels_since(
                 .is_none_or(|t| t > since)
         })
         .collect();
-    let stats = read_records(store, bucket, &listed, |_| RecordUse::Used).await?;
+    let stats = read_records(store, bucket, &listed, &Layout::Records, |_| {
+        RecordUse::Used
+    })
+    .await?;
     Ok(stats.read)
 }
 

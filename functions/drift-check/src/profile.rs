@@ -90,6 +90,18 @@ pub struct RecordStreams {
     /// Late labels (`{"id", "label"}`), for `performance`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<String>,
+    /// Set when `predictions` is where the model's endpoint writes its SageMaker Data Capture
+    /// (the key of its `DestinationS3Uri`) rather than a stream of prediction records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_capture: Option<DataCapture>,
+}
+
+/// How a tabular endpoint's captured requests are read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataCapture {
+    /// The model's features in its order: the values of a CSV row or an array instance.
+    pub columns: Vec<String>,
 }
 
 impl Default for RecordStreams {
@@ -100,6 +112,7 @@ impl Default for RecordStreams {
             predictions: "predictions".into(),
             qa: "qa".into(),
             labels: None,
+            data_capture: None,
         }
     }
 }
@@ -347,6 +360,20 @@ impl ModelProfile {
                 ));
             }
         }
+        if let Some(capture) = &d.records.data_capture {
+            let mut columns = std::collections::HashSet::new();
+            if capture.columns.is_empty()
+                || !capture
+                    .columns
+                    .iter()
+                    .all(|c| !c.is_empty() && columns.insert(c))
+            {
+                return invalid(
+                    "records.data_capture.columns must name each of the model's features once"
+                        .into(),
+                );
+            }
+        }
         let mut names = std::collections::HashSet::new();
         for f in &d.features {
             if !names.insert(f.name.as_str()) {
@@ -413,6 +440,28 @@ mod tests {
     }
 
     #[test]
+    fn tabular_profiles_read_their_endpoints_capture_in_the_models_feature_order() {
+        for family in tabular::Family::ALL {
+            let p = ModelProfile::bundled(family.profile()).unwrap();
+            let records = &p.drift.records;
+            assert_eq!(records.predictions, records.features);
+            let capture = records
+                .data_capture
+                .as_ref()
+                .expect("a tabular lane captures");
+            assert_eq!(capture.columns, family.features(), "{}", p.name);
+        }
+        assert_eq!(
+            ModelProfile::bundled("damage-detector")
+                .unwrap()
+                .drift
+                .records
+                .data_capture,
+            None
+        );
+    }
+
+    #[test]
     fn damage_detector_defaults_come_from_the_seeds() {
         let p = ModelProfile::bundled("damage-detector").unwrap();
         let d = &p.drift;
@@ -443,7 +492,15 @@ mod tests {
 
     #[test]
     fn rejects_profiles_that_make_no_sense() {
-        let cases: [fn(&mut serde_json::Value); 6] = [
+        let cases: [fn(&mut serde_json::Value); 8] = [
+            |d| {
+                d["drift"]["records"] = serde_json::json!({"features": "c", "predictions": "c",
+                "qa": "qa", "data_capture": {"columns": []}})
+            },
+            |d| {
+                d["drift"]["records"] = serde_json::json!({"features": "c", "predictions": "c",
+                "qa": "qa", "data_capture": {"columns": ["a", "a"]}})
+            },
             |d| d["drift"]["psi"]["warn"] = 0.3.into(),
             |d| d["drift"]["ks"]["alpha"] = 0.0.into(),
             |d| d["drift"]["features"] = serde_json::json!([]),

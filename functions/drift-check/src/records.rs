@@ -3,12 +3,18 @@
 //! Records are read as loose JSON: unknown fields are ignored, and a record that is not JSON,
 //! too large, or gone between listing and reading is counted (with a few example keys) and
 //! skipped, never fatal. Throttling and unavailability are errors, so the check is retried.
+//!
+//! A tabular lane's predictions are its endpoint's SageMaker Data Capture ([`Layout::Capture`]):
+//! each captured invocation becomes one prediction record per row, the record a tabular lane's
+//! caller would have written (`{"id", "model_version", "time", "features", "prediction"}`), so
+//! everything downstream reads one shape.
 
 use futures::{StreamExt, TryStreamExt, stream};
 use platform::ObjectStore;
+use platform::capture::{self, CaptureRecord, PayloadError};
 use platform::store::{ObjectMeta, StoreError};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value, json};
 
 use crate::event::Window;
 
@@ -61,9 +67,26 @@ impl ReadStats {
     }
 }
 
-/// Whether a key holds records: one JSON object (`.json`) or one per line (`.jsonl`).
-fn is_record_object(key: &str) -> bool {
-    key.ends_with(".json") || key.ends_with(".jsonl")
+/// How a stream's objects are laid out and what each of their records is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout<'a> {
+    /// `{prefix}/dt=YYYY-MM-DD/...`: a `.json` object, or each line of a `.jsonl` one, is a record.
+    Records,
+    /// SageMaker Data Capture of one endpoint variant,
+    /// `{prefix}/{endpoint}/{variant}/yyyy/mm/dd/hh/*.jsonl`: each line is a captured invocation,
+    /// read as a prediction record per row ([`captured_predictions`]).
+    Capture {
+        endpoint: &'a str,
+        variant: &'a str,
+        /// The features of a CSV row or array instance, in order.
+        columns: &'a [String],
+    },
+}
+
+/// Whether a key holds records: one JSON object (`.json`, not in a capture) or one per line
+/// (`.jsonl`).
+fn is_record_object(layout: &Layout<'_>, key: &str) -> bool {
+    key.ends_with(".jsonl") || (*layout == Layout::Records && key.ends_with(".json"))
 }
 
 /// Every record object of the stream at `prefix` (a profile's [`crate::profile::RecordStreams`]
@@ -72,17 +95,23 @@ pub async fn list_window(
     store: &dyn ObjectStore,
     bucket: &str,
     prefix: &str,
+    layout: &Layout<'_>,
     window: &Window,
 ) -> Result<Vec<ObjectMeta>, StoreError> {
     let mut all = Vec::new();
-    for day in window.partitions() {
-        let partition = format!("{prefix}/dt={day}/");
+    for day in window.days() {
+        let partition = match layout {
+            Layout::Records => format!("{prefix}/dt={}/", Window::day_name(day)),
+            Layout::Capture {
+                endpoint, variant, ..
+            } => capture::day_prefix(prefix, endpoint, variant, day),
+        };
         all.extend(
             store
                 .list(bucket, &partition)
                 .await?
                 .into_iter()
-                .filter(|m| is_record_object(&m.key)),
+                .filter(|m| is_record_object(layout, &m.key)),
         );
     }
     Ok(all)
@@ -103,6 +132,7 @@ pub async fn read_records(
     store: &dyn ObjectStore,
     bucket: &str,
     objects: &[ObjectMeta],
+    layout: &Layout<'_>,
     mut use_record: impl FnMut(&Value) -> RecordUse,
 ) -> Result<ReadStats, StoreError> {
     let mut stats = ReadStats::default();
@@ -121,22 +151,204 @@ pub async fn read_records(
                 continue;
             }
         };
-        if meta.key.ends_with(".jsonl") {
-            // One record per line; a bad line is counted on its own, the rest are read.
-            for (index, line) in body.split(|&b| b == b'\n').enumerate() {
-                if line.iter().all(u8::is_ascii_whitespace) {
-                    continue;
+        // One record (or invocation) per line; a bad line is counted on its own, the rest are read.
+        for (key, line) in lines(&meta.key, &body) {
+            match line_records(layout, line) {
+                Ok(records) => {
+                    for record in records {
+                        stats.take(&key, Ok(record), &mut use_record);
+                    }
                 }
-                let parsed = serde_json::from_slice::<Value>(line).map_err(|e| e.to_string());
-                let key = format!("{} line {}", meta.key, index + 1);
-                stats.take(&key, parsed, &mut use_record);
+                Err(why) => stats.take(&key, Err(why.to_string()), &mut use_record),
             }
-        } else {
-            let parsed = serde_json::from_slice::<Value>(&body).map_err(|e| e.to_string());
-            stats.take(&meta.key, parsed, &mut use_record);
         }
     }
     Ok(stats)
+}
+
+/// The non-blank lines of a `.jsonl` object, named `{key} line {n}`, or a `.json` object whole.
+fn lines<'b>(key: &str, body: &'b [u8]) -> Vec<(String, &'b [u8])> {
+    if !key.ends_with(".jsonl") {
+        return vec![(key.to_string(), body)];
+    }
+    body.split(|&b| b == b'\n')
+        .enumerate()
+        .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace))
+        .map(|(index, line)| (format!("{key} line {}", index + 1), line))
+        .collect()
+}
+
+/// A line that holds no record.
+#[derive(Debug, thiserror::Error)]
+enum LineError {
+    #[error(transparent)]
+    Json(serde_json::Error),
+    #[error("not a SageMaker Data Capture line: {0}")]
+    NotCapture(serde_json::Error),
+    #[error(transparent)]
+    Capture(#[from] CaptureError),
+}
+
+/// The records one line holds: itself, or a captured invocation's rows.
+fn line_records(layout: &Layout<'_>, line: &[u8]) -> Result<Vec<Value>, LineError> {
+    match layout {
+        Layout::Records => serde_json::from_slice::<Value>(line)
+            .map(|record| vec![record])
+            .map_err(LineError::Json),
+        Layout::Capture { columns, .. } => {
+            let capture =
+                serde_json::from_slice::<CaptureRecord>(line).map_err(LineError::NotCapture)?;
+            Ok(captured_predictions(&capture, columns)?)
+        }
+    }
+}
+
+/// A captured invocation that does not read as a tabular model's rows and answer.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CaptureError {
+    #[error("the capture holds no request (CaptureMode Input is off)")]
+    NoRequest,
+    #[error("the capture holds no answer (CaptureMode Output is off)")]
+    NoAnswer,
+    #[error(transparent)]
+    Payload(#[from] PayloadError),
+    #[error("the captured request's content type {0:?} is not application/json or text/csv")]
+    ContentType(String),
+    #[error("the captured request is not rows of the model's features: {0}")]
+    Request(String),
+    #[error("the captured answer is not a tabular answer {{model_version, predictions}}: {0}")]
+    Answer(String),
+    #[error("the captured request has {rows} rows and its answer {predictions} predictions")]
+    RowCount { rows: usize, predictions: usize },
+}
+
+/// A tabular endpoint's answer (`tabular::serve`'s contract), as a capture holds it.
+#[derive(Deserialize)]
+struct CapturedAnswer {
+    model_version: String,
+    predictions: Vec<f64>,
+    #[serde(default)]
+    ids: Option<Vec<String>>,
+}
+
+/// The prediction records of one captured invocation, one per row:
+/// `{"id", "model_version", "time", "features": {name: value}, "prediction"}`, `time` being the
+/// inference time. A row's id is the one the answer (or the instance) gave; without one, the
+/// invocation's `InferenceId` (else its event id) for a single row and `{that id}:{row}` for a
+/// batch, so late labels can be joined to rows sent as CSV.
+pub fn captured_predictions(
+    capture: &CaptureRecord,
+    columns: &[String],
+) -> Result<Vec<Value>, CaptureError> {
+    let data = &capture.capture_data;
+    let request = data
+        .endpoint_input
+        .as_ref()
+        .ok_or(CaptureError::NoRequest)?;
+    let answer = data
+        .endpoint_output
+        .as_ref()
+        .ok_or(CaptureError::NoAnswer)?;
+    let rows = request_rows(&request.media_type(), &request.body()?, columns)?;
+    let answer: CapturedAnswer =
+        serde_json::from_slice(&answer.body()?).map_err(|e| CaptureError::Answer(e.to_string()))?;
+    if answer.predictions.len() != rows.len() {
+        return Err(CaptureError::RowCount {
+            rows: rows.len(),
+            predictions: answer.predictions.len(),
+        });
+    }
+    let ids = answer.ids.filter(|ids| ids.len() == rows.len());
+    let base = capture.inference_id();
+    let single = rows.len() == 1;
+    Ok(rows
+        .into_iter()
+        .zip(answer.predictions)
+        .enumerate()
+        .map(|(index, ((instance_id, features), prediction))| {
+            let id = match (&ids, instance_id) {
+                (Some(ids), _) => ids[index].clone(),
+                (None, Some(id)) => id,
+                (None, None) if single => base.to_string(),
+                (None, None) => format!("{base}:{index}"),
+            };
+            json!({
+                "id": id,
+                "model_version": answer.model_version,
+                "time": capture.event_metadata.inference_time,
+                "features": features,
+                "prediction": prediction,
+            })
+        })
+        .collect())
+}
+
+/// A request row: the instance's own id, if any, and its features by name.
+type Row = (Option<String>, Map<String, Value>);
+
+/// The rows of a tabular request (`tabular::serve`'s contract): JSON instances (objects by
+/// name with an optional `id`, or arrays in `columns` order) or CSV lines in `columns` order.
+fn request_rows(media: &str, body: &[u8], columns: &[String]) -> Result<Vec<Row>, CaptureError> {
+    let bad = |why: String| CaptureError::Request(why);
+    let in_order = |values: Vec<Value>, row: usize| -> Result<Row, CaptureError> {
+        if values.len() != columns.len() {
+            return Err(bad(format!(
+                "row {row} has {} values for {} columns",
+                values.len(),
+                columns.len()
+            )));
+        }
+        Ok((None, columns.iter().cloned().zip(values).collect()))
+    };
+    match media {
+        "application/json" => {
+            let value: Value = serde_json::from_slice(body).map_err(|e| bad(e.to_string()))?;
+            let instances = match value {
+                Value::Object(mut o) => match o.remove("instances") {
+                    Some(Value::Array(a)) => a,
+                    _ => return Err(bad("no instances list".into())),
+                },
+                Value::Array(a) => a,
+                _ => return Err(bad("neither {\"instances\": [...]} nor an array".into())),
+            };
+            instances
+                .into_iter()
+                .enumerate()
+                .map(|(row, instance)| match instance {
+                    Value::Array(values) => in_order(values, row),
+                    Value::Object(mut fields) => {
+                        let id = match fields.remove("id") {
+                            Some(Value::String(id)) => Some(id),
+                            _ => None,
+                        };
+                        Ok((id, fields))
+                    }
+                    _ => Err(bad(format!(
+                        "instance {row} is neither an object nor an array"
+                    ))),
+                })
+                .collect()
+        }
+        "text/csv" => {
+            let text = std::str::from_utf8(body).map_err(|e| bad(e.to_string()))?;
+            text.lines()
+                .filter(|line| !line.trim().is_empty())
+                .enumerate()
+                .map(|(row, line)| {
+                    let values =
+                        line.split(',')
+                            .map(|field| {
+                                field.trim().parse::<f64>().map(Value::from).map_err(|_| {
+                                    bad(format!("row {row}: {field:?} is not a number"))
+                                })
+                            })
+                            .collect::<Result<Vec<_>, _>>()?;
+                    in_order(values, row)
+                })
+                .collect()
+        }
+        other => Err(CaptureError::ContentType(other.to_string())),
+    }
 }
 
 /// One record's body, or why it cannot be read (a record gone or too large is counted, not fatal).
@@ -160,6 +372,7 @@ pub async fn newest_model_version(
     store: &dyn ObjectStore,
     bucket: &str,
     objects: &[ObjectMeta],
+    layout: &Layout<'_>,
 ) -> Result<Option<String>, StoreError> {
     let mut by_age: Vec<&ObjectMeta> = objects.iter().collect();
     by_age.sort_by(|a, b| (&a.last_modified, &a.key).cmp(&(&b.last_modified, &b.key)));
@@ -170,17 +383,13 @@ pub async fn newest_model_version(
             Err(StoreError::NotFound { .. } | StoreError::TooLarge { .. }) => continue,
             Err(e) => return Err(e),
         };
-        // A `.jsonl` object's last record is its newest.
-        let newest = if meta.key.ends_with(".jsonl") {
-            body.split(|&b| b == b'\n')
-                .rfind(|l| !l.iter().all(u8::is_ascii_whitespace))
-                .unwrap_or_default()
-        } else {
-            &body[..]
-        };
-        let version = serde_json::from_slice::<Value>(newest)
-            .ok()
-            .and_then(|v| v.get("model_version")?.as_str().map(str::to_owned));
+        // A `.jsonl` object's last line is its newest.
+        let version = lines(&meta.key, &body).last().and_then(|(_, line)| {
+            line_records(layout, line)
+                .ok()?
+                .iter()
+                .find_map(|r| r.get("model_version")?.as_str().map(str::to_owned))
+        });
         if version.is_some() {
             return Ok(version);
         }
@@ -275,13 +484,15 @@ mod tests {
             start: datetime!(2026-11-20 00:00 UTC),
             end: datetime!(2026-11-22 00:00 UTC),
         };
-        let listed = list_window(&store, "data", "predictions", &window)
+        let listed = list_window(&store, "data", "predictions", &Layout::Records, &window)
             .await
             .unwrap();
         assert_eq!(listed.len(), 5);
-        let stats = read_records(&store, "data", &listed, |r| prediction_of(r, "m1"))
-            .await
-            .unwrap();
+        let stats = read_records(&store, "data", &listed, &Layout::Records, |r| {
+            prediction_of(r, "m1")
+        })
+        .await
+        .unwrap();
         assert_eq!(
             (stats.read, stats.unreadable, stats.other_model_version),
             (1, 3, 1)
@@ -315,13 +526,21 @@ mod tests {
             start: datetime!(2026-11-20 00:00 UTC),
             end: datetime!(2026-11-21 00:00 UTC),
         };
-        let listed = list_window(&store, "data", "lane/predictions", &window)
-            .await
-            .unwrap();
+        let listed = list_window(
+            &store,
+            "data",
+            "lane/predictions",
+            &Layout::Records,
+            &window,
+        )
+        .await
+        .unwrap();
         assert_eq!(listed.len(), 1);
-        let stats = read_records(&store, "data", &listed, |r| prediction_of(r, "m1"))
-            .await
-            .unwrap();
+        let stats = read_records(&store, "data", &listed, &Layout::Records, |r| {
+            prediction_of(r, "m1")
+        })
+        .await
+        .unwrap();
         assert_eq!(
             (stats.read, stats.unreadable, stats.other_model_version),
             (2, 2, 1)
@@ -332,8 +551,152 @@ mod tests {
             "{:?}",
             stats.unreadable_examples
         );
-        let newest = newest_model_version(&store, "data", &listed).await.unwrap();
+        let newest = newest_model_version(&store, "data", &listed, &Layout::Records)
+            .await
+            .unwrap();
         assert_eq!(newest.as_deref(), Some("m1"));
+    }
+
+    fn capture_line(
+        input: Option<(&str, &str)>,
+        output: Option<&str>,
+        inference_id: Option<&str>,
+    ) -> String {
+        use platform::capture::{
+            CaptureData, CaptureMode, CapturedPayload, EventMetadata, TextContentTypes,
+        };
+        let text = TextContentTypes {
+            csv: vec!["text/csv".into()],
+            json: vec![],
+        };
+        let record = CaptureRecord {
+            capture_data: CaptureData {
+                endpoint_input: input.map(|(content_type, body)| {
+                    CapturedPayload::new(CaptureMode::Input, content_type, body.as_bytes(), &text)
+                }),
+                endpoint_output: output.map(|body| {
+                    CapturedPayload::new(
+                        CaptureMode::Output,
+                        "application/json",
+                        body.as_bytes(),
+                        &text,
+                    )
+                }),
+            },
+            event_metadata: EventMetadata {
+                event_id: "ev-1".into(),
+                inference_id: inference_id.map(str::to_owned),
+                inference_time: "2026-11-20T10:00:00Z".into(),
+            },
+            event_version: platform::capture::EVENT_VERSION.into(),
+        };
+        serde_json::to_string(&record).unwrap()
+    }
+
+    #[tokio::test]
+    async fn captured_invocations_read_as_a_record_per_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path()).unwrap();
+        let columns = ["a".to_string(), "b".to_string()];
+        let answer =
+            |n: usize| json!({"model_version": "m1", "predictions": vec![0.5; n]}).to_string();
+        let lines = [
+            // CSV rows (kept as text) and an answer kept as base64: ids from the InferenceId.
+            capture_line(
+                Some(("text/csv", "1,2\n3, 4\n")),
+                Some(&answer(2)),
+                Some("req-7"),
+            ),
+            // JSON instances by name with ids; one row takes the event id when nothing names it.
+            capture_line(
+                Some((
+                    "application/json",
+                    r#"{"instances": [{"id": "r-1", "a": 5, "b": 6}]}"#,
+                )),
+                Some(&answer(1)),
+                None,
+            ),
+            capture_line(
+                Some(("application/json", "[[7, 8]]")),
+                Some(&answer(1)),
+                None,
+            ),
+            // Unreadable: counts differ, no answer, a request of the wrong width, an error body.
+            capture_line(Some(("text/csv", "1,2\n")), Some(&answer(2)), None),
+            capture_line(Some(("text/csv", "1,2\n")), None, None),
+            capture_line(Some(("text/csv", "1,2,3\n")), Some(&answer(1)), None),
+            capture_line(
+                Some(("text/csv", "1,2\n")),
+                Some(r#"{"error": "BadRequest"}"#),
+                None,
+            ),
+            "{\"captureData\": 1}".to_string(),
+        ];
+        let key = "cap/ep/AllTraffic/2026/11/20/10/00-00-000-u.jsonl";
+        store
+            .put(
+                "data",
+                key,
+                lines.join("\n").into_bytes(),
+                PutOptions::json(),
+            )
+            .await
+            .unwrap();
+        // A day outside the window and a record object beside the capture are not listed.
+        for other in [
+            "cap/ep/AllTraffic/2026/11/21/00/x.jsonl",
+            "cap/ep/AllTraffic/2026/11/20/10/x.json",
+        ] {
+            store
+                .put(
+                    "data",
+                    other,
+                    lines[0].clone().into_bytes(),
+                    PutOptions::json(),
+                )
+                .await
+                .unwrap();
+        }
+        let layout = Layout::Capture {
+            endpoint: "ep",
+            variant: "AllTraffic",
+            columns: &columns,
+        };
+        let window = Window {
+            start: datetime!(2026-11-20 00:00 UTC),
+            end: datetime!(2026-11-21 00:00 UTC),
+        };
+        let listed = list_window(&store, "data", "cap", &layout, &window)
+            .await
+            .unwrap();
+        assert_eq!(listed.len(), 1);
+        let mut seen = Vec::new();
+        let stats = read_records(&store, "data", &listed, &layout, |r| {
+            seen.push(r.clone());
+            prediction_of(r, "m1")
+        })
+        .await
+        .unwrap();
+        assert_eq!((stats.read, stats.unreadable), (4, 5), "{stats:?}");
+        let ids: Vec<_> = seen.iter().map(|r| r["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, ["req-7:0", "req-7:1", "r-1", "ev-1"]);
+        assert_eq!(seen[1]["features"], json!({"a": 3.0, "b": 4.0}));
+        assert_eq!(seen[2]["features"], json!({"a": 5, "b": 6}));
+        assert_eq!(seen[0]["time"], "2026-11-20T10:00:00Z");
+        let why = stats.unreadable_examples.join("; ");
+        for expected in [
+            "1 rows and its answer 2",
+            "no answer",
+            "3 values for 2 columns",
+            "not a tabular answer",
+            "not a SageMaker Data Capture line",
+        ] {
+            assert!(why.contains(expected), "{expected}: {why}");
+        }
+        let newest = newest_model_version(&store, "data", &listed, &layout)
+            .await
+            .unwrap();
+        assert_eq!(newest, None, "the last line is unreadable");
     }
 
     #[test]

@@ -87,6 +87,7 @@ async fn fixture() -> Fixture {
             data_bucket: BUCKET.into(),
             retrain_state_machine_arn: Some(RETRAIN_ARN.into()),
             model_profile: "damage-detector".into(),
+            endpoint: None,
         },
     };
     // The baseline, built from a training set as the retrain workflow's evaluation step does.

@@ -1,6 +1,7 @@
 //! drift-check on a tabular lane: the battery regressor trained on warm-season cycles, its
-//! baseline built from the training set, a cold-season production window written as `.jsonl`
-//! batches, and true capacities arriving days later. The window's features drift, the MAE on
+//! baseline built from the training set, a cold-season production window answered by the
+//! endpoint's own request path and kept by SageMaker Data Capture, and true capacities arriving
+//! days later. The window's features drift, the MAE on
 //! the late labels breaches seed 001's 0.03, a retrain starts for the battery profile, and the
 //! report lands in the battery lane; the detector's records beside it are never read.
 
@@ -8,16 +9,22 @@ use std::sync::Arc;
 
 use drift_check::baseline::{TrainingRecords, baseline_key};
 use drift_check::decision::Verdict;
+use drift_check::handler::EndpointVariant;
 use drift_check::metrics::RecordingPublisher;
+use drift_check::records::captured_predictions;
 use drift_check::{Deps, ModelProfile, Settings, build_baseline, handle_value};
 use platform::ObjectStore;
+use platform::capture::{
+    CaptureData, CaptureMode, CaptureRecord, CapturedPayload, EVENT_VERSION, EventMetadata,
+    TextContentTypes,
+};
 use platform::store::{LocalStore, PutOptions};
 use platform::workflow::RecordingStarter;
 use serde_json::json;
 use tabular::dataset::{self, Stage};
 use tabular::model::{GbdtParams, Hyperparameters};
 use tabular::records::{jsonl, label_record, predict_records};
-use tabular::{Family, TabularModel};
+use tabular::{Family, TabularModel, serve};
 
 const BUCKET: &str = "data";
 const PROFILE: &str = "battery-soh-regressor";
@@ -36,6 +43,10 @@ async fn a_cold_season_window_drifts_and_misses_the_mae_rule_in_its_own_lane() {
             data_bucket: BUCKET.into(),
             retrain_state_machine_arn: Some(RETRAIN_ARN.into()),
             model_profile: "damage-detector".into(),
+            endpoint: Some(EndpointVariant {
+                endpoint: PROFILE.into(),
+                variant: "AllTraffic".into(),
+            }),
         },
     };
     let family = Family::BatterySohRegressor;
@@ -84,14 +95,61 @@ async fn a_cold_season_window_drifts_and_misses_the_mae_rule_in_its_own_lane() {
     )
     .await;
 
-    // A week of cold-season predictions, 100 rows per batch, and their labels a few days later.
+    // A week of cold-season traffic: one CSV row per invocation, its InferenceId the row's id
+    // (the way a caller joins labels to rows it sent without names), captured as SageMaker
+    // writes it, a capture object per 100 invocations; their labels arrive a few days later.
     let cold = dataset::production_week(family, 99, 1);
-    let production = predict_records(&model, &cold, "2026-11-18T12:00:00Z").unwrap();
-    for (i, batch) in production.chunks(100).enumerate() {
-        let day = 16 + i % 7;
+    let columns = cold.select(&model.features).unwrap();
+    let text = TextContentTypes {
+        csv: vec!["text/csv".into()],
+        json: vec!["application/json".into()],
+    };
+    let expected = predict_records(&model, &cold, "2026-11-18T12:00:00Z").unwrap();
+    let ids: Vec<usize> = (0..cold.len()).collect();
+    for (object, rows) in ids.chunks(100).enumerate() {
+        let day = 16 + object % 7;
+        let time = format!("2026-11-{day}T12:00:00Z");
+        let mut lines = Vec::new();
+        for &i in rows {
+            let row = cold.row(&columns, i);
+            let csv: Vec<String> = row.iter().map(f64::to_string).collect();
+            let request = csv.join(",");
+            let reply = serve::invoke(&model, Some("text/csv"), request.as_bytes());
+            assert_eq!(reply.status.as_u16(), 200);
+            let capture = CaptureRecord {
+                capture_data: CaptureData {
+                    endpoint_input: Some(CapturedPayload::new(
+                        CaptureMode::Input,
+                        "text/csv",
+                        request.as_bytes(),
+                        &text,
+                    )),
+                    endpoint_output: Some(CapturedPayload::new(
+                        CaptureMode::Output,
+                        "application/json",
+                        &reply.body,
+                        &text,
+                    )),
+                },
+                event_metadata: EventMetadata {
+                    event_id: format!("event-{i}"),
+                    inference_id: Some(cold.ids[i].clone()),
+                    inference_time: time.clone(),
+                },
+                event_version: EVENT_VERSION.into(),
+            };
+            // What drift-check reads back is the record the lane's caller would have written
+            // (to the last bit JSON's number parsing keeps).
+            let read = captured_predictions(&capture, &family.features()).unwrap();
+            let mut want = expected[i].clone();
+            want["time"] = time.clone().into();
+            assert_eq!(read.len(), 1);
+            assert!(same_record(&read[0], &want), "{} != {want}", read[0]);
+            lines.push(serde_json::to_value(&capture).unwrap());
+        }
         put(
-            format!("tabular/{PROFILE}/predictions/dt=2026-11-{day}/batch-{i}.jsonl"),
-            jsonl(batch),
+            format!("tabular/{PROFILE}/capture/{PROFILE}/AllTraffic/2026/11/{day}/12/00-00-{object:03}-u{object}.jsonl"),
+            jsonl(&lines),
         )
         .await;
     }
@@ -154,6 +212,23 @@ async fn a_cold_season_window_drifts_and_misses_the_mae_rule_in_its_own_lane() {
     );
 }
 
+/// Equal records, numbers within a few units in the last place.
+fn same_record(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+            (x - y).abs() <= 4.0 * f64::EPSILON * x.abs().max(y.abs())
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_record(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
 /// The weekly schedule (and a person) start a retrain through drift-check, which writes the
 /// input from the profile: the dataset and the training section the state machine needs.
 #[tokio::test]
@@ -168,6 +243,7 @@ async fn the_retrain_trigger_starts_the_profiles_retrain_with_its_training_secti
             data_bucket: BUCKET.into(),
             retrain_state_machine_arn: Some(RETRAIN_ARN.into()),
             model_profile: PROFILE.into(),
+            endpoint: None,
         },
     };
     let now = time::macros::datetime!(2026-11-29 02:00 UTC);

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::params::{
-    CreateEndpointConfig, CreateModel, CreateModelPackage, DescribeEndpoint, EndpointWithConfig,
-    parse,
+    CreateEndpointConfig, CreateModel, CreateModelPackage, DataCaptureConfig, DescribeEndpoint,
+    EndpointWithConfig, parse,
 };
 use super::{Canary, LocalSageMaker, SageMakerError, arn, timestamp};
 
@@ -19,6 +19,13 @@ use super::{Canary, LocalSageMaker, SageMakerError, arn, timestamp};
 pub(super) struct Model {
     pub(super) arn: String,
     pub(super) model_package_arn: String,
+}
+
+/// What an endpoint configuration's variant is called and how it captures its traffic.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct ConfigVariant {
+    pub(super) variant_name: String,
+    pub(super) data_capture: Option<DataCaptureConfig>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -155,11 +162,14 @@ impl LocalSageMaker {
     pub(super) fn create_endpoint_config(&self, params: &Value) -> Result<Value, SageMakerError> {
         let params: CreateEndpointConfig = parse("createEndpointConfig", params)?;
         let name = params.endpoint_config_name;
-        let model_name = params
+        let variant = params
             .production_variants
             .first()
-            .map(|v| v.model_name.clone())
             .ok_or_else(|| SageMakerError::Validation("ProductionVariants is empty".into()))?;
+        if let Some(capture) = &params.data_capture_config {
+            capture.check()?;
+        }
+        let model_name = variant.model_name.clone();
         let mut ledger = self.lock();
         if ledger.endpoint_configs.contains_key(&name) {
             return Err(SageMakerError::Validation(format!(
@@ -181,6 +191,13 @@ impl LocalSageMaker {
         self.registry.put_endpoint_config(config.clone());
         ledger.endpoint_configs.insert(name.clone(), config);
         ledger.config_models.insert(name.clone(), model_name);
+        ledger.config_variants.insert(
+            name.clone(),
+            ConfigVariant {
+                variant_name: variant.variant_name.clone(),
+                data_capture: params.data_capture_config,
+            },
+        );
         Ok(json!({"EndpointConfigArn": arn("endpoint-config", &name)}))
     }
 

@@ -25,6 +25,7 @@
 //!   Otherwise, once the polls are spent, it is `InService` on the new configuration.
 
 pub mod artifact;
+pub mod capture;
 pub mod endpoints;
 pub mod error;
 pub mod evaluation;
@@ -53,7 +54,8 @@ use crate::cloudwatch::AlarmStates;
 use crate::runner::ServiceIntegration;
 use crate::services::SERVICES_BUCKET;
 use crate::system::{LOCAL_ACCOUNT, LOCAL_REGION};
-use endpoints::{Deployment, Model, PackageRecord};
+pub use capture::{EndpointCapture, Invocation};
+use endpoints::{ConfigVariant, Deployment, Model, PackageRecord};
 pub use error::SageMakerError;
 use evaluation::ProcessingJob;
 pub use evaluation::{
@@ -154,8 +156,12 @@ struct Ledger {
     models: BTreeMap<String, Model>,
     packages: BTreeMap<String, PackageRecord>,
     endpoint_configs: BTreeMap<String, EndpointConfig>,
-    /// Variant and model of each endpoint configuration.
+    /// Model of each endpoint configuration.
     config_models: BTreeMap<String, String>,
+    /// Variant and data capture of each endpoint configuration (absent from state saved before
+    /// the stand-in kept them: those serve `AllTraffic` and capture nothing).
+    #[serde(default)]
+    config_variants: BTreeMap<String, ConfigVariant>,
     endpoints: BTreeMap<String, EndpointState>,
     deployments: BTreeMap<String, Deployment>,
 }
@@ -283,6 +289,20 @@ impl LocalSageMaker {
     pub async fn serving_model(&self, endpoint: &str) -> Result<ServedModel, SageMakerError> {
         let state = self.registry.endpoint(endpoint).await?;
         self.served_model(&state.config)
+    }
+
+    /// How an endpoint captures its traffic now, by its serving configuration; `None` when it
+    /// does not (no DataCaptureConfig, or EnableCapture false).
+    pub async fn capture_of(
+        &self,
+        endpoint: &str,
+    ) -> Result<Option<EndpointCapture>, SageMakerError> {
+        let state = self.registry.endpoint(endpoint).await?;
+        let ledger = self.lock();
+        Ok(ledger.config_variants.get(&state.config).and_then(|v| {
+            let config = v.data_capture.clone().filter(|c| c.enable_capture)?;
+            Some(EndpointCapture::new(endpoint, &v.variant_name, config))
+        }))
     }
 
     fn served_model(&self, config: &str) -> Result<ServedModel, SageMakerError> {

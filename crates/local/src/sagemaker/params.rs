@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use approval_guard::registry::parse_s3_uri;
 use platform::store::S3Location;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::SageMakerError;
@@ -47,7 +47,7 @@ pub struct TuningObjective {
     pub metric_name: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "PascalCase")]
 pub struct ParameterRanges {
     #[serde(default)]
@@ -59,7 +59,7 @@ pub struct ParameterRanges {
 }
 
 /// A continuous or integer range; SageMaker passes the bounds as strings.
-#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "PascalCase")]
 pub struct ContinuousRange {
     pub name: String,
@@ -69,7 +69,7 @@ pub struct ContinuousRange {
     pub scaling_type: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "PascalCase")]
 pub struct CategoricalRange {
     pub name: String,
@@ -291,12 +291,127 @@ pub struct PrimaryContainer {
 pub struct CreateEndpointConfig {
     pub endpoint_config_name: String,
     pub production_variants: Vec<ProductionVariant>,
+    #[serde(default)]
+    pub data_capture_config: Option<DataCaptureConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ProductionVariant {
+    pub variant_name: String,
     pub model_name: String,
+}
+
+/// SageMaker Data Capture of an endpoint configuration: which requests and answers its endpoint
+/// writes to `DestinationS3Uri` (see [`super::capture`]).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DataCaptureConfig {
+    #[serde(default = "enabled")]
+    pub enable_capture: bool,
+    /// 0-100, a whole number.
+    pub initial_sampling_percentage: f64,
+    #[serde(rename = "DestinationS3Uri")]
+    pub destination_s3_uri: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
+    pub capture_options: Vec<CaptureOption>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture_content_type_header: Option<CaptureContentTypeHeader>,
+}
+
+fn enabled() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CaptureOption {
+    pub capture_mode: CaptureModeName,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub enum CaptureModeName {
+    Input,
+    Output,
+    InputAndOutput,
+}
+
+/// The content types captured as text rather than base64.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CaptureContentTypeHeader {
+    #[serde(default)]
+    pub csv_content_types: Vec<String>,
+    #[serde(default)]
+    pub json_content_types: Vec<String>,
+}
+
+impl DataCaptureConfig {
+    /// The configuration checked against the API's limits, as `CreateEndpointConfig` refuses
+    /// it: a sampling percentage outside 0-100, a destination that is not an `s3://` or
+    /// `https://` URI of at most 512 characters, 1-32 capture options, 1-10 content types of
+    /// each kind when listed, a key id over 2048 characters.
+    pub fn check(&self) -> Result<(), SageMakerError> {
+        let invalid = |why: String| {
+            Err(SageMakerError::Validation(format!(
+                "DataCaptureConfig: {why}"
+            )))
+        };
+        let p = self.initial_sampling_percentage;
+        if !(p.fract() == 0.0 && (0.0..=100.0).contains(&p)) {
+            return invalid(format!(
+                "InitialSamplingPercentage {p} is not a whole number from 0 to 100"
+            ));
+        }
+        let uri = &self.destination_s3_uri;
+        let bucket = uri
+            .strip_prefix("s3://")
+            .or_else(|| uri.strip_prefix("https://"))
+            .map(|rest| rest.split('/').next().unwrap_or_default());
+        if uri.len() > 512 || bucket.is_none_or(str::is_empty) {
+            return invalid(format!(
+                "DestinationS3Uri {uri:?} is not an s3:// URI of at most 512 characters"
+            ));
+        }
+        if !(1..=32).contains(&self.capture_options.len()) {
+            return invalid(format!(
+                "{} CaptureOptions: 1 to 32 are allowed",
+                self.capture_options.len()
+            ));
+        }
+        if self.kms_key_id.as_ref().is_some_and(|k| k.len() > 2048) {
+            return invalid("KmsKeyId is longer than 2048 characters".into());
+        }
+        if let Some(header) = &self.capture_content_type_header {
+            for (kind, types) in [
+                ("CsvContentTypes", &header.csv_content_types),
+                ("JsonContentTypes", &header.json_content_types),
+            ] {
+                let well_formed = |t: &String| {
+                    t.len() <= 256
+                        && t.split_once('/')
+                            .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty())
+                };
+                if !(1..=10).contains(&types.len()) || !types.iter().all(well_formed) {
+                    return invalid(format!(
+                        "{kind} {types:?}: 1 to 10 media types like text/csv"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the endpoint writes the requests, and the answers.
+    pub fn captures(&self) -> (bool, bool) {
+        let has = |mode: CaptureModeName| {
+            self.capture_options.iter().any(|o| {
+                o.capture_mode == mode || o.capture_mode == CaptureModeName::InputAndOutput
+            })
+        };
+        (has(CaptureModeName::Input), has(CaptureModeName::Output))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
