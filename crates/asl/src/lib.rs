@@ -31,7 +31,7 @@ mod runner;
 mod template;
 mod test_state;
 
-pub use definition::{Definition, LoadError};
+pub use definition::{Definition, LoadError, TaskResource};
 pub use execution::{
     Execution, ExecutionOptions, ExecutionStatus, PendingCallback, StartError, StateMachine,
 };

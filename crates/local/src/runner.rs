@@ -8,7 +8,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use asl::{IntegrationPattern, TaskFailure, TaskRequest, TaskRunner, is_lambda_function_arn};
+use asl::{
+    Definition, IntegrationPattern, TaskFailure, TaskRequest, TaskRunner, is_lambda_function_arn,
+};
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
@@ -111,32 +113,52 @@ impl LocalRunner {
         self
     }
 
-    /// Whether a Task resource can run here; the reason when it cannot. Without stand-ins every
-    /// state may load: whether its test case mocks it shows when an execution reaches it.
-    pub fn check(&self, resource: &str, function_name: Option<&str>) -> Result<(), String> {
+    /// Whether a Task resource can run here; why when it cannot. Without stand-ins every state
+    /// may load: whether its test case mocks it shows when an execution reaches it.
+    pub fn check(&self, resource: &str, function_name: Option<&str>) -> Result<(), NoStandIn> {
         if !self.stand_ins {
             return Ok(());
         }
+        let registered = |name: &str| match self.functions.contains_key(function_short_name(name)) {
+            true => Ok(()),
+            false => Err(NoStandIn::Function(function_short_name(name).to_string())),
+        };
         if is_lambda_function_arn(resource) {
-            return self.function(resource).map(|_| ()).map_err(|f| f.cause);
+            return registered(resource);
         }
         let Some(Resource { service, action }) = parse_resource(resource) else {
-            return Err(format!(
-                "resource {resource:?} is not a service integration this runner knows"
-            ));
+            return Err(NoStandIn::UnknownResource(resource.to_string()));
         };
         match (service, action) {
-            ("lambda", "invoke") => match function_name {
-                Some(name) => self.function(name).map(|_| ()).map_err(|f| f.cause),
-                None => Err("lambda:invoke without a literal FunctionName".into()),
-            },
+            ("lambda", "invoke") => function_name.map_or(Err(NoStandIn::FunctionName), registered),
             ("sns", "publish") | ("events", "putEvents") => Ok(()),
             _ => match self.services.iter().find(|s| s.service() == service) {
                 Some(s) if s.supports(action) => Ok(()),
-                _ => Err(format!("{service}:{action} has no local stand-in")),
+                _ => Err(NoStandIn::Integration(format!("{service}:{action}"))),
             },
         }
     }
+}
+
+/// Why a Task resource cannot run on local stand-ins.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NoStandIn {
+    #[error("no local function is registered for {0:?}")]
+    Function(String),
+    #[error("lambda:invoke without a literal FunctionName")]
+    FunctionName,
+    #[error("resource {0:?} is not a service integration this runner knows")]
+    UnknownResource(String),
+    #[error("{0} has no local stand-in")]
+    Integration(String),
+}
+
+/// A Task state a definition names that local mode cannot run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("state {state:?}, field Resource: {reason}")]
+pub struct UnsupportedTask {
+    pub state: String,
+    pub reason: NoStandIn,
 }
 
 /// `arn:aws:lambda:region:account:function:pricing[:alias]` → `pricing`; a bare name stays.
@@ -235,35 +257,22 @@ impl LocalRunner {
     }
 }
 
-/// Walks a definition (JSON) and checks every Task state's resource against `runner`, so an
-/// unsupported integration is refused at load time with the state named.
+/// Checks every Task state of a loaded definition (nested ones included) against `runner`, so
+/// an unsupported integration is refused at load time with the state named; `mocked_states`
+/// are answered by a test case and need no stand-in.
 pub fn check_resources(
-    definition: &Value,
+    definition: &Definition,
     runner: &LocalRunner,
     mocked_states: &[String],
-) -> Result<(), String> {
-    let Some(states) = definition["States"].as_object() else {
-        return Err("definition has no States".into());
-    };
-    for (name, state) in states {
-        if state["Type"] == "Task" && !mocked_states.iter().any(|m| m == name) {
-            let resource = state["Resource"].as_str().unwrap_or_default();
-            // JSONPath `Parameters` or JSONata `Arguments`; an expression is not a literal name.
-            let function = [&state["Parameters"], &state["Arguments"]]
-                .into_iter()
-                .find_map(|fields| fields["FunctionName"].as_str())
-                .filter(|name| !name.starts_with("{%"));
+) -> Result<(), UnsupportedTask> {
+    for task in definition.tasks() {
+        if !mocked_states.iter().any(|m| m == task.state) {
             runner
-                .check(resource, function)
-                .map_err(|reason| format!("state {name:?}, field Resource: {reason}"))?;
-        }
-        for branch in state["Branches"].as_array().into_iter().flatten() {
-            check_resources(branch, runner, mocked_states)?;
-        }
-        for nested in ["ItemProcessor", "Iterator"] {
-            if state[nested].is_object() {
-                check_resources(&state[nested], runner, mocked_states)?;
-            }
+                .check(task.resource, task.function_name)
+                .map_err(|reason| UnsupportedTask {
+                    state: task.state.to_string(),
+                    reason,
+                })?;
         }
     }
     Ok(())
@@ -329,6 +338,10 @@ mod tests {
         }
     }
 
+    fn load(definition: Value) -> Definition {
+        Definition::from_value(&definition).unwrap()
+    }
+
     fn runner(dir: &tempfile::TempDir) -> LocalRunner {
         let store = Arc::new(platform::store::LocalStore::new(dir.path()).unwrap());
         LocalRunner::new(Arc::new(Messaging::new(store))).with_function("echo", Arc::new(Echo))
@@ -374,8 +387,8 @@ mod tests {
         let err = r.call(arn, &json!({"fail": true}), None).await.unwrap_err();
         assert_eq!(err.error, "RetryableThrottled");
 
-        let definition = json!({"StartAt": "A", "States": {"A": {"Type": "Task",
-            "Resource": arn, "ResultSelector": {"got.$": "$.a"}, "End": true}}});
+        let definition = load(json!({"StartAt": "A", "States": {"A": {"Type": "Task",
+            "Resource": arn, "ResultSelector": {"got.$": "$.a"}, "End": true}}}));
         check_resources(&definition, &r, &[]).unwrap();
     }
 
@@ -384,32 +397,50 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let r = runner(&dir);
         let invoke = |function: &str| {
-            json!({"StartAt": "A", "States": {"A": {"Type": "Task", "QueryLanguage": "JSONata",
+            load(
+                json!({"StartAt": "A", "States": {"A": {"Type": "Task", "QueryLanguage": "JSONata",
                 "Resource": "arn:aws:states:::lambda:invoke",
-                "Arguments": {"FunctionName": function, "Payload": {}}, "End": true}}})
+                "Arguments": {"FunctionName": function, "Payload": {}}, "End": true}}}),
+            )
         };
         check_resources(&invoke("echo"), &r, &[]).unwrap();
         let unknown = check_resources(&invoke("other"), &r, &[]).unwrap_err();
-        assert!(unknown.contains("state \"A\""), "{unknown}");
-        let computed = check_resources(&invoke("{% $states.input.f %}"), &r, &[]).unwrap_err();
-        assert!(
-            computed.contains("without a literal FunctionName"),
-            "{computed}"
+        assert_eq!(
+            unknown,
+            UnsupportedTask {
+                state: "A".into(),
+                reason: NoStandIn::Function("other".into())
+            }
         );
+        let computed = check_resources(&invoke("{% $states.input.f %}"), &r, &[]).unwrap_err();
+        assert_eq!(computed.reason, NoStandIn::FunctionName);
     }
 
     #[test]
     fn unsupported_resources_are_refused_with_the_state_named() {
         let dir = tempfile::tempdir().unwrap();
         let r = runner(&dir);
-        let definition = json!({"StartAt": "A", "States": {
+        let definition = load(json!({"StartAt": "A", "States": {
             "A": {"Type": "Parallel", "End": true, "Branches": [{"StartAt": "B", "States": {
-                "B": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem", "End": true}}}]}}});
+                "B": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem", "End": true}}}]}}}));
         let err = check_resources(&definition, &r, &[]).unwrap_err();
-        assert!(err.contains("state \"B\""), "{err}");
-        assert!(err.contains("dynamodb:putItem"), "{err}");
-        let ok = json!({"StartAt": "A", "States": {"A": {"Type": "Task",
-            "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "echo"}, "End": true}}});
+        assert_eq!(err.state, "B");
+        assert_eq!(
+            err.reason,
+            NoStandIn::Integration("dynamodb:putItem".into())
+        );
+        assert!(
+            err.to_string().contains("state \"B\", field Resource"),
+            "{err}"
+        );
+        let map = load(
+            json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+            "ItemProcessor": {"StartAt": "C", "States": {"C": {"Type": "Task",
+                "Resource": "arn:aws:states:::s3:putObject", "End": true}}}}}}),
+        );
+        assert_eq!(check_resources(&map, &r, &[]).unwrap_err().state, "C");
+        let ok = load(json!({"StartAt": "A", "States": {"A": {"Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "echo"}, "End": true}}}));
         check_resources(&ok, &r, &[]).unwrap();
         check_resources(&definition, &r, &["B".to_string()]).unwrap();
     }
@@ -418,8 +449,8 @@ mod tests {
     async fn without_stand_ins_a_reached_state_fails_naming_itself() {
         let dir = tempfile::tempdir().unwrap();
         let r = runner(&dir).without_stand_ins();
-        let unknown = json!({"StartAt": "A", "States": {
-            "A": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem", "End": true}}});
+        let unknown = load(json!({"StartAt": "A", "States": {
+            "A": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem", "End": true}}}));
         check_resources(&unknown, &r, &[]).unwrap();
         let err = r
             .run_task(TaskRequest {

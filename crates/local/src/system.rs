@@ -11,7 +11,7 @@ use platform::store::{LocalStore, ObjectStore, PutOptions, S3Location, put_json}
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::runner::{LocalRunner, check_resources};
+use crate::runner::{LocalRunner, UnsupportedTask, check_resources};
 use crate::services::{Messaging, SERVICES_BUCKET};
 use crate::starter::QueueStarter;
 
@@ -43,8 +43,12 @@ pub enum SystemError {
         #[source]
         source: asl::LoadError,
     },
-    #[error("state machine {name} cannot run locally: {reason}")]
-    Unsupported { name: String, reason: String },
+    #[error("state machine {name} cannot run locally")]
+    Unsupported {
+        name: String,
+        #[source]
+        source: UnsupportedTask,
+    },
     #[error("execution started for unknown state machine {0}")]
     UnknownStateMachine(String),
     #[error("execution {name} could not start")]
@@ -169,16 +173,10 @@ impl LocalSystem {
                     name: name.to_string(),
                     source,
                 })?;
-            let substituted = substitute(&text, substitutions);
-            let json: Value =
-                serde_json::from_str(&substituted).map_err(|e| SystemError::Unsupported {
-                    name: name.to_string(),
-                    reason: e.to_string(),
-                })?;
-            check_resources(&json, &runner, mocked_states).map_err(|reason| {
+            check_resources(&definition, &runner, mocked_states).map_err(|source| {
                 SystemError::Unsupported {
                     name: name.to_string(),
-                    reason,
+                    source,
                 }
             })?;
             let machine = StateMachine::new(*name, definition, runner.clone());
@@ -404,12 +402,4 @@ impl LocalSystem {
         .await?;
         Ok(record)
     }
-}
-
-/// `${Name}` placeholders replaced, as SAM's DefinitionSubstitutions does (the executor's loader
-/// has already refused unresolved ones).
-fn substitute(text: &str, substitutions: &BTreeMap<String, String>) -> String {
-    substitutions.iter().fold(text.to_string(), |acc, (k, v)| {
-        acc.replace(&format!("${{{k}}}"), v)
-    })
 }

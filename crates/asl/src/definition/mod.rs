@@ -124,6 +124,42 @@ impl Definition {
     pub fn state_names(&self) -> impl Iterator<Item = &str> {
         self.state_types.keys().map(String::as_str)
     }
+
+    /// Every Task state, nested ones included (Parallel branches, Map item processors), with
+    /// what a runner needs to tell whether it can run it.
+    pub fn tasks(&self) -> Vec<TaskResource<'_>> {
+        let mut out = Vec::new();
+        collect_tasks(&self.root, &mut out);
+        out.sort_by_key(|t| t.state);
+        out
+    }
+}
+
+/// A Task state's integration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskResource<'a> {
+    pub state: &'a str,
+    /// `Resource`, with its integration pattern suffix.
+    pub resource: &'a str,
+    /// The literal `FunctionName` of its Parameters or Arguments, when it has one.
+    pub function_name: Option<&'a str>,
+}
+
+fn collect_tasks<'a>(machine: &'a Machine, out: &mut Vec<TaskResource<'a>>) {
+    for state in machine.states.values() {
+        match &state.kind {
+            Kind::Task(task) => out.push(TaskResource {
+                state: &state.name,
+                resource: &task.resource,
+                function_name: task.function_name.as_deref(),
+            }),
+            Kind::Parallel { branches, .. } => {
+                branches.iter().for_each(|b| collect_tasks(b, out));
+            }
+            Kind::Map(map) => collect_tasks(&map.processor, out),
+            _ => {}
+        }
+    }
 }
 
 fn substitute(json: &str, substitutions: &BTreeMap<String, String>) -> Result<String, LoadError> {
@@ -729,6 +765,28 @@ impl<'a> Fields<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tasks_are_listed_wherever_they_are_nested_with_their_literal_function() {
+        let definition = Definition::from_value(&serde_json::json!({
+            "StartAt": "P", "States": {
+                "P": {"Type": "Parallel", "Next": "M", "Branches": [{"StartAt": "A", "States": {
+                    "A": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                          "Parameters": {"FunctionName": "price", "Payload.$": "$"}, "End": true}}}]},
+                "M": {"Type": "Map", "Next": "J", "ItemProcessor": {"StartAt": "B", "States": {
+                    "B": {"Type": "Task", "Resource": "arn:aws:states:::sagemaker:createModel",
+                          "Parameters": {"ModelName": "m"}, "End": true}}}},
+                "J": {"Type": "Task", "QueryLanguage": "JSONata",
+                      "Resource": "arn:aws:states:::lambda:invoke",
+                      "Arguments": {"FunctionName": "{% $states.input.f %}"}, "End": true}}}))
+        .unwrap();
+        let tasks: Vec<_> = definition
+            .tasks()
+            .into_iter()
+            .map(|t| (t.state, t.function_name))
+            .collect();
+        assert_eq!(tasks, [("A", Some("price")), ("B", None), ("J", None)]);
+    }
 
     #[test]
     fn substitution_replaces_and_lists_missing_names() {

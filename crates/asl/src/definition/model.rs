@@ -158,6 +158,8 @@ pub(crate) enum Seconds {
 #[derive(Debug, Clone)]
 pub(crate) struct Task {
     pub(crate) resource: String,
+    /// The literal `FunctionName` of its Parameters or Arguments (not a path or an expression).
+    pub(crate) function_name: Option<String>,
     pub(crate) pattern: IntegrationPattern,
     pub(crate) handling: Handling,
     pub(crate) timeout: Option<Seconds>,

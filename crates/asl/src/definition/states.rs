@@ -356,8 +356,15 @@ fn parse_task(f: &Fields<'_>) -> Result<Task, LoadError> {
     {
         return Err(f.err("HeartbeatSeconds", "must be smaller than TimeoutSeconds"));
     }
+    // JSONPath `Parameters` or JSONata `Arguments`; an expression is not a literal name.
+    let function_name = ["Parameters", "Arguments"]
+        .into_iter()
+        .find_map(|field| f.map.get(field)?.get("FunctionName")?.as_str())
+        .filter(|name| !name.starts_with("{%"))
+        .map(str::to_owned);
     Ok(Task {
         resource: resource.to_string(),
+        function_name,
         pattern,
         handling: f.handling(true)?,
         timeout,
