@@ -76,34 +76,61 @@ enum Command {
     },
 }
 
+/// Why the inference container cannot serve.
+#[derive(Debug, thiserror::Error)]
+enum ServeError {
+    #[error("{path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0} names no model family")]
+    NoFamily(PathBuf),
+    #[error(transparent)]
+    Model(#[from] tabular::model::ModelError),
+    #[error("SAGEMAKER_BIND_TO_PORT={0:?} is not a port")]
+    Port(String),
+    #[error("{addr}: {source}")]
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("the server stopped: {0}")]
+    Io(#[from] std::io::Error),
+}
+
 /// Loads the model (so `/ping` answers only once it can serve) and serves it.
 fn serve(
     family: Option<Family>,
     model: &std::path::Path,
     bind: std::net::IpAddr,
-) -> Result<(), String> {
-    let bytes = std::fs::read(model).map_err(|e| format!("{}: {e}", model.display()))?;
+) -> Result<(), ServeError> {
+    let bytes = std::fs::read(model).map_err(|source| ServeError::Read {
+        path: model.to_path_buf(),
+        source,
+    })?;
     let named = serde_json::from_slice::<serde_json::Value>(&bytes)
         .ok()
         .and_then(|doc| serde_json::from_value::<Family>(doc["family"].clone()).ok());
     let family = family
         .or(named)
-        .ok_or_else(|| format!("{} names no model family", model.display()))?;
-    let mut loaded = tabular::TabularModel::from_json(&bytes, family).map_err(|e| e.to_string())?;
+        .ok_or_else(|| ServeError::NoFamily(model.to_path_buf()))?;
+    let mut loaded = tabular::TabularModel::from_json(&bytes, family)?;
     if let Ok(version) = std::env::var("MODEL_VERSION") {
         loaded.model_version = version;
     }
     let port = match std::env::var("SAGEMAKER_BIND_TO_PORT") {
-        Ok(text) => text
-            .parse::<u16>()
-            .map_err(|_| format!("SAGEMAKER_BIND_TO_PORT={text:?} is not a port"))?,
+        Ok(text) => text.parse::<u16>().map_err(|_| ServeError::Port(text))?,
         Err(_) => 8080,
     };
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind((bind, port))
             .await
-            .map_err(|e| format!("{bind}:{port}: {e}"))?;
+            .map_err(|source| ServeError::Listen {
+                addr: format!("{bind}:{port}"),
+                source,
+            })?;
         eprintln!(
             "serving {} ({} trees) on {bind}:{port}",
             loaded.model_version,
@@ -116,8 +143,8 @@ fn serve(
             listener,
             std::sync::Arc::new(tabular::serve::Endpoint(loaded)),
         )
-        .await
-        .map_err(|e| e.to_string())
+        .await?;
+        Ok(())
     })
 }
 
@@ -151,7 +178,7 @@ fn main() -> ExitCode {
             family,
             model,
             bind,
-        } => serve(family.map(Family::from), &model, bind),
+        } => serve(family.map(Family::from), &model, bind).map_err(|e| e.to_string()),
         Command::Bench { family, folder } => tabular::bench::run(family.into(), &folder)
             .map(|report| {
                 println!(
