@@ -270,18 +270,31 @@ pub struct ReviewArgs {
     pub dirs: Dirs,
 }
 
-fn positive_amount(text: &str) -> Result<f64, String> {
-    text.parse()
-        .ok()
-        .filter(|p: &f64| p.is_finite() && *p > 0.0)
-        .ok_or_else(|| format!("{text} is not a positive amount"))
+/// A flag's number that is not one or outside its range (clap prints it as a usage error).
+#[derive(Debug, thiserror::Error)]
+#[error("{value} is not {what}")]
+pub struct BadNumber {
+    value: String,
+    what: &'static str,
 }
 
-fn fraction(text: &str) -> Result<f64, String> {
-    text.parse()
-        .ok()
-        .filter(|f: &f64| (0.0..=1.0).contains(f))
-        .ok_or_else(|| format!("{text} is not within 0..=1"))
+fn number_where(
+    text: &str,
+    what: &'static str,
+    valid: impl Fn(f64) -> bool,
+) -> Result<f64, BadNumber> {
+    text.parse().ok().filter(|&n| valid(n)).ok_or(BadNumber {
+        value: text.to_string(),
+        what,
+    })
+}
+
+fn positive_amount(text: &str) -> Result<f64, BadNumber> {
+    number_where(text, "a positive amount", |p| p.is_finite() && p > 0.0)
+}
+
+fn fraction(text: &str) -> Result<f64, BadNumber> {
+    number_where(text, "within 0..=1", |f| (0.0..=1.0).contains(&f))
 }
 
 /// Why a parsed command line could not be carried out.

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use stats::{Alternative, cohens_d_pooled, paired_t_test, two_sample_t_test};
 
 use crate::profile::{ChampionGate, EffectSize, Gates, Op, SignificanceTest};
-use crate::report::EvaluationReport;
+use crate::report::{EvaluationReport, UnusableReport};
 
 /// What the guard decided about a model package.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,7 +39,7 @@ impl fmt::Display for Decision {
 pub struct Subject<'a> {
     pub model_package_arn: &'a str,
     pub model_version: &'a str,
-    pub report: Result<&'a EvaluationReport, &'a str>,
+    pub report: Result<&'a EvaluationReport, &'a UnusableReport>,
 }
 
 /// One gate with its value, threshold and result.
@@ -515,10 +515,14 @@ mod tests {
         let a = assess(&gates, &subject(CANDIDATE_ARN, &other_package), None);
         assert_eq!(a.decision, Decision::Rejected);
 
+        let missing = UnusableReport::Unreadable(platform::store::StoreError::NotFound {
+            bucket: "data".into(),
+            key: "evaluations/v/report.json".into(),
+        });
         let absent = Subject {
             model_package_arn: CANDIDATE_ARN,
             model_version: "v",
-            report: Err("s3://data/evaluations/v/report.json does not exist"),
+            report: Err(&missing),
         };
         let a = assess(&gates, &absent, None);
         assert_eq!(a.decision, Decision::Rejected);
@@ -718,10 +722,13 @@ mod tests {
         assert_eq!(a.decision, Decision::Rejected);
         assert!(a.problems[0].contains("zero variance"), "{:?}", a.problems);
 
+        let no_location = UnusableReport::NoLocation {
+            arn: CHAMPION_ARN.into(),
+        };
         let unusable = Subject {
             model_package_arn: CHAMPION_ARN,
             model_version: "champ",
-            report: Err("no evaluation report location in the model package"),
+            report: Err(&no_location),
         };
         let a = assess(
             &gates(),

@@ -25,7 +25,7 @@ use crate::registry::{
     ApprovalStatus, EndpointConfig, EndpointState, EndpointStatus, ModelPackage, ModelRegistry,
     RegistryError, approval_description,
 };
-use crate::report::EvaluationReport;
+use crate::report::{EvaluationReport, UnusableReport};
 
 /// Largest evaluation report or profile read (a report with 100 000 samples is about 5 MB).
 const MAX_DOCUMENT_BYTES: u64 = 32 * 1024 * 1024;
@@ -244,7 +244,7 @@ impl RollbackTrigger {
 /// An evaluation report as read: its reference for the audit, and the report or why it is unusable.
 struct LoadedReport {
     input: InputRef,
-    report: Result<EvaluationReport, String>,
+    report: Result<EvaluationReport, UnusableReport>,
 }
 
 /// The guard with its ports.
@@ -332,15 +332,18 @@ impl Guard {
             Err(e @ (StoreError::NotFound { .. } | StoreError::TooLarge { .. })) => {
                 return Ok(LoadedReport {
                     input,
-                    report: Err(e.to_string()),
+                    report: Err(UnusableReport::Unreadable(e)),
                 });
             }
             Err(e) => return Err(e.into()),
         };
         input.etag = Some(object.meta.etag.clone());
         input.sha256 = Some(hex::encode(Sha256::digest(&object.body)));
-        let report = serde_json::from_slice(&object.body)
-            .map_err(|e| format!("{location} is not an evaluation report: {e}"));
+        let report =
+            serde_json::from_slice(&object.body).map_err(|source| UnusableReport::NotAReport {
+                location: location.clone(),
+                source,
+            });
         Ok(LoadedReport { input, report })
     }
 
@@ -407,9 +410,7 @@ impl Guard {
                     etag: None,
                     sha256: None,
                 },
-                report: Err(format!(
-                    "model package {arn} has no ModelMetrics.ModelQuality.Statistics.S3Uri"
-                )),
+                report: Err(UnusableReport::NoLocation { arn: arn.clone() }),
             },
         };
         Ok(Some((package, loaded)))
@@ -433,7 +434,7 @@ impl Guard {
         let candidate_subject = Subject {
             model_package_arn: arn,
             model_version: &task.candidate.model_version,
-            report: candidate.report.as_ref().map_err(String::as_str),
+            report: candidate.report.as_ref(),
         };
         let champion_subject = champion.as_ref().map(|(package, loaded)| Subject {
             model_package_arn: &package.arn,
@@ -449,7 +450,7 @@ impl Guard {
                         .map(|r| r.model_version.as_str())
                 })
                 .unwrap_or_default(),
-            report: loaded.report.as_ref().map_err(String::as_str),
+            report: loaded.report.as_ref(),
         });
         let assessment = assess(
             &profile.gates,

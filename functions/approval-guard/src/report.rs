@@ -10,6 +10,21 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// Why an evaluation report cannot be used: the gate rejects with this as its reason.
+#[derive(Debug, thiserror::Error)]
+pub enum UnusableReport {
+    /// Gone or too large.
+    #[error(transparent)]
+    Unreadable(platform::store::StoreError),
+    #[error("{location} is not an evaluation report: {source}")]
+    NotAReport {
+        location: platform::S3Location,
+        source: serde_json::Error,
+    },
+    #[error("model package {arn} has no ModelMetrics.ModelQuality.Statistics.S3Uri")]
+    NoLocation { arn: String },
+}
+
 /// Metrics whose value is a proportion in `[0, 1]`.
 const UNIT_INTERVAL_METRICS: &[&str] = &["map50", "precision", "recall", "f1", "auc"];
 /// Metrics that cannot be negative.

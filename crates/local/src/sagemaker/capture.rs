@@ -247,26 +247,42 @@ mod tests {
     }
 
     #[test]
-    fn configurations_outside_the_apis_limits_are_refused() {
+    fn configurations_outside_the_apis_limits_are_refused_at_parse() {
+        let create = |capture: DataCaptureConfig| {
+            crate::sagemaker::params::parse::<crate::sagemaker::params::CreateEndpointConfig>(
+                "createEndpointConfig",
+                &serde_json::json!({
+                    "EndpointConfigName": "c",
+                    "ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": "m"}],
+                    "DataCaptureConfig": capture,
+                }),
+            )
+        };
         let modes = [CaptureModeName::Input];
         let mut bad = vec![
-            config(100.5, &modes),
-            config(101.0, &modes),
-            config(50.0, &[]),
+            (config(100.5, &modes), "InitialSamplingPercentage 100.5"),
+            (config(101.0, &modes), "InitialSamplingPercentage 101"),
+            (
+                config(50.0, &[]),
+                "CaptureOptions has 0 members; it takes 1 to 32",
+            ),
         ];
         let mut uri = config(50.0, &modes);
         uri.destination_s3_uri = "data/capture".into();
-        bad.push(uri);
+        bad.push((uri, "DestinationS3Uri \"data/capture\""));
         let mut types = config(50.0, &modes);
         types.capture_content_type_header = Some(CaptureContentTypeHeader {
             csv_content_types: vec!["csv".into()],
             json_content_types: vec!["application/json".into()],
         });
-        bad.push(types);
-        for config in bad {
-            let err = config.check().unwrap_err();
+        bad.push((types, "CsvContentTypes member \"csv\""));
+        for (config, named) in bad {
+            let err = create(config).unwrap_err();
             assert_eq!(err.error_name(), "SageMaker.ValidationException", "{err}");
+            assert!(err.to_string().contains(named), "{named}: {err}");
         }
-        assert!(config(100.0, &modes).check().is_ok());
+        let fine = create(config(100.0, &modes)).unwrap();
+        assert_eq!(fine.data_capture_config, Some(config(100.0, &modes)));
+        assert_eq!(fine.production_variants[0].variant_name, "AllTraffic");
     }
 }

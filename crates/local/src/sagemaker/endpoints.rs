@@ -166,9 +166,6 @@ impl LocalSageMaker {
             .production_variants
             .first()
             .ok_or_else(|| SageMakerError::Validation("ProductionVariants is empty".into()))?;
-        if let Some(capture) = &params.data_capture_config {
-            capture.check()?;
-        }
         let model_name = variant.model_name.clone();
         let mut ledger = self.lock();
         if ledger.endpoint_configs.contains_key(&name) {

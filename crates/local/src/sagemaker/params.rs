@@ -108,33 +108,81 @@ struct UncheckedVpcConfig {
 }
 
 impl TryFrom<UncheckedVpcConfig> for VpcConfig {
-    type Error = String;
+    type Error = LimitError;
 
-    fn try_from(raw: UncheckedVpcConfig) -> Result<Self, String> {
-        fn ids(field: &str, ids: &[String], most: usize) -> Result<(), String> {
-            if ids.is_empty() || ids.len() > most {
-                return Err(format!(
-                    "VpcConfig.{field} has {} members; it takes 1 to {most}",
-                    ids.len()
-                ));
-            }
-            match ids.iter().find(|id| {
-                id.is_empty()
-                    || id.len() > 32
-                    || !id.bytes().all(|b| b == b'-' || b.is_ascii_alphanumeric())
-            }) {
-                Some(bad) => Err(format!(
-                    "VpcConfig.{field} member {bad:?} is not an ID of 1 to 32 characters of [-0-9a-zA-Z]"
-                )),
-                None => Ok(()),
-            }
+    fn try_from(raw: UncheckedVpcConfig) -> Result<Self, LimitError> {
+        fn ids(field: &'static str, ids: &[String], most: usize) -> Result<(), LimitError> {
+            members(field, ids.len(), 1, most)?;
+            every(
+                field,
+                ids,
+                "an ID of 1 to 32 characters of [-0-9a-zA-Z]",
+                |id| {
+                    !id.is_empty()
+                        && id.len() <= 32
+                        && id.bytes().all(|b| b == b'-' || b.is_ascii_alphanumeric())
+                },
+            )
         }
-        ids("Subnets", &raw.subnets, 16)?;
-        ids("SecurityGroupIds", &raw.security_group_ids, 5)?;
+        ids("VpcConfig.Subnets", &raw.subnets, 16)?;
+        ids("VpcConfig.SecurityGroupIds", &raw.security_group_ids, 5)?;
         Ok(VpcConfig {
             subnets: raw.subnets,
             security_group_ids: raw.security_group_ids,
         })
+    }
+}
+
+/// A parameter beyond SageMaker's documented limits (a `ValidationException` on AWS).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LimitError {
+    #[error("{field} has {count} members; it takes {least} to {most}")]
+    Members {
+        field: &'static str,
+        count: usize,
+        least: usize,
+        most: usize,
+    },
+    #[error("{field} member {value:?} is not {what}")]
+    Member {
+        field: &'static str,
+        value: String,
+        what: &'static str,
+    },
+    #[error("{field} {value} is not {what}")]
+    Value {
+        field: &'static str,
+        value: String,
+        what: &'static str,
+    },
+}
+
+fn members(field: &'static str, count: usize, least: usize, most: usize) -> Result<(), LimitError> {
+    if (least..=most).contains(&count) {
+        Ok(())
+    } else {
+        Err(LimitError::Members {
+            field,
+            count,
+            least,
+            most,
+        })
+    }
+}
+
+fn every(
+    field: &'static str,
+    items: &[String],
+    what: &'static str,
+    valid: impl Fn(&str) -> bool,
+) -> Result<(), LimitError> {
+    match items.iter().find(|item| !valid(item)) {
+        Some(bad) => Err(LimitError::Member {
+            field,
+            value: bad.clone(),
+            what,
+        }),
+        None => Ok(()),
     }
 }
 
@@ -291,8 +339,20 @@ pub struct PrimaryContainer {
 pub struct CreateEndpointConfig {
     pub endpoint_config_name: String,
     pub production_variants: Vec<ProductionVariant>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "checked_capture")]
     pub data_capture_config: Option<DataCaptureConfig>,
+}
+
+/// A `DataCaptureConfig` refused at parse time when it is beyond the API's limits, as a
+/// `VpcConfig` is.
+fn checked_capture<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<DataCaptureConfig>, D::Error> {
+    let config = Option::<DataCaptureConfig>::deserialize(deserializer)?;
+    if let Some(config) = &config {
+        config.check().map_err(serde::de::Error::custom)?;
+    }
+    Ok(config)
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -352,17 +412,15 @@ impl DataCaptureConfig {
     /// it: a sampling percentage outside 0-100, a destination that is not an `s3://` or
     /// `https://` URI of at most 512 characters, 1-32 capture options, 1-10 content types of
     /// each kind when listed, a key id over 2048 characters.
-    pub fn check(&self) -> Result<(), SageMakerError> {
-        let invalid = |why: String| {
-            Err(SageMakerError::Validation(format!(
-                "DataCaptureConfig: {why}"
-            )))
-        };
+    fn check(&self) -> Result<(), LimitError> {
+        let value = |field, value: String, what| Err(LimitError::Value { field, value, what });
         let p = self.initial_sampling_percentage;
         if !(p.fract() == 0.0 && (0.0..=100.0).contains(&p)) {
-            return invalid(format!(
-                "InitialSamplingPercentage {p} is not a whole number from 0 to 100"
-            ));
+            return value(
+                "DataCaptureConfig.InitialSamplingPercentage",
+                p.to_string(),
+                "a whole number from 0 to 100",
+            );
         }
         let uri = &self.destination_s3_uri;
         let bucket = uri
@@ -370,34 +428,42 @@ impl DataCaptureConfig {
             .or_else(|| uri.strip_prefix("https://"))
             .map(|rest| rest.split('/').next().unwrap_or_default());
         if uri.len() > 512 || bucket.is_none_or(str::is_empty) {
-            return invalid(format!(
-                "DestinationS3Uri {uri:?} is not an s3:// URI of at most 512 characters"
-            ));
+            return value(
+                "DataCaptureConfig.DestinationS3Uri",
+                format!("{uri:?}"),
+                "an s3:// URI of at most 512 characters",
+            );
         }
-        if !(1..=32).contains(&self.capture_options.len()) {
-            return invalid(format!(
-                "{} CaptureOptions: 1 to 32 are allowed",
-                self.capture_options.len()
-            ));
-        }
-        if self.kms_key_id.as_ref().is_some_and(|k| k.len() > 2048) {
-            return invalid("KmsKeyId is longer than 2048 characters".into());
+        members(
+            "DataCaptureConfig.CaptureOptions",
+            self.capture_options.len(),
+            1,
+            32,
+        )?;
+        if let Some(key) = self.kms_key_id.as_ref().filter(|k| k.len() > 2048) {
+            return value(
+                "DataCaptureConfig.KmsKeyId",
+                format!("of {} characters", key.len()),
+                "a key id of at most 2048 characters",
+            );
         }
         if let Some(header) = &self.capture_content_type_header {
-            for (kind, types) in [
-                ("CsvContentTypes", &header.csv_content_types),
-                ("JsonContentTypes", &header.json_content_types),
+            for (field, types) in [
+                (
+                    "DataCaptureConfig.CaptureContentTypeHeader.CsvContentTypes",
+                    &header.csv_content_types,
+                ),
+                (
+                    "DataCaptureConfig.CaptureContentTypeHeader.JsonContentTypes",
+                    &header.json_content_types,
+                ),
             ] {
-                let well_formed = |t: &String| {
+                members(field, types.len(), 1, 10)?;
+                every(field, types, "a media type like text/csv", |t| {
                     t.len() <= 256
                         && t.split_once('/')
                             .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty())
-                };
-                if !(1..=10).contains(&types.len()) || !types.iter().all(well_formed) {
-                    return invalid(format!(
-                        "{kind} {types:?}: 1 to 10 media types like text/csv"
-                    ));
-                }
+                })?;
             }
         }
         Ok(())
