@@ -1,8 +1,10 @@
 //! Choice rules: comparisons, `Is*` tests, their `...Path` forms and `And` / `Or` / `Not`.
 
 use std::cmp::Ordering;
+use std::fmt;
 
 use serde_json::{Map, Value};
+use thiserror::Error;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -84,6 +86,45 @@ pub(crate) enum Rule {
         test: Test,
         against: Against,
     },
+}
+
+/// Why a rule could not be evaluated: `States.Runtime` on AWS, whose text this is.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub(crate) enum ChoiceError {
+    /// A path selected nothing.
+    #[error("Invalid path '{path}': the choice state's {role} path references an invalid value")]
+    InvalidPath { path: String, role: PathRole },
+}
+
+/// Which of a rule's paths selected nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PathRole {
+    /// `Variable`.
+    Condition,
+    /// The value of a `...Path` comparison.
+    Comparison,
+}
+
+impl fmt::Display for PathRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PathRole::Condition => "condition",
+            PathRole::Comparison => "comparison",
+        })
+    }
+}
+
+/// The type a rule's literal must have but lacks; the definition is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+enum ExpectedLiteral {
+    #[error("must be a string")]
+    String,
+    #[error("must be a number")]
+    Number,
+    #[error("must be a boolean")]
+    Boolean,
+    #[error("must be an RFC 3339 timestamp string")]
+    Timestamp,
 }
 
 type FieldError = (String, String);
@@ -176,7 +217,7 @@ impl Rule {
                 .ok_or_else(|| error(&op_field, "must be a path string"))?;
             Against::Path(Path::parse(text).map_err(|e| error(&op_field, e.to_string()))?)
         } else {
-            check_literal(test, value).map_err(|m| error(&op_field, m))?;
+            check_literal(test, value).map_err(|e| error(&op_field, e.to_string()))?;
             Against::Literal(value.clone())
         };
         Ok(Rule::Test {
@@ -188,7 +229,7 @@ impl Rule {
 
     /// Evaluates the rule. A missing variable (except for `IsPresent`) is an error
     /// (`States.Runtime`); a value of the wrong type makes a comparison false.
-    pub(crate) fn eval(&self, input: &Value, roots: Roots<'_>) -> Result<bool, String> {
+    pub(crate) fn eval(&self, input: &Value, roots: Roots<'_>) -> Result<bool, ChoiceError> {
         match self {
             Rule::And(rules) => {
                 for rule in rules {
@@ -216,17 +257,16 @@ impl Rule {
                 if *test == Test::IsPresent {
                     return Ok(Some(found.is_some()) == against_bool(against));
                 }
-                let value = found.ok_or_else(|| {
-                    format!(
-                        "Invalid path '{}': the choice state's condition path references an invalid value",
-                        variable.text()
-                    )
-                })?;
+                let invalid = |path: &Path, role| ChoiceError::InvalidPath {
+                    path: path.text().to_string(),
+                    role,
+                };
+                let value = found.ok_or_else(|| invalid(variable, PathRole::Condition))?;
                 let operand = match against {
                     Against::Literal(v) => v.clone(),
-                    Against::Path(p) => p.select(input, roots).ok_or_else(|| {
-                        format!("Invalid path '{}': the choice state's comparison path references an invalid value", p.text())
-                    })?,
+                    Against::Path(p) => p
+                        .select(input, roots)
+                        .ok_or_else(|| invalid(p, PathRole::Comparison))?,
                 };
                 Ok(apply(*test, &value, &operand))
             }
@@ -241,25 +281,20 @@ fn against_bool(against: &Against) -> Option<bool> {
     }
 }
 
-fn check_literal(test: Test, value: &Value) -> Result<(), String> {
-    let ok = match test {
-        Test::Compare(Operand::String, ..) | Test::StringMatches => value.is_string(),
-        Test::Compare(Operand::Number, ..) => value.is_number(),
-        Test::Compare(Operand::Boolean, ..) => value.is_boolean(),
-        Test::Compare(Operand::Timestamp, ..) => value.as_str().and_then(timestamp).is_some(),
-        _ => value.is_boolean(),
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(match test {
-            Test::Compare(Operand::Number, ..) => "must be a number",
-            Test::Compare(Operand::Timestamp, ..) => "must be an RFC 3339 timestamp string",
-            Test::Compare(Operand::String, ..) | Test::StringMatches => "must be a string",
-            _ => "must be a boolean",
+fn check_literal(test: Test, value: &Value) -> Result<(), ExpectedLiteral> {
+    let (ok, wrong) = match test {
+        Test::Compare(Operand::String, ..) | Test::StringMatches => {
+            (value.is_string(), ExpectedLiteral::String)
         }
-        .to_string())
-    }
+        Test::Compare(Operand::Number, ..) => (value.is_number(), ExpectedLiteral::Number),
+        Test::Compare(Operand::Timestamp, ..) => (
+            value.as_str().and_then(timestamp).is_some(),
+            ExpectedLiteral::Timestamp,
+        ),
+        // `BooleanEquals` and the `Is*` tests.
+        _ => (value.is_boolean(), ExpectedLiteral::Boolean),
+    };
+    if ok { Ok(()) } else { Err(wrong) }
 }
 
 fn timestamp(text: &str) -> Option<OffsetDateTime> {
@@ -351,7 +386,7 @@ mod tests {
         Rule::parse(&value, "Choices[0]").unwrap()
     }
 
-    fn check(rule_json: Value, input: Value) -> Result<bool, String> {
+    fn check(rule_json: Value, input: Value) -> Result<bool, ChoiceError> {
         let vars = Map::new();
         let roots = Roots {
             context: &json!({}),
@@ -433,9 +468,41 @@ mod tests {
     }
 
     #[test]
-    fn missing_variable_is_an_error() {
-        let err = check(json!({"Variable": "$.x", "NumericEquals": 1}), json!({})).unwrap_err();
-        assert!(err.contains("$.x"), "{err}");
+    fn missing_paths_are_errors() {
+        assert_eq!(
+            check(json!({"Variable": "$.x", "NumericEquals": 1}), json!({})),
+            Err(ChoiceError::InvalidPath {
+                path: "$.x".into(),
+                role: PathRole::Condition
+            })
+        );
+        assert_eq!(
+            check(
+                json!({"Variable": "$.x", "NumericEqualsPath": "$.y"}),
+                json!({"x": 1})
+            ),
+            Err(ChoiceError::InvalidPath {
+                path: "$.y".into(),
+                role: PathRole::Comparison
+            })
+        );
+    }
+
+    #[test]
+    fn literals_of_the_wrong_type_are_named() {
+        let literal = |test, value| check_literal(test, &value);
+        let number = Test::Compare(Operand::Number, Ordering::Equal, false);
+        assert_eq!(literal(number, json!("1")), Err(ExpectedLiteral::Number));
+        let at = Test::Compare(Operand::Timestamp, Ordering::Less, false);
+        assert_eq!(
+            literal(at, json!("yesterday")),
+            Err(ExpectedLiteral::Timestamp)
+        );
+        assert_eq!(
+            literal(Test::IsNull, json!(1)),
+            Err(ExpectedLiteral::Boolean)
+        );
+        assert_eq!(literal(Test::StringMatches, json!("a*")), Ok(()));
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Intrinsic functions (`States.Format(...)` and friends), parsed when the definition is loaded.
 
+use std::fmt;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use md5::Md5;
@@ -8,6 +10,7 @@ use rand::rngs::SmallRng;
 use serde_json::Value;
 use sha1::Sha1;
 use sha2::{Digest, Sha256, Sha384, Sha512};
+use thiserror::Error;
 
 use crate::path::{Path, PathError, Roots};
 
@@ -39,7 +42,131 @@ enum Function {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum IntrinsicError {
     PathNotFound(String),
-    Failed(String),
+    Failed(IntrinsicFailure),
+}
+
+/// A function that refused its arguments; its text is the execution's cause.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{function}: {reason}")]
+pub(crate) struct IntrinsicFailure {
+    pub(crate) function: String,
+    pub(crate) reason: Reason,
+}
+
+/// Why a function refused its arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub(crate) enum Reason {
+    /// `position` counts from 1.
+    #[error("argument {position} must be {expected}")]
+    ArgumentType {
+        position: usize,
+        expected: ArgumentKind,
+    },
+    #[error("the template must be a string literal")]
+    TemplateNotLiteral,
+    #[error("the template has more '{{}}' than arguments")]
+    TooFewArguments,
+    #[error("more arguments than '{{}}' in the template")]
+    TooManyArguments,
+    #[error("arguments must be strings, numbers, booleans or null")]
+    NotFormattable,
+    #[error("unescaped '{{' or '}}' in the template")]
+    UnescapedBrace,
+    /// The parser's message.
+    #[error("argument is not JSON: {0}")]
+    NotJson(String),
+    #[error("index {0} is out of range")]
+    IndexOutOfRange(i64),
+    #[error("the step must not be 0")]
+    ZeroStep,
+    #[error("a range has at most {max} items", max = MAX_RANGE_ITEMS)]
+    RangeTooLarge,
+    #[error("the sum overflows")]
+    Overflow,
+    /// `States.MathRandom`'s start is not below its end.
+    #[error("the start must be below the end")]
+    EmptyRange,
+    #[error("the input has more than {max} characters", max = MAX_INPUT_CHARS)]
+    InputTooLong,
+    #[error("unknown hash algorithm '{0}'")]
+    UnknownHashAlgorithm(String),
+    #[error("the chunk size must be positive, not {0}")]
+    ChunkSize(i64),
+    #[error("the argument is not base64: {0}")]
+    NotBase64(base64::DecodeError),
+    #[error("the decoded data is not UTF-8 text")]
+    NotUtf8,
+    #[error("only the shallow merge is supported: the third argument must be false")]
+    DeepMerge,
+}
+
+/// The JSON type an argument must have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ArgumentKind {
+    String,
+    Array,
+    Integer,
+    Object,
+}
+
+impl fmt::Display for ArgumentKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ArgumentKind::String => "a string",
+            ArgumentKind::Array => "an array",
+            ArgumentKind::Integer => "an integer",
+            ArgumentKind::Object => "an object",
+        })
+    }
+}
+
+/// Why a call does not parse (when the definition is loaded).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub(crate) enum IntrinsicParseError {
+    #[error("intrinsic function '{0}' is not supported")]
+    UnknownFunction(String),
+    #[error("expected '(' after {0}")]
+    MissingOpenParen(String),
+    #[error("expected ',' or ')' in {0}")]
+    MissingSeparator(String),
+    #[error("{function} takes {takes} arguments, not {given}")]
+    ArgumentCount {
+        function: String,
+        takes: Arity,
+        given: usize,
+    },
+    #[error("States.Format needs a string literal template first")]
+    FormatTemplate,
+    #[error("unterminated string literal")]
+    UnterminatedString,
+    #[error(transparent)]
+    Path(#[from] PathError),
+    #[error("'{0}' is not a number")]
+    NotANumber(String),
+    #[error("unexpected argument at position {0}")]
+    UnexpectedArgument(usize),
+    #[error("unexpected text after the call at position {0}")]
+    TrailingText(usize),
+    #[error("{0} intrinsic calls in one field; AWS allows at most {max}", max = MAX_CALLS_PER_FIELD)]
+    TooManyCalls(usize),
+}
+
+/// How many arguments a function takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Arity {
+    min: usize,
+    /// `usize::MAX`: no limit.
+    max: usize,
+}
+
+impl fmt::Display for Arity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.min, self.max) {
+            (min, max) if min == max => write!(f, "{min}"),
+            (min, usize::MAX) => write!(f, "at least {min}"),
+            (min, max) => write!(f, "{min} to {max}"),
+        }
+    }
 }
 
 /// AWS's limit on the characters of the input of `Base64Encode`, `Base64Decode` and `Hash`.
@@ -74,9 +201,8 @@ impl Function {
         })
     }
 
-    /// Allowed argument counts (min, max).
-    fn arity(self) -> (usize, usize) {
-        match self {
+    fn arity(self) -> Arity {
+        let (min, max) = match self {
             Function::Format => (1, usize::MAX),
             Function::Array => (0, usize::MAX),
             Function::Uuid => (0, 0),
@@ -94,7 +220,8 @@ impl Function {
             | Function::ArrayPartition => (2, 2),
             Function::MathRandom => (2, 3),
             Function::ArrayRange | Function::JsonMerge => (3, 3),
-        }
+        };
+        Arity { min, max }
     }
 }
 
@@ -117,7 +244,7 @@ pub(crate) struct Intrinsic {
 
 impl Intrinsic {
     /// Parses a whole call such as `States.Format('{}', $.a)`.
-    pub(crate) fn parse(text: &str) -> Result<Intrinsic, String> {
+    pub(crate) fn parse(text: &str) -> Result<Intrinsic, IntrinsicParseError> {
         let mut parser = Parser {
             chars: text.chars().collect(),
             pos: 0,
@@ -125,16 +252,10 @@ impl Intrinsic {
         let call = parser.call()?;
         parser.skip_spaces();
         if parser.pos != parser.chars.len() {
-            return Err(format!(
-                "unexpected text after the call at position {}",
-                parser.pos
-            ));
+            return Err(IntrinsicParseError::TrailingText(parser.pos));
         }
         if call.calls() > MAX_CALLS_PER_FIELD {
-            return Err(format!(
-                "{} intrinsic calls in one field; AWS allows at most {MAX_CALLS_PER_FIELD}",
-                call.calls()
-            ));
+            return Err(IntrinsicParseError::TooManyCalls(call.calls()));
         }
         Ok(call)
     }
@@ -169,34 +290,41 @@ impl Intrinsic {
                 Arg::Call(call) => call.eval(input, roots, rng)?,
             });
         }
-        self.apply(&values, rng)
-            .map_err(|reason| IntrinsicError::Failed(format!("{}: {reason}", self.name)))
+        self.apply(&values, rng).map_err(|reason| {
+            IntrinsicError::Failed(IntrinsicFailure {
+                function: self.name.clone(),
+                reason,
+            })
+        })
     }
 
-    fn apply(&self, values: &[Value], rng: &mut SmallRng) -> Result<Value, String> {
-        let string = |i: usize| -> Result<&str, String> {
+    fn apply(&self, values: &[Value], rng: &mut SmallRng) -> Result<Value, Reason> {
+        let wrong = |i: usize, expected| Reason::ArgumentType {
+            position: i + 1,
+            expected,
+        };
+        let string = |i: usize| {
             values[i]
                 .as_str()
-                .ok_or_else(|| format!("argument {} must be a string", i + 1))
+                .ok_or_else(|| wrong(i, ArgumentKind::String))
         };
-        let array = |i: usize| -> Result<&Vec<Value>, String> {
+        let array = |i: usize| {
             values[i]
                 .as_array()
-                .ok_or_else(|| format!("argument {} must be an array", i + 1))
+                .ok_or_else(|| wrong(i, ArgumentKind::Array))
         };
-        let integer = |i: usize| -> Result<i64, String> {
-            integer_value(&values[i])
-                .ok_or_else(|| format!("argument {} must be an integer", i + 1))
-        };
+        let integer =
+            |i: usize| integer_value(&values[i]).ok_or_else(|| wrong(i, ArgumentKind::Integer));
         Ok(match self.function {
             Function::Format => {
                 let Some(Arg::Text(template)) = self.args.first() else {
-                    return Err("the template must be a string literal".into());
+                    return Err(Reason::TemplateNotLiteral);
                 };
                 format_template(template, &values[1..])?
             }
-            Function::StringToJson => serde_json::from_str(string(0)?)
-                .map_err(|e| format!("argument is not JSON: {e}"))?,
+            Function::StringToJson => {
+                serde_json::from_str(string(0)?).map_err(|e| Reason::NotJson(e.to_string()))?
+            }
             Function::JsonToString => Value::String(values[0].to_string()),
             Function::Array => Value::Array(values.to_vec()),
             Function::ArrayLength => Value::from(array(0)?.len()),
@@ -207,19 +335,19 @@ impl Intrinsic {
                     .ok()
                     .and_then(|i| items.get(i))
                     .cloned()
-                    .ok_or_else(|| format!("index {index} is out of range"))?
+                    .ok_or(Reason::IndexOutOfRange(index))?
             }
             Function::ArrayContains => Value::Bool(array(0)?.contains(&values[1])),
             Function::ArrayRange => {
                 let (start, end, step) = (integer(0)?, integer(1)?, integer(2)?);
                 if step == 0 {
-                    return Err("the step must not be 0".into());
+                    return Err(Reason::ZeroStep);
                 }
                 let mut items = Vec::new();
                 let mut n = start;
                 while (step > 0 && n <= end) || (step < 0 && n >= end) {
                     if items.len() >= MAX_RANGE_ITEMS {
-                        return Err(format!("a range has at most {MAX_RANGE_ITEMS} items"));
+                        return Err(Reason::RangeTooLarge);
                     }
                     items.push(Value::from(n));
                     n += step;
@@ -237,15 +365,12 @@ impl Intrinsic {
             }
             Function::MathAdd => {
                 let (a, b) = (integer(0)?, integer(1)?);
-                Value::from(
-                    a.checked_add(b)
-                        .ok_or_else(|| "the sum overflows".to_string())?,
-                )
+                Value::from(a.checked_add(b).ok_or(Reason::Overflow)?)
             }
             Function::MathRandom => {
                 let (low, high) = (integer(0)?, integer(1)?);
                 if low >= high {
-                    return Err("the start must be below the end".into());
+                    return Err(Reason::EmptyRange);
                 }
                 Value::from(rng.random_range(low..high))
             }
@@ -265,7 +390,7 @@ impl Intrinsic {
                 let size = usize::try_from(size)
                     .ok()
                     .filter(|n| *n > 0)
-                    .ok_or_else(|| format!("the chunk size must be positive, not {size}"))?;
+                    .ok_or(Reason::ChunkSize(size))?;
                 Value::Array(
                     items
                         .chunks(size)
@@ -277,23 +402,17 @@ impl Intrinsic {
             Function::Base64Decode => {
                 let bytes = BASE64
                     .decode(limited(string(0)?)?)
-                    .map_err(|e| format!("the argument is not base64: {e}"))?;
-                Value::String(
-                    String::from_utf8(bytes)
-                        .map_err(|_| "the decoded data is not UTF-8 text".to_string())?,
-                )
+                    .map_err(Reason::NotBase64)?;
+                Value::String(String::from_utf8(bytes).map_err(|_| Reason::NotUtf8)?)
             }
             Function::JsonMerge => {
                 let object = |i: usize| {
                     values[i]
                         .as_object()
-                        .ok_or_else(|| format!("argument {} must be an object", i + 1))
+                        .ok_or_else(|| wrong(i, ArgumentKind::Object))
                 };
                 if values[2] != Value::Bool(false) {
-                    return Err(
-                        "only the shallow merge is supported: the third argument must be false"
-                            .into(),
-                    );
+                    return Err(Reason::DeepMerge);
                 }
                 let mut merged = object(0)?.clone();
                 merged.extend(object(1)?.clone());
@@ -304,11 +423,9 @@ impl Intrinsic {
 }
 
 /// A string argument within AWS's 10,000-character input limit.
-fn limited(text: &str) -> Result<&str, String> {
+fn limited(text: &str) -> Result<&str, Reason> {
     if text.chars().count() > MAX_INPUT_CHARS {
-        return Err(format!(
-            "the input has more than {MAX_INPUT_CHARS} characters"
-        ));
+        return Err(Reason::InputTooLong);
     }
     Ok(text)
 }
@@ -336,7 +453,7 @@ fn unescape(raw: &str) -> String {
     out
 }
 
-fn format_template(template: &str, values: &[Value]) -> Result<Value, String> {
+fn format_template(template: &str, values: &[Value]) -> Result<Value, Reason> {
     let mut out = String::new();
     let mut values = values.iter();
     let mut chars = template.chars().peekable();
@@ -345,23 +462,19 @@ fn format_template(template: &str, values: &[Value]) -> Result<Value, String> {
             '\\' => out.extend(chars.next()),
             '{' if chars.peek() == Some(&'}') => {
                 chars.next();
-                let value = values
-                    .next()
-                    .ok_or("the template has more '{}' than arguments")?;
+                let value = values.next().ok_or(Reason::TooFewArguments)?;
                 match value {
                     Value::String(s) => out.push_str(s),
-                    Value::Array(_) | Value::Object(_) => {
-                        return Err("arguments must be strings, numbers, booleans or null".into());
-                    }
+                    Value::Array(_) | Value::Object(_) => return Err(Reason::NotFormattable),
                     other => out.push_str(&other.to_string()),
                 }
             }
-            '{' | '}' => return Err("unescaped '{' or '}' in the template".into()),
+            '{' | '}' => return Err(Reason::UnescapedBrace),
             other => out.push(other),
         }
     }
     if values.next().is_some() {
-        return Err("more arguments than '{}' in the template".into());
+        return Err(Reason::TooManyArguments);
     }
     Ok(Value::String(out))
 }
@@ -382,7 +495,9 @@ pub(crate) fn new_uuid(rng: &mut SmallRng) -> String {
     )
 }
 
-pub(crate) fn hash(data: &str, algorithm: &str) -> Result<String, String> {
+/// The hex digest of `data` by `algorithm` (MD5, SHA-1, SHA-256, SHA-384 or SHA-512), for
+/// `States.Hash` and JSONata's `$hash`.
+pub(crate) fn hash(data: &str, algorithm: &str) -> Result<String, Reason> {
     let bytes = data.as_bytes();
     Ok(match algorithm {
         "MD5" => hex::encode(Md5::digest(bytes)),
@@ -390,7 +505,7 @@ pub(crate) fn hash(data: &str, algorithm: &str) -> Result<String, String> {
         "SHA-256" => hex::encode(Sha256::digest(bytes)),
         "SHA-384" => hex::encode(Sha384::digest(bytes)),
         "SHA-512" => hex::encode(Sha512::digest(bytes)),
-        other => return Err(format!("unknown hash algorithm '{other}'")),
+        other => return Err(Reason::UnknownHashAlgorithm(other.to_string())),
     })
 }
 
@@ -406,7 +521,7 @@ impl Parser {
         }
     }
 
-    fn call(&mut self) -> Result<Intrinsic, String> {
+    fn call(&mut self) -> Result<Intrinsic, IntrinsicParseError> {
         self.skip_spaces();
         let start = self.pos;
         while self
@@ -417,11 +532,12 @@ impl Parser {
             self.pos += 1;
         }
         let name: String = self.chars[start..self.pos].iter().collect();
-        let function = Function::from_name(&name)
-            .ok_or_else(|| format!("intrinsic function '{name}' is not supported"))?;
+        let Some(function) = Function::from_name(&name) else {
+            return Err(IntrinsicParseError::UnknownFunction(name));
+        };
         self.skip_spaces();
         if self.chars.get(self.pos) != Some(&'(') {
-            return Err(format!("expected '(' after {name}"));
+            return Err(IntrinsicParseError::MissingOpenParen(name));
         }
         self.pos += 1;
         let mut args = Vec::new();
@@ -438,24 +554,20 @@ impl Parser {
                         self.pos += 1;
                         break;
                     }
-                    _ => return Err(format!("expected ',' or ')' in {name}")),
+                    _ => return Err(IntrinsicParseError::MissingSeparator(name)),
                 }
             }
         }
-        let (min, max) = function.arity();
-        if args.len() < min || args.len() > max {
-            let expected = match (min, max) {
-                (min, max) if min == max => format!("{min}"),
-                (min, usize::MAX) => format!("at least {min}"),
-                (min, max) => format!("{min} to {max}"),
-            };
-            return Err(format!(
-                "{name} takes {expected} arguments, not {}",
-                args.len()
-            ));
+        let takes = function.arity();
+        if !(takes.min..=takes.max).contains(&args.len()) {
+            return Err(IntrinsicParseError::ArgumentCount {
+                function: name,
+                takes,
+                given: args.len(),
+            });
         }
         if function == Function::Format && !matches!(args.first(), Some(Arg::Text(_))) {
-            return Err("States.Format needs a string literal template first".into());
+            return Err(IntrinsicParseError::FormatTemplate);
         }
         Ok(Intrinsic {
             function,
@@ -464,7 +576,7 @@ impl Parser {
         })
     }
 
-    fn arg(&mut self) -> Result<Arg, String> {
+    fn arg(&mut self) -> Result<Arg, IntrinsicParseError> {
         self.skip_spaces();
         match self.chars.get(self.pos) {
             Some('\'') => {
@@ -472,7 +584,7 @@ impl Parser {
                 let start = self.pos;
                 loop {
                     match self.chars.get(self.pos) {
-                        None => return Err("unterminated string literal".into()),
+                        None => return Err(IntrinsicParseError::UnterminatedString),
                         Some('\\') => self.pos += 2,
                         Some('\'') => break,
                         Some(_) => self.pos += 1,
@@ -500,11 +612,7 @@ impl Parser {
                     self.pos += 1;
                 }
                 let text: String = self.chars[start..self.pos].iter().collect();
-                Path::parse(&text)
-                    .map(Arg::Path)
-                    .map_err(|PathError { path, reason }| {
-                        format!("invalid path '{path}': {reason}")
-                    })
+                Ok(Arg::Path(Path::parse(&text)?))
             }
             Some(c) if c.is_ascii_alphabetic() => {
                 let start = self.pos;
@@ -540,9 +648,9 @@ impl Parser {
                     .ok()
                     .filter(Value::is_number)
                     .map(Arg::Literal)
-                    .ok_or_else(|| format!("'{text}' is not a number"))
+                    .ok_or(IntrinsicParseError::NotANumber(text))
             }
-            _ => Err(format!("unexpected argument at position {}", self.pos)),
+            _ => Err(IntrinsicParseError::UnexpectedArgument(self.pos)),
         }
     }
 }
@@ -563,6 +671,14 @@ mod tests {
         Intrinsic::parse(call)
             .unwrap()
             .eval(&input, roots, &mut rng)
+    }
+
+    /// Why `call` failed on its arguments.
+    fn reason(call: &str, input: Value) -> Reason {
+        match eval(call, input) {
+            Err(IntrinsicError::Failed(failure)) => failure.reason,
+            other => panic!("{call} gave {other:?}"),
+        }
     }
 
     // Expected values are the examples of the Step Functions intrinsic-functions reference.
@@ -651,7 +767,13 @@ mod tests {
             ),
             Ok(json!("aaff4a450a104cd177d28d18d74485e8cae074b7"))
         );
-        assert!(eval("States.Hash('x', 'CRC32')", json!({})).is_err());
+        assert_eq!(
+            eval("States.Hash('x', 'CRC32')", json!({})),
+            Err(IntrinsicError::Failed(IntrinsicFailure {
+                function: "States.Hash".into(),
+                reason: Reason::UnknownHashAlgorithm("CRC32".into())
+            }))
+        );
         let uuid = eval("States.UUID()", json!({})).unwrap();
         let uuid = uuid.as_str().unwrap();
         assert_eq!(uuid.len(), 36);
@@ -675,6 +797,62 @@ mod tests {
         ] {
             assert!(Intrinsic::parse(bad).is_err(), "{bad} should be refused");
         }
+        assert_eq!(
+            Intrinsic::parse("States.Nope(1)"),
+            Err(IntrinsicParseError::UnknownFunction("States.Nope".into()))
+        );
+        let count = Intrinsic::parse("States.MathRandom(1)").unwrap_err();
+        assert_eq!(
+            count,
+            IntrinsicParseError::ArgumentCount {
+                function: "States.MathRandom".into(),
+                takes: Arity { min: 2, max: 3 },
+                given: 1
+            }
+        );
+        assert_eq!(
+            count.to_string(),
+            "States.MathRandom takes 2 to 3 arguments, not 1"
+        );
+        assert!(matches!(
+            Intrinsic::parse("States.ArrayLength($.a[)"),
+            Err(IntrinsicParseError::Path(_))
+        ));
+    }
+
+    #[test]
+    fn failures_name_the_reason() {
+        assert_eq!(
+            reason("States.ArrayLength($.s)", json!({"s": "x"})),
+            Reason::ArgumentType {
+                position: 1,
+                expected: ArgumentKind::Array
+            }
+        );
+        assert_eq!(
+            reason("States.ArrayRange(1, 9, 0)", json!({})),
+            Reason::ZeroStep
+        );
+        assert_eq!(
+            reason("States.ArrayRange(1, 5000, 1)", json!({})),
+            Reason::RangeTooLarge
+        );
+        assert!(matches!(
+            reason("States.Base64Decode('%%%')", json!({})),
+            Reason::NotBase64(_)
+        ));
+        assert_eq!(
+            reason("States.Base64Decode('/w==')", json!({})),
+            Reason::NotUtf8
+        );
+        let failure = eval("States.Format('{}')", json!({})).unwrap_err();
+        let IntrinsicError::Failed(failure) = failure else {
+            panic!("{failure:?}");
+        };
+        assert_eq!(
+            failure.to_string(),
+            "States.Format: the template has more '{}' than arguments"
+        );
     }
 
     #[test]
@@ -701,10 +879,6 @@ mod tests {
             ),
             Ok(json!("Data to encode"))
         );
-        assert!(matches!(
-            eval("States.Base64Decode('%%%')", json!({})),
-            Err(IntrinsicError::Failed(_))
-        ));
         let long = "x".repeat(10_001);
         assert!(eval("States.Base64Encode($.s)", json!({ "s": long })).is_err());
         assert!(eval("States.Hash($.s, 'MD5')", json!({ "s": long })).is_err());

@@ -12,7 +12,56 @@ use thiserror::Error;
 #[error("invalid path '{path}': {reason}")]
 pub struct PathError {
     pub path: String,
-    pub reason: String,
+    pub reason: Syntax,
+}
+
+/// What is wrong with a path's text.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum Syntax {
+    #[error("a path starts with '$', '$$' or '$name'")]
+    Root,
+    #[error("a variable name has only letters, digits and '_'")]
+    VariableName,
+    #[error("empty field name after '.'")]
+    EmptyField,
+    #[error("functions and '@' are not supported")]
+    Function,
+    #[error("unterminated quoted name")]
+    UnterminatedName,
+    #[error("dangling '\\'")]
+    DanglingEscape,
+    #[error("expected ']' after a quoted name (unions are not supported)")]
+    AfterQuotedName,
+    #[error("filter and script expressions are not supported")]
+    Filter,
+    #[error("missing ']'")]
+    MissingBracket,
+    #[error("expected '.' or '['")]
+    Unexpected,
+    #[error("unions are not supported")]
+    Union,
+    #[error("'{0}' is not an integer")]
+    NotAnInteger(String),
+    #[error("a slice has at most three parts")]
+    SliceParts,
+    #[error("slice steps below 1 are not supported")]
+    SliceStep,
+    #[error("empty brackets")]
+    EmptyBrackets,
+}
+
+/// Why a ResultPath write failed.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub(crate) enum SetError {
+    #[error("cannot set field '{field}' on a non-object")]
+    NotAnObject { field: String },
+    #[error("cannot index [{index}] into a non-array")]
+    NotAnArray { index: i64 },
+    #[error("index [{index}] is out of range")]
+    IndexOutOfRange { index: i64 },
+    /// A wildcard, slice or descent on the way.
+    #[error("only fields and indices can be written")]
+    NotWritable,
 }
 
 /// Which document a path reads from.
@@ -58,9 +107,9 @@ pub(crate) struct Path {
 
 impl Path {
     pub(crate) fn parse(text: &str) -> Result<Path, PathError> {
-        let fail = |reason: &str| PathError {
+        let fail = |reason: Syntax| PathError {
             path: text.to_string(),
-            reason: reason.to_string(),
+            reason,
         };
         let (root, rest) = if let Some(rest) = text.strip_prefix("$$") {
             (Root::Context, rest)
@@ -71,14 +120,14 @@ impl Path {
                     let end = rest.find(['.', '[']).unwrap_or(rest.len());
                     let name = &rest[..end];
                     if !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
-                        return Err(fail("a variable name has only letters, digits and '_'"));
+                        return Err(fail(Syntax::VariableName));
                     }
                     (Root::Variable(name.to_string()), &rest[end..])
                 }
                 _ => (Root::Input, rest),
             }
         } else {
-            return Err(fail("a path starts with '$', '$$' or '$name'"));
+            return Err(fail(Syntax::Root));
         };
         let chars: Vec<char> = rest.chars().collect();
         let mut segments = Vec::new();
@@ -94,10 +143,10 @@ impl Path {
                     }
                     let name: String = chars[start..i].iter().collect();
                     if name.is_empty() {
-                        return Err(fail("empty field name after '.'"));
+                        return Err(fail(Syntax::EmptyField));
                     }
                     if name.contains('(') || name.contains('@') {
-                        return Err(fail("functions and '@' are not supported"));
+                        return Err(fail(Syntax::Function));
                     }
                     let wildcard = name == "*";
                     segments.push(match (descendant, wildcard) {
@@ -115,11 +164,11 @@ impl Path {
                             let mut name = String::new();
                             loop {
                                 match chars.get(i) {
-                                    None => return Err(fail("unterminated quoted name")),
+                                    None => return Err(fail(Syntax::UnterminatedName)),
                                     Some('\\') => {
                                         let escaped = chars
                                             .get(i + 1)
-                                            .ok_or_else(|| fail("dangling '\\'"))?;
+                                            .ok_or_else(|| fail(Syntax::DanglingEscape))?;
                                         name.push(*escaped);
                                         i += 2;
                                     }
@@ -134,15 +183,13 @@ impl Path {
                                 }
                             }
                             if chars.get(i) != Some(&']') {
-                                return Err(fail(
-                                    "expected ']' after a quoted name (unions are not supported)",
-                                ));
+                                return Err(fail(Syntax::AfterQuotedName));
                             }
                             i += 1;
                             segments.push(Segment::Field(name));
                         }
                         Some('?' | '(') => {
-                            return Err(fail("filter and script expressions are not supported"));
+                            return Err(fail(Syntax::Filter));
                         }
                         _ => {
                             let start = i;
@@ -150,15 +197,15 @@ impl Path {
                                 i += 1;
                             }
                             if i == chars.len() {
-                                return Err(fail("missing ']'"));
+                                return Err(fail(Syntax::MissingBracket));
                             }
                             let inner: String = chars[start..i].iter().collect();
                             i += 1;
-                            segments.push(parse_bracket(inner.trim()).map_err(|r| fail(&r))?);
+                            segments.push(parse_bracket(inner.trim()).map_err(fail)?);
                         }
                     }
                 }
-                _ => return Err(fail("expected '.' or '['")),
+                _ => return Err(fail(Syntax::Unexpected)),
             }
         }
         Ok(Path {
@@ -219,8 +266,8 @@ impl Path {
 
     /// Writes `value` at this path inside `target` (ResultPath semantics): missing objects on the
     /// way are created; a non-object on the way, or an index out of range, is an error.
-    pub(crate) fn set(&self, target: &mut Value, value: Value) -> Result<(), String> {
-        set_at(&self.segments, target, value).map_err(|reason| format!("{}: {reason}", self.text))
+    pub(crate) fn set(&self, target: &mut Value, value: Value) -> Result<(), SetError> {
+        set_at(&self.segments, target, value)
     }
 
     /// Only `$`-rooted fields and indices: what ResultPath accepts.
@@ -229,34 +276,34 @@ impl Path {
     }
 }
 
-fn parse_bracket(inner: &str) -> Result<Segment, String> {
+fn parse_bracket(inner: &str) -> Result<Segment, Syntax> {
     if inner == "*" {
         return Ok(Segment::Wildcard);
     }
     if inner.contains(',') {
-        return Err("unions are not supported".into());
+        return Err(Syntax::Union);
     }
-    let number = |s: &str| -> Result<Option<i64>, String> {
+    let number = |s: &str| -> Result<Option<i64>, Syntax> {
         let s = s.trim();
         if s.is_empty() {
             Ok(None)
         } else {
             s.parse::<i64>()
                 .map(Some)
-                .map_err(|_| format!("'{s}' is not an integer"))
+                .map_err(|_| Syntax::NotAnInteger(s.to_string()))
         }
     };
     if inner.contains(':') {
         let parts: Vec<&str> = inner.split(':').collect();
         if parts.len() > 3 {
-            return Err("a slice has at most three parts".into());
+            return Err(Syntax::SliceParts);
         }
         let step = match parts.get(2) {
             Some(s) => number(s)?.unwrap_or(1),
             None => 1,
         };
         if step < 1 {
-            return Err("slice steps below 1 are not supported".into());
+            return Err(Syntax::SliceStep);
         }
         return Ok(Segment::Slice {
             start: number(parts[0])?,
@@ -266,7 +313,7 @@ fn parse_bracket(inner: &str) -> Result<Segment, String> {
     }
     number(inner)?
         .map(Segment::Index)
-        .ok_or_else(|| "empty brackets".to_string())
+        .ok_or(Syntax::EmptyBrackets)
 }
 
 fn resolve_index(index: i64, len: usize) -> Option<usize> {
@@ -329,7 +376,7 @@ fn descend<'a>(name: Option<&str>, node: &'a Value, out: &mut Vec<&'a Value>) {
     }
 }
 
-fn set_at(segments: &[Segment], target: &mut Value, value: Value) -> Result<(), String> {
+fn set_at(segments: &[Segment], target: &mut Value, value: Value) -> Result<(), SetError> {
     let Some((first, rest)) = segments.split_first() else {
         *target = value;
         return Ok(());
@@ -337,7 +384,9 @@ fn set_at(segments: &[Segment], target: &mut Value, value: Value) -> Result<(), 
     match first {
         Segment::Field(name) => {
             let Value::Object(map) = target else {
-                return Err(format!("cannot set field '{name}' on a non-object"));
+                return Err(SetError::NotAnObject {
+                    field: name.clone(),
+                });
             };
             let slot = map
                 .entry(name.clone())
@@ -349,13 +398,13 @@ fn set_at(segments: &[Segment], target: &mut Value, value: Value) -> Result<(), 
         }
         Segment::Index(index) => {
             let Value::Array(items) = target else {
-                return Err(format!("cannot index [{index}] into a non-array"));
+                return Err(SetError::NotAnArray { index: *index });
             };
             let i = resolve_index(*index, items.len())
-                .ok_or_else(|| format!("index [{index}] is out of range"))?;
+                .ok_or(SetError::IndexOutOfRange { index: *index })?;
             set_at(rest, &mut items[i], value)
         }
-        _ => Err("only fields and indices can be written".into()),
+        _ => Err(SetError::NotWritable),
     }
 }
 
@@ -441,15 +490,37 @@ mod tests {
             .set(&mut doc, json!(6))
             .unwrap();
         assert_eq!(doc["master"]["result"]["sum"], json!(6));
-        let err = Path::parse("$.master.detail.x")
-            .unwrap()
-            .set(&mut doc, json!(1))
-            .unwrap_err();
-        assert!(err.contains("non-object"), "{err}");
+        let set = |path: &str, doc: &mut Value| Path::parse(path).unwrap().set(doc, json!(1));
+        assert_eq!(
+            set("$.master.detail.x", &mut doc),
+            Err(SetError::NotAnObject { field: "x".into() })
+        );
+        assert_eq!(
+            set("$.master[0]", &mut doc),
+            Err(SetError::NotAnArray { index: 0 })
+        );
+        assert_eq!(
+            set("$.master.detail[-4]", &mut doc),
+            Err(SetError::IndexOutOfRange { index: -4 })
+        );
+        assert_eq!(
+            set("$.master.detail[*]", &mut doc),
+            Err(SetError::NotWritable)
+        );
         Path::parse("$.master.detail[1]")
             .unwrap()
             .set(&mut doc, json!("two"))
             .unwrap();
         assert_eq!(doc["master"]["detail"], json!([1, "two", 3]));
+    }
+
+    #[test]
+    fn refusals_name_the_syntax() {
+        let reason = |path: &str| Path::parse(path).unwrap_err().reason;
+        assert_eq!(reason("$.a[x]"), Syntax::NotAnInteger("x".into()));
+        assert_eq!(reason("$.a[::-1]"), Syntax::SliceStep);
+        assert_eq!(reason("$.a[1,2]"), Syntax::Union);
+        let err = Path::parse("$.a[]").unwrap_err();
+        assert_eq!(err.to_string(), "invalid path '$.a[]': empty brackets");
     }
 }

@@ -4,9 +4,10 @@
 
 use rand::rngs::SmallRng;
 use serde_json::{Map, Value};
+use thiserror::Error;
 use time::OffsetDateTime;
 
-use crate::jsonata::{Environment, Expression};
+use crate::jsonata::{Environment, Expression, JsonataError};
 
 /// A value with JSONata expressions inside. Expressions are checked at load time and kept as text
 /// (parsed trees are not `Send`; parsing again is cheap next to a state transition).
@@ -18,6 +19,20 @@ pub(crate) enum Jt {
     Array(Vec<Jt>),
 }
 
+/// A JSONata expression that does not parse (when the definition is loaded), or fails or gives
+/// nothing (when it runs).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub(crate) enum QueryError {
+    /// `text` is the whole string, `{% %}` included.
+    #[error("'{text}': {source}")]
+    Unparsable { text: String, source: JsonataError },
+    #[error("the expression '{expr}' failed: {source}")]
+    Failed { expr: String, source: JsonataError },
+    /// JSONata's undefined, which JSON cannot hold.
+    #[error("the expression '{expr}' returned nothing")]
+    Undefined { expr: String },
+}
+
 /// The expression inside `{% ... %}`, if the string is one.
 fn expression(text: &str) -> Option<&str> {
     text.strip_prefix("{%")?.strip_suffix("%}")
@@ -25,11 +40,14 @@ fn expression(text: &str) -> Option<&str> {
 
 impl Jt {
     /// Parses a value; the error names the expression that does not parse.
-    pub(crate) fn parse(value: &Value) -> Result<Jt, String> {
+    pub(crate) fn parse(value: &Value) -> Result<Jt, QueryError> {
         Ok(match value {
             Value::String(text) => match expression(text) {
                 Some(expr) => {
-                    Expression::parse(expr).map_err(|e| format!("'{text}': {e}"))?;
+                    Expression::parse(expr).map_err(|source| QueryError::Unparsable {
+                        text: text.clone(),
+                        source,
+                    })?;
                     Jt::Expr(expr.to_string())
                 }
                 None => Jt::Literal(value.clone()),
@@ -37,7 +55,7 @@ impl Jt {
             Value::Object(map) => Jt::Object(
                 map.iter()
                     .map(|(k, v)| Ok((k.clone(), Jt::parse(v)?)))
-                    .collect::<Result<_, String>>()?,
+                    .collect::<Result<_, QueryError>>()?,
             ),
             Value::Array(items) => {
                 Jt::Array(items.iter().map(Jt::parse).collect::<Result<_, _>>()?)
@@ -54,16 +72,21 @@ impl Jt {
         variables: &Map<String, Value>,
         now: OffsetDateTime,
         rng: &mut SmallRng,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, QueryError> {
         Ok(match self {
             Jt::Literal(v) => v.clone(),
             Jt::Expr(text) => {
-                let expr = Expression::parse(text).map_err(|e| e.to_string())?;
+                let failed = |source| QueryError::Failed {
+                    expr: text.clone(),
+                    source,
+                };
+                // Parsed when the definition was loaded: this cannot fail.
+                let expr = Expression::parse(text).map_err(failed)?;
                 let mut bound: Vec<(&str, &Value)> = vec![("states", states)];
                 bound.extend(variables.iter().map(|(k, v)| (k.as_str(), v)));
                 expr.evaluate(None, &bound, Environment { now, rng })
-                    .map_err(|e| format!("the expression '{text}' failed: {e}"))?
-                    .ok_or_else(|| format!("the expression '{text}' returned nothing"))?
+                    .map_err(failed)?
+                    .ok_or_else(|| QueryError::Undefined { expr: text.clone() })?
             }
             Jt::Object(fields) => {
                 let mut map = Map::new();
@@ -93,7 +116,7 @@ impl Outcome {
     pub(crate) fn parse(map: &Map<String, Value>) -> Result<Outcome, (String, String)> {
         let output = map
             .get("Output")
-            .map(|v| Jt::parse(v).map_err(|e| ("Output".to_string(), e)))
+            .map(|v| Jt::parse(v).map_err(|e| ("Output".to_string(), e.to_string())))
             .transpose()?;
         let assign = match map.get("Assign") {
             None => Vec::new(),
@@ -106,7 +129,8 @@ impl Outcome {
                             format!("'{name}' is not a valid variable name"),
                         ));
                     }
-                    let value = Jt::parse(value).map_err(|e| (format!("Assign.{name}"), e))?;
+                    let value =
+                        Jt::parse(value).map_err(|e| (format!("Assign.{name}"), e.to_string()))?;
                     out.push((name.clone(), value));
                 }
                 out
@@ -124,4 +148,30 @@ fn valid_variable_name(name: &str) -> bool {
         && name.len() <= 80
         && !name.starts_with(|c: char| c.is_ascii_digit())
         && name.chars().all(|c| c.is_alphanumeric() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use serde_json::json;
+
+    #[test]
+    fn errors_name_the_expression() {
+        let Err(QueryError::Unparsable { text, .. }) = Jt::parse(&json!({"a": ["{% 1 + %}"]}))
+        else {
+            panic!("'1 +' should not parse");
+        };
+        assert_eq!(text, "{% 1 + %}");
+        let nothing = Jt::parse(&json!("{% $states.input.gone %}")).unwrap();
+        let mut rng = SmallRng::seed_from_u64(1);
+        let states = json!({"input": {}});
+        let now = OffsetDateTime::UNIX_EPOCH;
+        assert_eq!(
+            nothing.eval(&states, &Map::new(), now, &mut rng),
+            Err(QueryError::Undefined {
+                expr: " $states.input.gone ".into()
+            })
+        );
+    }
 }

@@ -6,9 +6,10 @@
 
 use rand::rngs::SmallRng;
 use serde_json::{Map, Value};
+use thiserror::Error;
 
-use crate::intrinsic::{Intrinsic, IntrinsicError};
-use crate::path::{Path, Roots};
+use crate::intrinsic::{Intrinsic, IntrinsicError, IntrinsicFailure, IntrinsicParseError};
+use crate::path::{Path, PathError, Roots};
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Template {
@@ -26,21 +27,44 @@ pub(crate) enum TemplateError {
     /// AWS, which no Retry or Catch handles. `field` is the `.$` key, when there is one.
     PathNotFound { path: String, field: Option<String> },
     /// An intrinsic function failed: `States.IntrinsicFailure`.
-    Intrinsic(String),
+    Intrinsic(IntrinsicFailure),
+}
+
+/// Why a template does not parse (when the definition is loaded).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub(crate) enum TemplateParseError {
+    #[error("'{key}' must be a string (a path or an intrinsic function)")]
+    NotAString { key: String },
+    #[error("'{key}': {source}")]
+    Expression {
+        key: String,
+        source: ExpressionError,
+    },
+}
+
+/// Why the value of a `.$` key (or a Fail state's ErrorPath / CausePath) does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub(crate) enum ExpressionError {
+    #[error(transparent)]
+    Path(#[from] PathError),
+    #[error(transparent)]
+    Intrinsic(#[from] IntrinsicParseError),
+    #[error("'{0}' is neither a path nor an intrinsic function")]
+    Neither(String),
 }
 
 impl From<IntrinsicError> for TemplateError {
     fn from(e: IntrinsicError) -> TemplateError {
         match e {
             IntrinsicError::PathNotFound(path) => TemplateError::PathNotFound { path, field: None },
-            IntrinsicError::Failed(cause) => TemplateError::Intrinsic(cause),
+            IntrinsicError::Failed(failure) => TemplateError::Intrinsic(failure),
         }
     }
 }
 
 impl Template {
     /// Parses a template; the error names the offending key.
-    pub(crate) fn parse(value: &Value) -> Result<Template, String> {
+    pub(crate) fn parse(value: &Value) -> Result<Template, TemplateParseError> {
         Ok(match value {
             Value::Object(map) => {
                 let mut fields = Vec::with_capacity(map.len());
@@ -48,14 +72,15 @@ impl Template {
                     let field = match key.strip_suffix(".$") {
                         Some(name) => {
                             let Value::String(expr) = v else {
-                                return Err(format!(
-                                    "'{key}' must be a string (a path or an intrinsic function)"
-                                ));
+                                return Err(TemplateParseError::NotAString { key: key.clone() });
                             };
-                            (
-                                name.to_string(),
-                                parse_expression(expr).map_err(|e| format!("'{key}': {e}"))?,
-                            )
+                            let template = parse_expression(expr).map_err(|source| {
+                                TemplateParseError::Expression {
+                                    key: key.clone(),
+                                    source,
+                                }
+                            })?;
+                            (name.to_string(), template)
                         }
                         None => (key.clone(), Template::parse(v)?),
                     };
@@ -116,17 +141,13 @@ impl Template {
 }
 
 /// Parses the value of a `.$` key (or a Fail state's ErrorPath / CausePath): a path or an intrinsic call.
-pub(crate) fn parse_expression(expr: &str) -> Result<Template, String> {
+pub(crate) fn parse_expression(expr: &str) -> Result<Template, ExpressionError> {
     if expr.starts_with('$') {
-        Path::parse(expr)
-            .map(Template::Path)
-            .map_err(|e| e.to_string())
+        Ok(Template::Path(Path::parse(expr)?))
     } else if expr.starts_with("States.") {
-        Intrinsic::parse(expr).map(Template::Intrinsic)
+        Ok(Template::Intrinsic(Intrinsic::parse(expr)?))
     } else {
-        Err(format!(
-            "'{expr}' is neither a path nor an intrinsic function"
-        ))
+        Err(ExpressionError::Neither(expr.to_string()))
     }
 }
 
@@ -210,8 +231,23 @@ mod tests {
             ),
             Err(TemplateError::Intrinsic(_))
         ));
-        assert!(Template::parse(&json!({"a.$": 3})).is_err());
-        assert!(Template::parse(&json!({"a.$": "plain"})).is_err());
-        assert!(Template::parse(&json!({"a": {"b.$": "$.x[?(@.y)]"}})).is_err());
+        assert_eq!(
+            Template::parse(&json!({"a.$": 3})),
+            Err(TemplateParseError::NotAString { key: "a.$".into() })
+        );
+        assert_eq!(
+            Template::parse(&json!({"a.$": "plain"})),
+            Err(TemplateParseError::Expression {
+                key: "a.$".into(),
+                source: ExpressionError::Neither("plain".into())
+            })
+        );
+        assert!(matches!(
+            Template::parse(&json!({"a": {"b.$": "$.x[?(@.y)]"}})),
+            Err(TemplateParseError::Expression {
+                source: ExpressionError::Path(_),
+                ..
+            })
+        ));
     }
 }

@@ -4,6 +4,7 @@
 //! that a definition never runs with a feature silently skipped.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::fmt::Display;
 
 use serde_json::{Map, Value};
 use thiserror::Error;
@@ -341,7 +342,7 @@ fn check_transitions(machine: &Machine, scope: &str) -> Result<(), LoadError> {
                 return Err(state_error(
                     &state.name,
                     &field,
-                    &format!("'{target}' is not a state of the same state machine or branch"),
+                    format!("'{target}' is not a state of the same state machine or branch"),
                 ));
             }
         }
@@ -409,7 +410,7 @@ fn transitions(state: &State) -> Vec<(String, &str)> {
     out
 }
 
-pub(crate) fn state_error(state: &str, field: &str, message: &str) -> LoadError {
+pub(crate) fn state_error(state: &str, field: &str, message: impl Display) -> LoadError {
     LoadError::State {
         state: state.to_string(),
         field: field.to_string(),
@@ -447,7 +448,7 @@ struct Fields<'a> {
 }
 
 impl<'a> Fields<'a> {
-    fn err(&self, field: &str, message: &str) -> LoadError {
+    fn err(&self, field: &str, message: impl Display) -> LoadError {
         state_error(self.state, &format!("{}{field}", self.prefix), message)
     }
 
@@ -491,7 +492,7 @@ impl<'a> Fields<'a> {
         let text = value
             .as_str()
             .ok_or_else(|| self.err(field, "must be a path string"))?;
-        let path = Path::parse(text).map_err(|e| self.err(field, &e.to_string()))?;
+        let path = Path::parse(text).map_err(|e| self.err(field, e))?;
         if path.reads_context() {
             return Err(self.err(field, "the context object ($$) cannot be used here"));
         }
@@ -518,7 +519,7 @@ impl<'a> Fields<'a> {
     fn template(&self, field: &str) -> Result<Option<Template>, LoadError> {
         self.map
             .get(field)
-            .map(|v| Template::parse(v).map_err(|e| self.err(field, &e)))
+            .map(|v| Template::parse(v).map_err(|e| self.err(field, e)))
             .transpose()
     }
 
@@ -537,7 +538,7 @@ impl<'a> Fields<'a> {
         let path_field = format!("{field}Path");
         match (self.uint(field)?, self.path(&path_field)?) {
             (Some(_), Some(_)) => {
-                Err(self.err(&path_field, &format!("cannot be combined with {field}")))
+                Err(self.err(&path_field, format!("cannot be combined with {field}")))
             }
             (Some(0), None) if !zero_allowed => Err(self.err(field, "must be positive")),
             (Some(n), None) => Ok(Some(Seconds::Fixed(n))),
@@ -632,7 +633,7 @@ impl<'a> Fields<'a> {
                 None | Some("NONE") => Jitter::None,
                 Some("FULL") => Jitter::Full,
                 Some(other) => {
-                    return Err(f.err("JitterStrategy", &format!("'{other}' is not FULL or NONE")));
+                    return Err(f.err("JitterStrategy", format!("'{other}' is not FULL or NONE")));
                 }
             };
             let max_attempts = u32::try_from(f.uint("MaxAttempts")?.unwrap_or(3))
@@ -692,7 +693,7 @@ impl<'a> Fields<'a> {
         {
             return Err(self.err(
                 "Assign",
-                &format!(
+                format!(
                     "'{bad}' is not a variable name (a letter or '_', then letters, digits or '_')"
                 ),
             ));
@@ -713,7 +714,7 @@ impl<'a> Fields<'a> {
     fn jt(&self, field: &str) -> Result<Option<Jt>, LoadError> {
         self.map
             .get(field)
-            .map(|v| Jt::parse(v).map_err(|e| self.err(field, &e)))
+            .map(|v| Jt::parse(v).map_err(|e| self.err(field, e)))
             .transpose()
     }
 
@@ -748,7 +749,7 @@ impl<'a> Fields<'a> {
             if name.starts_with("States.") && !KNOWN_ERRORS.contains(&name.as_str()) {
                 return Err(self.err(
                     field,
-                    &format!("'{name}' is not an error name this executor raises or matches"),
+                    format!("'{name}' is not an error name this executor raises or matches"),
                 ));
             }
         }

@@ -155,7 +155,7 @@ pub(super) fn parse_state(
             ])?;
             (Kind::Map(Box::new(parse_map(&f, names)?)), f.next()?)
         }
-        other => return Err(f.err("Type", &format!("'{other}' is not a state type"))),
+        other => return Err(f.err("Type", format!("'{other}' is not a state type"))),
     };
     Ok(State {
         name: name.to_string(),
@@ -239,7 +239,7 @@ fn parse_jsonata_state(
                 None => None,
                 Some(Jt::Literal(Value::String(text))) => Some(WaitFor::Timestamp(
                     OffsetDateTime::parse(&text, &Rfc3339).map_err(|e| {
-                        f.err("Timestamp", &format!("not an RFC 3339 timestamp: {e}"))
+                        f.err("Timestamp", format!("not an RFC 3339 timestamp: {e}"))
                     })?,
                 )),
                 Some(Jt::Expr(e)) => Some(WaitFor::TimestampExpr(Jt::Expr(e))),
@@ -289,7 +289,7 @@ fn parse_jsonata_state(
             ])?;
             (Kind::Map(Box::new(parse_map(f, names)?)), f.next()?)
         }
-        other => return Err(f.err("Type", &format!("'{other}' is not a state type"))),
+        other => return Err(f.err("Type", format!("'{other}' is not a state type"))),
     };
     let outcome = match kind {
         // Fail has no Output or Assign (refused above); Succeed may have Output only.
@@ -379,7 +379,7 @@ fn parse_wait(f: &Fields<'_>) -> Result<WaitFor, LoadError> {
     }
     if let Some(text) = f.string("Timestamp")? {
         let at = OffsetDateTime::parse(text, &Rfc3339)
-            .map_err(|e| f.err("Timestamp", &format!("not an RFC 3339 timestamp: {e}")))?;
+            .map_err(|e| f.err("Timestamp", format!("not an RFC 3339 timestamp: {e}")))?;
         found.push(WaitFor::Timestamp(at));
     }
     if let Some(path) = f.path("TimestampPath")? {
@@ -401,13 +401,13 @@ fn parse_wait(f: &Fields<'_>) -> Result<WaitFor, LoadError> {
 fn fail_field(f: &Fields<'_>, field: &str) -> Result<Option<Text>, LoadError> {
     let path_field = format!("{field}Path");
     match (f.string(field)?, f.string(&path_field)?) {
-        (Some(_), Some(_)) => Err(f.err(&path_field, &format!("cannot be combined with {field}"))),
+        (Some(_), Some(_)) => Err(f.err(&path_field, format!("cannot be combined with {field}"))),
         (Some(text), None) => Ok(Some(Text::Template(Template::Literal(Value::String(
             text.to_string(),
         ))))),
         (None, Some(expr)) => parse_expression(expr)
             .map(|t| Some(Text::Template(t)))
-            .map_err(|e| f.err(&path_field, &e)),
+            .map_err(|e| f.err(&path_field, e)),
         (None, None) => Ok(None),
     }
 }

@@ -138,7 +138,7 @@ pub(super) fn apply_result_path(
     path.set(&mut output, result).map_err(|reason| {
         Failure::new(
             "States.ResultPathMatchFailure",
-            format!("unable to apply ResultPath {reason}"),
+            format!("unable to apply ResultPath {}: {reason}", path.text()),
         )
     })?;
     Ok(output)

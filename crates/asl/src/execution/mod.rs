@@ -655,7 +655,9 @@ impl Inner {
                     "The JSONPath '{path}' specified for the field '{}' could not be found in the input '{input}'",
                     field.as_deref().unwrap_or("-")
                 )),
-                TemplateError::Intrinsic(cause) => Failure::new("States.IntrinsicFailure", cause),
+                TemplateError::Intrinsic(failure) => {
+                    Failure::new("States.IntrinsicFailure", failure.to_string())
+                }
             })
     }
 
@@ -680,7 +682,7 @@ impl Inner {
         let mut shared = self.lock();
         let now = self.at(shared.now);
         jt.eval(states, &variables, now, &mut shared.rng)
-            .map_err(|cause| Failure::new(QUERY_ERROR, cause))
+            .map_err(|e| Failure::new(QUERY_ERROR, e.to_string()))
     }
 
     /// A JSONata state's (or catcher's, or rule's) `Output` (else `default`) and `Assign`. Both
@@ -1005,7 +1007,7 @@ async fn run_state<'a>(
                 let matched = match &choice.test {
                     Test::Rule(rule) => {
                         with_roots(&context, vars, |roots| rule.eval(&effective, roots))
-                            .map_err(Failure::runtime)?
+                            .map_err(|e| Failure::runtime(e.to_string()))?
                     }
                     Test::Condition(jt) => match inner.query(jt, &states, vars)? {
                         Value::Bool(b) => b,

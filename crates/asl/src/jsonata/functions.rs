@@ -842,7 +842,7 @@ pub(crate) fn call(
             let algorithm = a.string(1)?.ok_or_else(|| signature_error(name, 2))?;
             J::Str(
                 hash(data, algorithm)
-                    .map_err(|e| JsonataError::new("States.QueryEvaluationError", e))?,
+                    .map_err(|e| JsonataError::new("States.QueryEvaluationError", e.to_string()))?,
             )
         }
         "uuid" => {
