@@ -18,11 +18,18 @@ use serde_json::{Map, Value, json};
 
 use crate::event::Window;
 
-/// Largest record read; larger ones are counted as unreadable.
+/// Largest record object read; larger ones are counted as unreadable.
 pub const MAX_RECORD_BYTES: u64 = 1024 * 1024;
 
-/// Records fetched at once.
+/// Largest capture object read. SageMaker buffers each instance's captures and writes them every
+/// few minutes, so a busy endpoint's objects hold many invocations of up to 100 rows each.
+pub const MAX_CAPTURE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Record objects fetched at once.
 const CONCURRENCY: usize = 16;
+
+/// Capture objects fetched at once: at most 256 MiB of bodies in memory.
+const CAPTURE_CONCURRENCY: usize = 4;
 
 /// Example keys kept per stream for records that could not be read.
 const MAX_EXAMPLES: usize = 5;
@@ -83,6 +90,16 @@ pub enum Layout<'a> {
     },
 }
 
+impl Layout<'_> {
+    /// The largest object read, and how many are fetched at once.
+    fn limits(&self) -> (u64, usize) {
+        match self {
+            Layout::Records => (MAX_RECORD_BYTES, CONCURRENCY),
+            Layout::Capture { .. } => (MAX_CAPTURE_BYTES, CAPTURE_CONCURRENCY),
+        }
+    }
+}
+
 /// Whether a key holds records: one JSON object (`.json`, not in a capture) or one per line
 /// (`.jsonl`).
 fn is_record_object(layout: &Layout<'_>, key: &str) -> bool {
@@ -136,13 +153,14 @@ pub async fn read_records(
     mut use_record: impl FnMut(&Value) -> RecordUse,
 ) -> Result<ReadStats, StoreError> {
     let mut stats = ReadStats::default();
+    let (max_bytes, concurrency) = layout.limits();
     // Futures are lazy: making them all up front costs nothing and keeps the closure out of
     // the stream's type.
     let fetches: Vec<_> = objects
         .iter()
-        .map(|meta| fetch_record(store, bucket, meta))
+        .map(|meta| fetch_record(store, bucket, meta, max_bytes))
         .collect();
-    let mut bodies = stream::iter(fetches).buffer_unordered(CONCURRENCY);
+    let mut bodies = stream::iter(fetches).buffer_unordered(concurrency);
     while let Some((meta, body)) = bodies.try_next().await? {
         let body = match body {
             Ok(body) => body,
@@ -356,8 +374,9 @@ async fn fetch_record<'a>(
     store: &'a dyn ObjectStore,
     bucket: &'a str,
     meta: &'a ObjectMeta,
+    max_bytes: u64,
 ) -> Result<(&'a ObjectMeta, Result<Vec<u8>, String>), StoreError> {
-    match store.get(bucket, &meta.key, MAX_RECORD_BYTES).await {
+    match store.get(bucket, &meta.key, max_bytes).await {
         Ok(object) => Ok((meta, Ok(object.body))),
         Err(e @ (StoreError::NotFound { .. } | StoreError::TooLarge { .. })) => {
             Ok((meta, Err(e.to_string())))
@@ -378,7 +397,7 @@ pub async fn newest_model_version(
     by_age.sort_by(|a, b| (&a.last_modified, &a.key).cmp(&(&b.last_modified, &b.key)));
     // A few tries: the newest record may be unreadable.
     for meta in by_age.into_iter().rev().take(MAX_EXAMPLES) {
-        let body = match store.get(bucket, &meta.key, MAX_RECORD_BYTES).await {
+        let body = match store.get(bucket, &meta.key, layout.limits().0).await {
             Ok(object) => object.body,
             Err(StoreError::NotFound { .. } | StoreError::TooLarge { .. }) => continue,
             Err(e) => return Err(e),
@@ -697,6 +716,32 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(newest, None, "the last line is unreadable");
+
+        // A busy endpoint's capture object is larger than any record object.
+        let rows = vec!["1,2"; 100].join("\n");
+        let line = capture_line(Some(("text/csv", &rows)), Some(&answer(100)), Some("b"));
+        let big = vec![line; 1 + MAX_RECORD_BYTES as usize / 1000].join("\n");
+        assert!(big.len() as u64 > MAX_RECORD_BYTES);
+        let key = "cap/ep/AllTraffic/2026/11/20/11/00-00-000-big.jsonl";
+        store
+            .put("data", key, big.into_bytes(), PutOptions::json())
+            .await
+            .unwrap();
+        let listed = list_window(&store, "data", "cap", &layout, &window)
+            .await
+            .unwrap();
+        let stats = read_records(&store, "data", &listed, &layout, |r| prediction_of(r, "m1"))
+            .await
+            .unwrap();
+        assert_eq!(
+            stats.read,
+            4 + 100 * (1 + MAX_RECORD_BYTES / 1000),
+            "{stats:?}"
+        );
+        let newest = newest_model_version(&store, "data", &listed, &layout)
+            .await
+            .unwrap();
+        assert_eq!(newest.as_deref(), Some("m1"));
     }
 
     #[test]
