@@ -411,7 +411,7 @@ fn project_definitions_load() {
         };
         let definition = Definition::load(&text, &placeholder_substitutions(&text))
             .unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert!(definition.state_names().count() > 1, "{name}");
+        assert!(!definition.tasks().is_empty(), "{name}");
         loaded += 1;
     }
     eprintln!("loaded {loaded} project definitions");

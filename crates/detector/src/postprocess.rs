@@ -49,17 +49,6 @@ impl Letterbox {
         .clip(width as f32, height as f32)
     }
 
-    /// Maps a box from original-photo pixels into model-input pixels.
-    pub fn to_input(&self, b: &BoundingBox) -> BoundingBox {
-        let (px, py) = (self.pad_x as f32, self.pad_y as f32);
-        BoundingBox {
-            x1: b.x1 * self.scale_x + px,
-            y1: b.y1 * self.scale_y + py,
-            x2: b.x2 * self.scale_x + px,
-            y2: b.y2 * self.scale_y + py,
-        }
-    }
-
     /// Renders `image` (any resolution of the same photo, e.g. a reduced JPEG decode) into the model
     /// input: `[3, size, size]` planar RGB in `[0, 1]`, bilinear resampling, grey padding.
     pub fn render(&self, image: &RgbImage) -> Vec<f32> {
@@ -173,6 +162,18 @@ pub fn nms_per_class(
 mod tests {
     use super::*;
 
+    /// Maps a box from original-photo pixels into model-input pixels: the inverse of
+    /// `Letterbox::to_original`, for the round trip below.
+    fn input_box(lb: &Letterbox, b: &BoundingBox) -> BoundingBox {
+        let (px, py) = (lb.pad_x as f32, lb.pad_y as f32);
+        BoundingBox {
+            x1: b.x1 * lb.scale_x + px,
+            y1: b.y1 * lb.scale_y + py,
+            x2: b.x2 * lb.scale_x + px,
+            y2: b.y2 * lb.scale_y + py,
+        }
+    }
+
     /// Builds a `[1, 4 + classes, anchors]` tensor from per-anchor rows `[cx, cy, w, h, scores...]`.
     fn tensor(rows: &[&[f32]]) -> (Vec<f32>, Vec<usize>) {
         let channels = rows[0].len();
@@ -277,7 +278,7 @@ mod tests {
             x2: 300.0,
             y2: 470.0,
         };
-        let input = lb.to_input(&original);
+        let input = input_box(&lb, &original);
         assert_eq!(
             input,
             BoundingBox {

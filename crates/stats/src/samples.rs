@@ -72,11 +72,6 @@ pub fn read_values<R: BufRead>(reader: R) -> Result<Vec<f64>, SampleError> {
     Ok(values)
 }
 
-/// Parses a sample held in a string (see [`read_values`]).
-pub fn parse_values(text: &str) -> Result<Vec<f64>, SampleError> {
-    read_values(text.as_bytes())
-}
-
 fn starts_with_bracket<R: BufRead>(reader: &mut R) -> std::io::Result<bool> {
     loop {
         let buf = reader.fill_buf()?;
@@ -178,49 +173,61 @@ mod tests {
     #[test]
     fn json_array() {
         assert_eq!(
-            parse_values(" [1, 2.5, -3e-2]\n").unwrap(),
+            read_values(" [1, 2.5, -3e-2]\n".as_bytes()).unwrap(),
             vec![1.0, 2.5, -0.03]
         );
-        assert_eq!(parse_values("[]").unwrap(), Vec::<f64>::new());
+        assert_eq!(read_values("[]".as_bytes()).unwrap(), Vec::<f64>::new());
     }
 
     #[test]
     fn json_errors() {
-        assert_eq!(parse_values("[1, \"a\"]").unwrap_err().name(), "Json");
-        assert_eq!(parse_values("[1, null]").unwrap_err().name(), "Json");
-        assert_eq!(parse_values("[1, 2] 3").unwrap_err().name(), "Json");
-        assert_eq!(parse_values("[1, 2").unwrap_err().name(), "Json");
+        assert_eq!(
+            read_values("[1, \"a\"]".as_bytes()).unwrap_err().name(),
+            "Json"
+        );
+        assert_eq!(
+            read_values("[1, null]".as_bytes()).unwrap_err().name(),
+            "Json"
+        );
+        assert_eq!(
+            read_values("[1, 2] 3".as_bytes()).unwrap_err().name(),
+            "Json"
+        );
+        assert_eq!(read_values("[1, 2".as_bytes()).unwrap_err().name(), "Json");
     }
 
     #[test]
     fn csv_with_and_without_header() {
         assert_eq!(
-            parse_values("1\n2.5\r\n\n-3\n").unwrap(),
+            read_values("1\n2.5\r\n\n-3\n".as_bytes()).unwrap(),
             vec![1.0, 2.5, -3.0]
         );
         assert_eq!(
-            parse_values("confidence\n0.9\n\"0.8\"\n").unwrap(),
+            read_values("confidence\n0.9\n\"0.8\"\n".as_bytes()).unwrap(),
             vec![0.9, 0.8]
         );
-        let with_nan = parse_values("x\nnan\ninf\n1\n").unwrap();
+        let with_nan = read_values("x\nnan\ninf\n1\n".as_bytes()).unwrap();
         assert!(with_nan[0].is_nan() && with_nan[1] == f64::INFINITY && with_nan[2] == 1.0);
-        assert_eq!(parse_values("").unwrap(), Vec::<f64>::new());
+        assert_eq!(read_values("".as_bytes()).unwrap(), Vec::<f64>::new());
     }
 
     #[test]
     fn csv_errors_name_the_line() {
-        match parse_values("x\n1\nabc\n") {
+        match read_values("x\n1\nabc\n".as_bytes()) {
             Err(SampleError::CsvValue { line, text }) => {
                 assert_eq!((line, text.as_str()), (3, "abc"))
             }
             other => panic!("{other:?}"),
         }
-        match parse_values("1,2\n") {
+        match read_values("1,2\n".as_bytes()) {
             Err(SampleError::CsvColumns { line }) => assert_eq!(line, 1),
             other => panic!("{other:?}"),
         }
         // Only the first line may be a header.
-        assert_eq!(parse_values("a\nb\n").unwrap_err().name(), "CsvValue");
+        assert_eq!(
+            read_values("a\nb\n".as_bytes()).unwrap_err().name(),
+            "CsvValue"
+        );
     }
 
     #[test]

@@ -121,11 +121,6 @@ impl Definition {
         self.state_types.get(name).copied()
     }
 
-    /// Every state name in the definition, nested ones included.
-    pub fn state_names(&self) -> impl Iterator<Item = &str> {
-        self.state_types.keys().map(String::as_str)
-    }
-
     /// Every Task state, nested ones included (Parallel branches, Map item processors), with
     /// what a runner needs to tell whether it can run it.
     pub fn tasks(&self) -> Vec<TaskResource<'_>> {
