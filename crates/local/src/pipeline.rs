@@ -461,19 +461,20 @@ pub fn s3_event(bucket: &str, key: &str, size: u64, etag: &str) -> Value {
                "object": {"key": encode_key(key), "size": size, "eTag": etag.trim_matches('"'), "sequencer": "0"}}}]})
 }
 
+/// What an S3 event leaves unescaped in a key: unreserved characters and `/` (a space is `+`).
+const EVENT_KEY_KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'/');
+
 /// Keys in S3 events are URL-encoded with `+` for spaces.
 fn encode_key(key: &str) -> String {
-    let mut out = String::with_capacity(key.len());
-    for byte in key.bytes() {
-        match byte {
-            b' ' => out.push('+'),
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(byte as char)
-            }
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
+    key.split(' ')
+        .map(|part| percent_encoding::utf8_percent_encode(part, EVENT_KEY_KEEP).to_string())
+        .collect::<Vec<_>>()
+        .join("+")
 }
 
 /// Uploads photos then the manifest, delivering each object's S3 event to `validate` as S3
@@ -512,4 +513,20 @@ pub async fn upload_listing(
         answers.push(answer);
     }
     Ok(answers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_keys_are_encoded_as_s3_does_and_validate_reads_them_back() {
+        assert_eq!(
+            encode_key("uploads/L 1/front-1.jpg"),
+            "uploads/L+1/front-1.jpg"
+        );
+        let odd = "uploads/L-ü/a+b%c d~e.jpg";
+        assert_eq!(encode_key(odd), "uploads/L-%C3%BC/a%2Bb%25c+d~e.jpg");
+        assert_eq!(validate::event::decode_key(&encode_key(odd)).unwrap(), odd);
+    }
 }

@@ -13,6 +13,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
 
 /// The only event version SageMaker writes.
 pub const EVENT_VERSION: &str = "0";
@@ -158,13 +159,11 @@ impl CaptureRecord {
 /// The key prefix of one day of an endpoint variant's captures, `base` being the key part of
 /// `DestinationS3Uri`: `{base}/{endpoint}/{variant}/yyyy/mm/dd/`.
 pub fn day_prefix(base: &str, endpoint: &str, variant: &str, day: time::Date) -> String {
-    format!(
-        "{}/{endpoint}/{variant}/{:04}/{:02}/{:02}/",
-        base.trim_end_matches('/'),
-        day.year(),
-        u8::from(day.month()),
-        day.day()
-    )
+    // The descriptions here name only components every date and time has.
+    let day = day
+        .format(format_description!("[year]/[month]/[day]"))
+        .unwrap_or_default();
+    format!("{}/{endpoint}/{variant}/{day}/", base.trim_end_matches('/'))
 }
 
 /// The key of a capture object whose first line was inferred at `time` (UTC), `id` being unique
@@ -177,13 +176,14 @@ pub fn object_key(
     id: &str,
 ) -> String {
     let time = time.to_offset(time::UtcOffset::UTC);
+    let clock = time
+        .format(format_description!(
+            "[hour]/[minute]-[second]-[subsecond digits:3]"
+        ))
+        .unwrap_or_default();
     format!(
-        "{}{:02}/{:02}-{:02}-{:03}-{id}.jsonl",
-        day_prefix(base, endpoint, variant, time.date()),
-        time.hour(),
-        time.minute(),
-        time.second(),
-        time.millisecond()
+        "{}{clock}-{id}.jsonl",
+        day_prefix(base, endpoint, variant, time.date())
     )
 }
 

@@ -81,6 +81,10 @@ pub struct Target {
     pub model_version: Option<String>,
 }
 
+/// `yyyymmddThhmm`, the instants of execution names and report keys ([`Window::compact`]).
+pub const COMPACT: &[time::format_description::BorrowedFormatItem<'_>] =
+    time::macros::format_description!("[year][month][day]T[hour][minute]");
+
 /// A production window `[start, end)`, UTC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 pub struct Window {
@@ -243,25 +247,15 @@ impl Window {
 
     /// A day as a `dt=` partition names it: `YYYY-MM-DD`.
     pub fn day_name(day: time::Date) -> String {
-        format!(
-            "{:04}-{:02}-{:02}",
-            day.year(),
-            u8::from(day.month()),
-            day.day()
-        )
+        // The description names only components every date has.
+        day.format(time::macros::format_description!("[year]-[month]-[day]"))
+            .unwrap_or_default()
     }
 
     /// `yyyymmddThhmm` of an instant, as execution names and report keys use it.
     pub fn compact(at: OffsetDateTime) -> String {
-        let d = at.date();
-        format!(
-            "{:04}{:02}{:02}T{:02}{:02}",
-            d.year(),
-            u8::from(d.month()),
-            d.day(),
-            at.hour(),
-            at.minute()
-        )
+        // The description names only components every instant has.
+        at.format(COMPACT).unwrap_or_default()
     }
 }
 

@@ -731,8 +731,7 @@ async fn previous_starts(
 fn report_window_end(key: &str) -> Option<OffsetDateTime> {
     let stem = key.strip_suffix(".json")?;
     let end = stem.rsplit('-').next()?;
-    let format = time::macros::format_description!("[year][month][day]T[hour][minute]");
-    PrimitiveDateTime::parse(end, &format)
+    PrimitiveDateTime::parse(end, crate::event::COMPACT)
         .ok()
         .map(PrimitiveDateTime::assume_utc)
 }
