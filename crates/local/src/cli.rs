@@ -22,7 +22,7 @@ use crate::pipeline::{
     LocalOptions, PipelineError, ProjectFiles, TrainingOptions, build, upload_listing,
 };
 use crate::review::{ReviewAnswer, ReviewDesk, run_and_review};
-use crate::sagemaker::EvaluationSettings;
+use crate::sagemaker::{EvaluationSettings, LatencySource};
 use crate::scenario::scheduled_drift_check;
 use crate::scenario::slow_container;
 use crate::services::SERVICES_BUCKET;
@@ -415,7 +415,14 @@ async fn tabular_demo(args: &DemoArgs, profile: &str, out: &mut dyn Write) -> Re
         .ok_or_else(|| CliError::Usage(format!("--profile {profile}: no such lane")))?;
     let root = fresh(&args.dirs.state, &format!("demo-{profile}"))?;
     let started = Instant::now();
-    crate::tabular_demo::run(&lane, &root, &args.dirs.files(), out).await?;
+    crate::tabular_demo::run(
+        &lane,
+        &root,
+        &args.dirs.files(),
+        LatencySource::WallClock,
+        out,
+    )
+    .await?;
     let _ = writeln!(
         out,
         "\nDone in {:.1} s. Everything is on disk under {root}:\n\

@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use async_trait::async_trait;
 use detector::{Detector, SynthConfig, generate};
@@ -19,7 +18,9 @@ use crate::cloudwatch::{
 };
 use crate::functions::{DATA_BUCKET, ENDPOINT_NAME, LocalClock};
 use crate::runner::{LocalFunction, ServiceIntegration};
-use crate::sagemaker::{Canary, CanaryTraffic, LocalSageMaker, SageMakerError, ServedModel};
+use crate::sagemaker::{
+    Canary, CanaryTraffic, LatencySource, LocalSageMaker, SageMakerError, ServedModel,
+};
 use crate::system::function_arn;
 
 /// The model package group of the detector (the template's `ModelPackageGroupName`).
@@ -457,6 +458,7 @@ pub struct CanaryReplay {
     /// The endpoint whose metrics the canary publishes.
     endpoint: String,
     clock: Arc<LocalClock>,
+    latency: LatencySource,
     state: Mutex<ReplayState>,
 }
 
@@ -473,6 +475,7 @@ impl CanaryReplay {
         requests: CanaryRequests,
         endpoint: String,
         clock: Arc<LocalClock>,
+        latency: LatencySource,
     ) -> Self {
         Self {
             store,
@@ -481,6 +484,7 @@ impl CanaryReplay {
             requests,
             endpoint,
             clock,
+            latency,
             state: Mutex::new(ReplayState {
                 models: BTreeMap::new(),
                 polls: Vec::new(),
@@ -538,8 +542,8 @@ impl CanaryTraffic for CanaryReplay {
         // Each answer's share of predictions out of range, as its invocation line says.
         let mut out_of_range_shares = Vec::with_capacity(self.requests.len());
         let mut errors = 0;
-        let mut time = |answered: Option<f64>, started: Instant| {
-            let ms = started.elapsed().as_secs_f64() * 1000.0 + extra_ms;
+        let mut record = |answered: Option<f64>, ms: f64| {
+            let ms = ms + extra_ms;
             match answered {
                 Some(share) => {
                     latencies.push(ms);
@@ -551,21 +555,20 @@ impl CanaryTraffic for CanaryReplay {
         match (self.model(&canary.canary).await, &self.requests) {
             (Ok(CanaryModel::Detector(model)), CanaryRequests::Photos(photos)) => {
                 for photo in photos {
-                    let started = Instant::now();
-                    let answer = model
-                        .detect(photo)
+                    let (answer, ms) = self.latency.time(|| model.detect(photo));
+                    let answer = answer
                         .ok()
                         .map(|r| r.out_of_range() as f64 / r.detections.len().max(1) as f64);
-                    time(answer, started);
+                    record(answer, ms);
                 }
             }
             (Ok(CanaryModel::Tabular(model)), CanaryRequests::Rows { rows, .. }) => {
                 let range = model.family.valid_range();
                 for row in rows {
-                    let started = Instant::now();
-                    let predicted = [model.predict(row) * scale];
+                    let (prediction, ms) = self.latency.time(|| model.predict(row));
+                    let predicted = [prediction * scale];
                     let share = tabular::metrics::out_of_range_share(&predicted, range);
-                    time(predicted[0].is_finite().then_some(share), started);
+                    record(predicted[0].is_finite().then_some(share), ms);
                 }
             }
             (Ok(_), _) => errors = self.requests.len(),

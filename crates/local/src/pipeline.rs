@@ -382,6 +382,7 @@ pub async fn build_with(
         requests,
         options.lane.endpoint_name().to_string(),
         clock.clone(),
+        options.evaluation.latency,
     ));
     sagemaker.set_canary_traffic(canary.clone());
 

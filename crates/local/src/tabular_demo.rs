@@ -27,7 +27,7 @@ use time::{Duration, OffsetDateTime, Time};
 use crate::functions::DATA_BUCKET;
 use crate::lane::Lane;
 use crate::pipeline::{Local, LocalOptions, PipelineError, ProjectFiles, build};
-use crate::sagemaker::CanaryFault;
+use crate::sagemaker::{CanaryFault, EvaluationSettings, LatencySource};
 use crate::scenario::override_profile;
 use crate::system::{ExecutionRecord, RunStatus};
 use crate::tabular_lane::{serve_window, served_model, upload_dataset, write_labels};
@@ -272,11 +272,13 @@ async fn week(
     Ok(check)
 }
 
-/// Plays the lane's story in `root` (emptied by the caller).
+/// Plays the lane's story in `root` (emptied by the caller), timing inferences with `latency`
+/// (the demo: the wall clock).
 pub async fn run(
     lane: &Lane,
     root: &Path,
     files: &ProjectFiles,
+    latency: LatencySource,
     out: &mut dyn Write,
 ) -> Result<TabularDemoReport, PipelineError> {
     let family = lane.family().ok_or_else(|| {
@@ -285,6 +287,10 @@ pub async fn run(
     let options = LocalOptions {
         lane: lane.clone(),
         canary_requests: 100,
+        evaluation: EvaluationSettings {
+            latency,
+            ..EvaluationSettings::default()
+        },
         ..LocalOptions::default()
     };
     let mut local = build(root, files, &options).await?;

@@ -18,7 +18,8 @@ use damage_pricing::cloudwatch::{
 use damage_pricing::lifecycle::{DATASET_MANIFEST_KEY, evaluation_job, write_training_dataset};
 use damage_pricing::sagemaker::training::WarmStart;
 use damage_pricing::sagemaker::{
-    Canary, CanaryTraffic, EvaluationSettings, LocalSageMaker, SageMakerSettings, TrainingSettings,
+    Canary, CanaryTraffic, EvaluationSettings, LatencySource, LocalSageMaker, SageMakerSettings,
+    TrainingSettings,
 };
 use drift_check::BaselineProfile;
 use platform::store::{LocalStore, ObjectStore};
@@ -47,9 +48,11 @@ fn settings(root: &Path) -> SageMakerSettings {
             canary_fault: None,
             progress: false,
         },
+        // The one workflow test whose evaluation times real inferences.
         evaluation: EvaluationSettings {
             photos: 8,
             seed: 42,
+            latency: LatencySource::WallClock,
         },
         baking_polls: 3,
     }

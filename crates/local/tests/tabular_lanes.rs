@@ -6,14 +6,15 @@
 use damage_pricing::ExecutionRecord;
 use damage_pricing::lane::Lane;
 use damage_pricing::pipeline::{LocalOptions, ProjectFiles, build};
+use damage_pricing::sagemaker::{EvaluationSettings, LatencySource};
 use damage_pricing::system::RunStatus;
 use damage_pricing::tabular_lane::{served_model, upload_dataset};
 use platform::store::ObjectStore;
 use tabular::dataset::Stage;
 
-/// The gates time real inferences (the champion latency ratio): one lane story at a time, so
-/// the tests beside each other do not slow one model down and not the other.
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// Every inference takes the same time, so the latency gates (the champion latency ratio) and
+/// alarms do not depend on what else this machine runs; `sagemaker_flow` times real ones.
+const FIXED_LATENCY: LatencySource = LatencySource::Fixed(std::time::Duration::from_micros(20));
 
 fn states(record: &ExecutionRecord) -> Vec<String> {
     record
@@ -27,6 +28,10 @@ async fn first_release(dir: &std::path::Path, lane: &Lane) -> (ExecutionRecord, 
     let options = LocalOptions {
         lane: lane.clone(),
         canary_requests: 0,
+        evaluation: EvaluationSettings {
+            latency: FIXED_LATENCY,
+            ..EvaluationSettings::default()
+        },
         ..LocalOptions::default()
     };
     let mut local = build(dir, &ProjectFiles::locate(None), &options)
@@ -49,7 +54,6 @@ async fn first_release(dir: &std::path::Path, lane: &Lane) -> (ExecutionRecord, 
 
 #[tokio::test]
 async fn each_tabular_profile_trains_passes_its_gates_and_deploys_in_its_own_lane() {
-    let _one = ONE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().unwrap();
     for profile in ["battery-soh-regressor", "failure-classifier"] {
         let lane = Lane::of(profile).unwrap();
@@ -129,7 +133,6 @@ async fn each_tabular_profile_trains_passes_its_gates_and_deploys_in_its_own_lan
 /// drifted week's labels are within the seed's rule again.
 #[tokio::test]
 async fn the_demo_story_retrains_on_late_labels_rolls_back_out_of_range_and_meets_the_rule_again() {
-    let _one = ONE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().unwrap();
     for profile in ["battery-soh-regressor", "failure-classifier"] {
         let lane = Lane::of(profile).unwrap();
@@ -138,6 +141,7 @@ async fn the_demo_story_retrains_on_late_labels_rolls_back_out_of_range_and_meet
             &lane,
             dir.path(),
             &ProjectFiles::locate(None),
+            FIXED_LATENCY,
             &mut out,
         )
         .await

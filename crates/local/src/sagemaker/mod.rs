@@ -59,8 +59,8 @@ use endpoints::{ConfigVariant, Deployment, Model, PackageRecord};
 pub use error::SageMakerError;
 use evaluation::ProcessingJob;
 pub use evaluation::{
-    Evaluation, EvaluationError, EvaluationInputs, EvaluationSettings, SERVING_CONFIDENCE,
-    evaluate_candidate,
+    Evaluation, EvaluationError, EvaluationInputs, EvaluationSettings, LatencySource,
+    SERVING_CONFIDENCE, evaluate_candidate,
 };
 pub use training::TrainingSettings;
 use training::{TrainingJob, TuningJob};

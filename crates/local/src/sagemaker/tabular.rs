@@ -10,7 +10,6 @@
 //! drift-check's baseline from the training rows as the model answers them.
 
 use std::collections::BTreeMap;
-use std::time::Instant;
 
 use approval_guard::report::{EvaluationReport, Latency, Number, Sample};
 use drift_check::baseline::{TrainingRecords, build_baseline};
@@ -21,7 +20,9 @@ use tabular::records::predict_records;
 use tabular::{Family, TabularModel, metrics, serve};
 
 use super::artifact::{self, TABULAR_FILE};
-use super::evaluation::{Evaluation, EvaluationError, EvaluationInputs, ProcessingPaths};
+use super::evaluation::{
+    Evaluation, EvaluationError, EvaluationInputs, LatencySource, ProcessingPaths,
+};
 
 /// One-row invocations timed for the latency percentiles.
 const LATENCY_ROWS: usize = 500;
@@ -49,7 +50,7 @@ pub fn evaluate_tabular(
     // weighs on both alike: their latency ratio is a gate.
     let mut timed: Vec<&TabularModel> = vec![&model.0];
     timed.extend(champion.as_ref().map(|(c, _)| &c.0));
-    let latencies = latencies(&timed, &test)?;
+    let latencies = latencies(&timed, &test, inputs.settings.latency)?;
     let report = score(
         family,
         &model,
@@ -109,6 +110,7 @@ fn load(family: Family, dir: &std::path::Path) -> Result<Loaded, EvaluationError
 fn latencies(
     models: &[&TabularModel],
     test: &tabular::Table,
+    latency: LatencySource,
 ) -> Result<Vec<Vec<f64>>, EvaluationError> {
     let mut out = vec![Vec::with_capacity(LATENCY_ROWS); models.len()];
     let Some(first) = models.first() else {
@@ -122,10 +124,10 @@ fn latencies(
         for (model, times) in models.iter().zip(out.iter_mut()) {
             let fastest = (0..LATENCY_TRIES)
                 .map(|_| {
-                    let started = Instant::now();
-                    let reply = serve::invoke(model, Some("application/json"), body.as_bytes());
+                    let (reply, ms) = latency
+                        .time(|| serve::invoke(model, Some("application/json"), body.as_bytes()));
                     debug_assert_eq!(reply.status.as_u16(), 200);
-                    started.elapsed().as_secs_f64() * 1000.0
+                    ms
                 })
                 .fold(f64::INFINITY, f64::min);
             times.push(fastest);
