@@ -157,13 +157,16 @@ impl CaptureRecord {
 }
 
 /// The key prefix of one day of an endpoint variant's captures, `base` being the key part of
-/// `DestinationS3Uri`: `{base}/{endpoint}/{variant}/yyyy/mm/dd/`.
+/// `DestinationS3Uri` (empty for a bucket's root): `{base}/{endpoint}/{variant}/yyyy/mm/dd/`.
 pub fn day_prefix(base: &str, endpoint: &str, variant: &str, day: time::Date) -> String {
     // The descriptions here name only components every date and time has.
     let day = day
         .format(format_description!("[year]/[month]/[day]"))
         .unwrap_or_default();
-    format!("{}/{endpoint}/{variant}/{day}/", base.trim_end_matches('/'))
+    match base.trim_matches('/') {
+        "" => format!("{endpoint}/{variant}/{day}/"),
+        base => format!("{base}/{endpoint}/{variant}/{day}/"),
+    }
 }
 
 /// The key of a capture object whose first line was inferred at `time` (UTC), `id` being unique
@@ -259,6 +262,10 @@ mod tests {
                 date!(2026 - 11 - 02)
             ),
             "tabular/p/capture/p/AllTraffic/2026/11/02/"
+        );
+        assert_eq!(
+            day_prefix("", "p", "AllTraffic", date!(2026 - 11 - 02)),
+            "p/AllTraffic/2026/11/02/"
         );
         assert_eq!(
             object_key(
