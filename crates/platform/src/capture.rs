@@ -139,11 +139,6 @@ impl CapturedPayload {
                 .map_err(|e| PayloadError::NotBase64(e.to_string())),
         }
     }
-
-    /// The media type the endpoint saw (`text/csv`, `application/json`).
-    pub fn media_type(&self) -> String {
-        media_type(&self.observed_content_type)
-    }
 }
 
 impl CaptureRecord {

@@ -11,7 +11,7 @@
 //! The answer: `{"model_version", "predictions": [..], "ids": [..]}` (`ids` only when given);
 //! a classifier's prediction is the probability of failure within 24 h.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use container::{Answered, Invocations, Reply, StatusCode};
@@ -73,12 +73,13 @@ pub struct Batch {
     pub ids: Option<Vec<String>>,
 }
 
-/// The answer to an invocation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// The answer to an invocation (what the endpoint writes and drift-check reads back from its
+/// data capture).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Answer {
     pub model_version: String,
     pub predictions: Vec<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ids: Option<Vec<String>>,
 }
 

@@ -15,6 +15,7 @@ use platform::capture::{self, CaptureRecord, PayloadError};
 use platform::store::{ObjectMeta, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+use tabular::serve::{self, Answer, InvocationError};
 
 use crate::event::Window;
 
@@ -230,30 +231,20 @@ pub enum CaptureError {
     NoAnswer,
     #[error(transparent)]
     Payload(#[from] PayloadError),
-    #[error("the captured request's content type {0:?} is not application/json or text/csv")]
-    ContentType(String),
-    #[error("the captured request is not rows of the model's features: {0}")]
-    Request(String),
+    #[error("the captured request is not one the model's endpoint answers: {0}")]
+    Request(#[from] InvocationError),
     #[error("the captured answer is not a tabular answer {{model_version, predictions}}: {0}")]
     Answer(String),
     #[error("the captured request has {rows} rows and its answer {predictions} predictions")]
     RowCount { rows: usize, predictions: usize },
 }
 
-/// A tabular endpoint's answer (`tabular::serve`'s contract), as a capture holds it.
-#[derive(Deserialize)]
-struct CapturedAnswer {
-    model_version: String,
-    predictions: Vec<f64>,
-    #[serde(default)]
-    ids: Option<Vec<String>>,
-}
-
 /// The prediction records of one captured invocation, one per row:
 /// `{"id", "model_version", "time", "features": {name: value}, "prediction"}`, `time` being the
-/// inference time. A row's id is the one the answer (or the instance) gave; without one, the
-/// invocation's `InferenceId` (else its event id) for a single row and `{that id}:{row}` for a
-/// batch, so late labels can be joined to rows sent as CSV.
+/// inference time. The request is read as the endpoint read it (`tabular::serve::parse`, with
+/// `columns` the model's features). A row's id is the one the answer (or the instances) gave;
+/// without one, the invocation's `InferenceId` (else its event id) for a single row and
+/// `{that id}:{row}` for a batch, so late labels can be joined to rows sent as CSV.
 pub fn captured_predictions(
     capture: &CaptureRecord,
     columns: &[String],
@@ -267,29 +258,41 @@ pub fn captured_predictions(
         .endpoint_output
         .as_ref()
         .ok_or(CaptureError::NoAnswer)?;
-    let rows = request_rows(&request.media_type(), &request.body()?, columns)?;
-    let answer: CapturedAnswer =
+    let batch = serve::parse(
+        Some(&request.observed_content_type),
+        &request.body()?,
+        columns,
+    )?;
+    let answer: Answer =
         serde_json::from_slice(&answer.body()?).map_err(|e| CaptureError::Answer(e.to_string()))?;
-    if answer.predictions.len() != rows.len() {
+    if answer.predictions.len() != batch.rows.len() {
         return Err(CaptureError::RowCount {
-            rows: rows.len(),
+            rows: batch.rows.len(),
             predictions: answer.predictions.len(),
         });
     }
-    let ids = answer.ids.filter(|ids| ids.len() == rows.len());
+    let ids = answer
+        .ids
+        .filter(|ids| ids.len() == batch.rows.len())
+        .or(batch.ids);
     let base = capture.inference_id();
-    let single = rows.len() == 1;
-    Ok(rows
-        .into_iter()
+    let single = batch.rows.len() == 1;
+    Ok(batch
+        .rows
+        .iter()
         .zip(answer.predictions)
         .enumerate()
-        .map(|(index, ((instance_id, features), prediction))| {
-            let id = match (&ids, instance_id) {
-                (Some(ids), _) => ids[index].clone(),
-                (None, Some(id)) => id,
-                (None, None) if single => base.to_string(),
-                (None, None) => format!("{base}:{index}"),
+        .map(|(index, (row, prediction))| {
+            let id = match &ids {
+                Some(ids) => ids[index].clone(),
+                None if single => base.to_string(),
+                None => format!("{base}:{index}"),
             };
+            let features: Map<String, Value> = columns
+                .iter()
+                .cloned()
+                .zip(row.iter().map(|&v| Value::from(v)))
+                .collect();
             json!({
                 "id": id,
                 "model_version": answer.model_version,
@@ -299,74 +302,6 @@ pub fn captured_predictions(
             })
         })
         .collect())
-}
-
-/// A request row: the instance's own id, if any, and its features by name.
-type Row = (Option<String>, Map<String, Value>);
-
-/// The rows of a tabular request (`tabular::serve`'s contract): JSON instances (objects by
-/// name with an optional `id`, or arrays in `columns` order) or CSV lines in `columns` order.
-fn request_rows(media: &str, body: &[u8], columns: &[String]) -> Result<Vec<Row>, CaptureError> {
-    let bad = |why: String| CaptureError::Request(why);
-    let in_order = |values: Vec<Value>, row: usize| -> Result<Row, CaptureError> {
-        if values.len() != columns.len() {
-            return Err(bad(format!(
-                "row {row} has {} values for {} columns",
-                values.len(),
-                columns.len()
-            )));
-        }
-        Ok((None, columns.iter().cloned().zip(values).collect()))
-    };
-    match media {
-        "application/json" => {
-            let value: Value = serde_json::from_slice(body).map_err(|e| bad(e.to_string()))?;
-            let instances = match value {
-                Value::Object(mut o) => match o.remove("instances") {
-                    Some(Value::Array(a)) => a,
-                    _ => return Err(bad("no instances list".into())),
-                },
-                Value::Array(a) => a,
-                _ => return Err(bad("neither {\"instances\": [...]} nor an array".into())),
-            };
-            instances
-                .into_iter()
-                .enumerate()
-                .map(|(row, instance)| match instance {
-                    Value::Array(values) => in_order(values, row),
-                    Value::Object(mut fields) => {
-                        let id = match fields.remove("id") {
-                            Some(Value::String(id)) => Some(id),
-                            _ => None,
-                        };
-                        Ok((id, fields))
-                    }
-                    _ => Err(bad(format!(
-                        "instance {row} is neither an object nor an array"
-                    ))),
-                })
-                .collect()
-        }
-        "text/csv" => {
-            let text = std::str::from_utf8(body).map_err(|e| bad(e.to_string()))?;
-            text.lines()
-                .filter(|line| !line.trim().is_empty())
-                .enumerate()
-                .map(|(row, line)| {
-                    let values =
-                        line.split(',')
-                            .map(|field| {
-                                field.trim().parse::<f64>().map(Value::from).map_err(|_| {
-                                    bad(format!("row {row}: {field:?} is not a number"))
-                                })
-                            })
-                            .collect::<Result<Vec<_>, _>>()?;
-                    in_order(values, row)
-                })
-                .collect()
-        }
-        other => Err(CaptureError::ContentType(other.to_string())),
-    }
 }
 
 /// One record's body, or why it cannot be read (a record gone or too large is counted, not fatal).
@@ -700,13 +635,13 @@ mod tests {
         let ids: Vec<_> = seen.iter().map(|r| r["id"].as_str().unwrap()).collect();
         assert_eq!(ids, ["req-7:0", "req-7:1", "r-1", "ev-1"]);
         assert_eq!(seen[1]["features"], json!({"a": 3.0, "b": 4.0}));
-        assert_eq!(seen[2]["features"], json!({"a": 5, "b": 6}));
+        assert_eq!(seen[2]["features"], json!({"a": 5.0, "b": 6.0}));
         assert_eq!(seen[0]["time"], "2026-11-20T10:00:00Z");
         let why = stats.unreadable_examples.join("; ");
         for expected in [
             "1 rows and its answer 2",
             "no answer",
-            "3 values for 2 columns",
+            "3 values where the model takes 2",
             "not a tabular answer",
             "not a SageMaker Data Capture line",
         ] {
