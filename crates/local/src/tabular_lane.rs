@@ -76,8 +76,8 @@ pub struct Served {
 
 /// Sends `rows` to the endpoint in batches of 100 through its request contract (JSON instances
 /// named by feature, with their ids), a batch a second from `start` on, the days of the week in
-/// turn. An endpoint whose configuration captures keeps each batch's sampled invocations as one
-/// SageMaker Data Capture object, which is how the lane's drift-check sees production.
+/// turn. An endpoint whose configuration captures keeps each sampled invocation as a SageMaker
+/// Data Capture object, which is how the lane's drift-check sees production.
 pub async fn serve_window(
     local: &Local,
     lane: &Lane,
@@ -124,9 +124,13 @@ pub async fn serve_window(
             inference_id: None,
             time: at,
         };
-        let records: Vec<_> = capture.record(&invocation).into_iter().collect();
-        captured += records.len();
-        capture.write(local.store.as_ref(), &records).await?;
+        if capture
+            .capture(local.store.as_ref(), &invocation)
+            .await?
+            .is_some()
+        {
+            captured += 1;
+        }
     }
     Ok(Served {
         rows: rows.len(),

@@ -5,15 +5,14 @@
 //!
 //! What differs from SageMaker, because local mode has no serving instances: the sampling is
 //! deterministic (a hash of the event id against `InitialSamplingPercentage`, so a run can be
-//! replayed), event ids are UUID-shaped hashes of the invocation, and the caller decides which
-//! invocations share an object (SageMaker buffers each instance's captures for a few minutes).
+//! replayed), event ids are UUID-shaped hashes of the invocation, and each sampled invocation is
+//! an object of its own (SageMaker buffers each instance's captures for a few minutes).
 
 use platform::capture::{
     CaptureData, CaptureMode, CaptureRecord, CapturedPayload, EVENT_VERSION, EventMetadata,
     TextContentTypes, inference_time, object_key,
 };
 use platform::store::{ObjectStore, PutOptions, S3Location};
-use tabular::records::jsonl;
 use time::OffsetDateTime;
 
 use super::SageMakerError;
@@ -94,41 +93,29 @@ impl EndpointCapture {
         })
     }
 
-    /// Writes `records` as one capture object, keyed by the first one's inference time; `None`
-    /// when there is nothing to write.
-    pub async fn write(
+    /// Captures an invocation the sampling keeps, as one object keyed by its inference time;
+    /// `None` when sampling leaves it out.
+    pub async fn capture(
         &self,
         store: &dyn ObjectStore,
-        records: &[CaptureRecord],
+        invocation: &Invocation<'_>,
     ) -> Result<Option<S3Location>, SageMakerError> {
-        let Some(first) = records.first() else {
+        let Some(record) = self.record(invocation) else {
             return Ok(None);
         };
-        let time = OffsetDateTime::parse(
-            &first.event_metadata.inference_time,
-            &time::format_description::well_known::Rfc3339,
-        )
-        .map_err(|e| SageMakerError::Validation(format!("capture inference time: {e}")))?;
         let destination = s3("DestinationS3Uri", &self.config.destination_s3_uri)?;
         let key = object_key(
             &destination.key,
             &self.endpoint,
             &self.variant,
-            time,
-            &first.event_metadata.event_id,
+            invocation.time,
+            &record.event_metadata.event_id,
         );
-        let lines: Vec<_> = records
-            .iter()
-            .map(serde_json::to_value)
-            .collect::<Result<_, _>>()
-            .map_err(SageMakerError::State)?;
+        // A record of strings and enums always serialises.
+        let mut line = serde_json::to_vec(&record).unwrap_or_default();
+        line.push(b'\n');
         store
-            .put(
-                &destination.bucket,
-                &key,
-                jsonl(&lines),
-                PutOptions::default(),
-            )
+            .put(&destination.bucket, &key, line, PutOptions::default())
             .await?;
         Ok(Some(S3Location::new(destination.bucket, key)))
     }
@@ -210,7 +197,7 @@ mod tests {
         let input = record.capture_data.endpoint_input.as_ref().unwrap();
         assert_eq!(input.body().unwrap(), b"1,2");
         let location = capture
-            .write(&store, std::slice::from_ref(&record))
+            .capture(&store, &invocation(b"1,2"))
             .await
             .unwrap()
             .unwrap();
@@ -224,7 +211,11 @@ mod tests {
             .body;
         let line: CaptureRecord = serde_json::from_slice(body.trim_ascii_end()).unwrap();
         assert_eq!(line, record);
-        assert_eq!(capture.write(&store, &[]).await.unwrap(), None);
+        let none = EndpointCapture::new("p", "AllTraffic", config(0.0, &[CaptureModeName::Input]));
+        assert_eq!(
+            none.capture(&store, &invocation(b"1,2")).await.unwrap(),
+            None
+        );
     }
 
     #[test]
